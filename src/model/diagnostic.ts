@@ -1,0 +1,44 @@
+/**
+ * One error shape everywhere (CLI, config, spec loading, dead letters), printed like a compiler:
+ *   specs/shop.yaml:41:17 - error RX102: unknown CEL function 'startWith'. Did you mean 'startsWith'?
+ */
+
+export type Severity = 'error' | 'warning';
+
+export interface Diagnostic {
+  code: string;
+  severity: Severity;
+  message: string;
+  file?: string;
+  /** JSON pointer of the offending value inside `file`. */
+  pointer?: string;
+  line?: number;
+  column?: number;
+  hint?: string;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  let where = '';
+  if (d.file) {
+    where = d.file;
+    if (d.line !== undefined) where += `:${d.line}:${d.column ?? 1}`;
+    where += ' - ';
+  }
+  const pointer = d.pointer !== undefined ? ` (at ${d.pointer || '/'})` : '';
+  const hint = d.hint ? ` ${d.hint}` : '';
+  return `${where}${d.severity} ${d.code}: ${d.message}${hint}${pointer}`;
+}
+
+/** Thrown when input is rejected; carries every diagnostic found, not only the first. */
+export class DiagnosticError extends Error {
+  readonly diagnostics: Diagnostic[];
+  constructor(diagnostics: Diagnostic[]) {
+    super(diagnostics.map(formatDiagnostic).join('\n'));
+    this.name = 'DiagnosticError';
+    this.diagnostics = diagnostics;
+  }
+}
+
+export function hasErrors(diagnostics: Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === 'error');
+}

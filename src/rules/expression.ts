@@ -1,0 +1,24 @@
+/** An expression compiled once at spec load and evaluated per exchange on the hot path. */
+export interface CompiledExpression<T = unknown> {
+  readonly language: 'cel' | 'jsonata';
+  readonly source: string;
+  /** Synchronous where the compiled form allows it; a Promise only for jsonata's fallback evaluator. */
+  evaluate(input: unknown): T | Promise<T>;
+}
+
+/** A syntax or type error found while compiling; `offset` is the 0-based character offset in `source`. */
+export class ExpressionError extends Error {
+  constructor(
+    readonly language: 'cel' | 'jsonata',
+    message: string,
+    readonly offset: number | undefined,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'ExpressionError';
+  }
+}
+
+export function isPromise<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
