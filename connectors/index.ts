@@ -1,0 +1,15 @@
+import { createRegistry, type Registry } from '../src/registry.js';
+import { exchangeFormat } from './sources/exchange/format.js';
+import { fileSource } from './sources/file/tail.js';
+import { httpReceiver } from './sources/http/receiver.js';
+import { kongFormat } from './sources/kong/format.js';
+import { stdoutSink } from './sinks/stdout/sink.js';
+
+/** Every built-in connector and format. Adding one is one import and one list entry. */
+export function builtinRegistry(): Registry {
+  return createRegistry({
+    sources: [httpReceiver, fileSource],
+    sinks: [stdoutSink],
+    formats: [kongFormat, exchangeFormat],
+  });
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// The whole test suite on a fresh clone: installs npm packages when missing or stale, compiles
+// (strict type check), then runs vitest. Test servers are started by the suite itself.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+
+const run = (cmd, args) => {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', shell: process.platform === 'win32' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+const installed = 'node_modules/.package-lock.json';
+if (!existsSync(installed) || statSync(installed).mtimeMs < statSync('package-lock.json').mtimeMs) {
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+run('npx', ['tsc', '-p', '.']);
+run('npx', ['vitest', 'run', ...process.argv.slice(2)]);

@@ -1,0 +1,85 @@
+import { parseArgs } from 'node:util';
+import type { Registry } from '../registry.js';
+import { DiagnosticError, formatDiagnostic } from '../model/diagnostic.js';
+import { runServe } from './serve.js';
+import { runTest } from './test-command.js';
+import { runLint } from './lint.js';
+
+export const USAGE = `reflex: API traffic in, domain events out
+
+Usage:
+  reflex serve --spec <file>... [--config reflex.yaml] [--host 127.0.0.1] [--port 8088] [--data .reflex]
+  reflex lint  <spec>...
+  reflex test  <spec>... --logs <file> [--format kong|exchange] [--expect <file>]
+
+Commands:
+  serve   load the specs, open the embedded store and listen for logs and consumers
+  lint    check every x-reflex annotation; exit 1 with file:line:column, pointer and reason per fault
+  test    dry run: print the records the logs would produce (NDJSON); with --expect, diff and exit 1 on mismatch
+`;
+
+export interface CliIO {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Returns the exit code; `serve` resolves only when the server stops. */
+export async function main(argv: string[], registry: Registry, io: CliIO): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve': {
+        const { values } = parseArgs({
+          args: rest,
+          options: {
+            spec: { type: 'string', multiple: true },
+            config: { type: 'string' },
+            host: { type: 'string' },
+            port: { type: 'string' },
+            data: { type: 'string' },
+          },
+          allowPositionals: false,
+        });
+        return await runServe(values, registry, io);
+      }
+      case 'lint': {
+        const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true });
+        if (positionals.length === 0) return usage(io, 'lint needs at least one spec file');
+        return await runLint(positionals, io.out);
+      }
+      case 'test': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          options: { logs: { type: 'string' }, format: { type: 'string', default: 'kong' }, expect: { type: 'string' } },
+          allowPositionals: true,
+        });
+        if (positionals.length === 0) return usage(io, 'test needs at least one spec file');
+        if (!values.logs) return usage(io, 'test needs --logs <file>');
+        return await runTest({ specs: positionals, logs: values.logs, format: values.format!, ...(values.expect ? { expect: values.expect } : {}) }, registry, io);
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        return usage(io, `unknown command '${command}'`);
+    }
+  } catch (err) {
+    if (err instanceof DiagnosticError) {
+      for (const d of err.diagnostics) io.err(formatDiagnostic(d));
+      return 1;
+    }
+    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return usage(io, (err as Error).message);
+    io.err(`reflex: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+function usage(io: CliIO, problem: string): number {
+  io.err(`reflex: ${problem}\n`);
+  io.err(USAGE);
+  return 2;
+}

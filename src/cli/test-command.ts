@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { formatDiagnostic } from '../model/diagnostic.js';
+import { Ingestor } from '../pipeline/ingest.js';
+import type { Registry } from '../registry.js';
+import { loadSpecSet } from '../spec/compile.js';
+import { parseNdjson } from '../sources/json-payload.js';
+import { PayloadError } from '../sources/types.js';
+import { SqliteStore } from '../store/sqlite-store.js';
+import type { CliIO } from './main.js';
+import { diffRecords } from './record-diff.js';
+
+export interface TestOptions {
+  specs: string[];
+  logs: string;
+  format: string;
+  expect?: string;
+}
+
+/**
+ * `reflex test`: runs the logs through the same pipeline as `serve`, on an in-memory store, and
+ * prints one `{stream, key, value}` object a line. The whole file is one batch.
+ */
+export async function runTest(options: TestOptions, registry: Registry, io: CliIO): Promise<number> {
+  const format = registry.formats.get(options.format);
+  if (!format) throw new Error(`unknown --format '${options.format}' (known: ${[...registry.formats.keys()].join(', ')})`);
+  const specs = await loadSpecSet(options.specs);
+  for (const w of specs.warnings) io.err(formatDiagnostic(w));
+
+  let entries;
+  try {
+    entries = format.decode(readFileSync(options.logs, 'utf8'));
+  } catch (err) {
+    if (err instanceof PayloadError) {
+      io.err(`${options.logs}${err.line ? `:${err.line}:${err.column ?? 1}` : ''} - error RX300: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+
+  const store = new SqliteStore({ path: ':memory:', retentionMs: 0, dedupeWindowMs: Number.MAX_SAFE_INTEGER, synchronous: 'normal' });
+  try {
+    const result = await new Ingestor(store, specs).ingest(entries, { source: `test:${options.logs}`, collect: true });
+    const actual = (result.committed ?? []).map((r) => ({ stream: r.stream, key: r.key, value: r.value }));
+    for (const dl of store.deadLetters(0, Number.MAX_SAFE_INTEGER)) io.err(`dead letter: ${formatDiagnostic(dl.diagnostic)}`);
+    for (const u of store.unmatched()) io.err(`unmatched: ${u.count} × ${u.lastMethod} ${u.lastPath} (${u.label})`);
+    io.err(`${entries.length} entries: ${result.records} records, ${result.deadLetters} dead letters, ${result.unmatched} unmatched, ${result.duplicates} duplicates`);
+
+    if (!options.expect) {
+      for (const r of actual) io.out(JSON.stringify(r));
+      return 0;
+    }
+    const expected = parseNdjson(readFileSync(options.expect, 'utf8')).map((l) => l.value);
+    const differences = diffRecords(expected, actual);
+    if (differences.length === 0) {
+      io.err(`ok: ${actual.length} records match ${options.expect}`);
+      return 0;
+    }
+    for (const line of differences) io.out(line);
+    io.err(`${options.expect}: ${differences.length} difference(s)`);
+    return 1;
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,37 @@
+/** reflex.yaml after defaults are applied (see src/config/schema.ts for the file's schema). */
+export interface ReflexConfig {
+  /** Where the config came from, for messages (null when only defaults and flags are used). */
+  file: string | null;
+  specs: string[];
+  server: { host: string; port: number; bodyLimit: number };
+  store: { type: 'sqlite'; path: string; retentionMs: number; dedupeWindowMs: number; sync: 'full' | 'normal' };
+  log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'text' | 'json' };
+  sources: ConnectorBlock[];
+  sinks: ConnectorBlock[];
+}
+
+/** One `sources:` or `sinks:` entry; the connector named by `type` validates the rest. */
+export interface ConnectorBlock {
+  type: string;
+  [key: string]: unknown;
+  /** Location of the block in the config file, for errors. */
+  readonly __location?: { file: string; pointer: string; line?: number; column?: number };
+}
+
+/** The HTTP receivers that are always on, besides whatever `sources:` adds. */
+export const DEFAULT_SOURCES: ConnectorBlock[] = [
+  { type: 'http', path: '/ingest/kong', format: 'kong' },
+  { type: 'http', path: '/ingest/exchanges', format: 'exchange' },
+];
+
+export function defaultConfig(): ReflexConfig {
+  return {
+    file: null,
+    specs: [],
+    server: { host: '127.0.0.1', port: 8088, bodyLimit: 10 * 1024 * 1024 },
+    store: { type: 'sqlite', path: '.reflex/reflex.db', retentionMs: 7 * 86_400_000, dedupeWindowMs: 86_400_000, sync: 'full' },
+    log: { level: 'info', format: 'text' },
+    sources: [],
+    sinks: [],
+  };
+}

@@ -1,0 +1,108 @@
+import type { Logger } from '../logger.js';
+import type { Sink } from '../sinks/connector.js';
+import type { EventStore } from '../store/types.js';
+
+export interface DispatcherOptions {
+  name: string;
+  /** Stream names, or `*` for every stream (including ones created later). */
+  streams: string[];
+  batchSize?: number;
+  /** First retry delay after a failed delivery; doubles up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/**
+ * Reads the store from this sink's own committed offset, per stream, and hands records to the sink
+ * (transactional outbox). The offset is committed only after the sink resolved, so a crash repeats
+ * at most the last batch and never skips one.
+ */
+export class Dispatcher {
+  private running = false;
+  private wake: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly sink: Sink,
+    private readonly logger: Logger,
+    private readonly options: DispatcherOptions,
+  ) {
+    this.batchSize = options.batchSize ?? 500;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.unsubscribe = this.store.onAppend(() => this.wake?.());
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    this.wake?.();
+    await this.loop;
+    await this.sink.close();
+  }
+
+  private checkpointKey(stream: string): string {
+    return `sink:${this.options.name}:${stream}`;
+  }
+
+  private selectedStreams(): string[] {
+    const all = this.store.streams().map((s) => s.name);
+    return this.options.streams.includes('*') ? all : all.filter((s) => this.options.streams.includes(s));
+  }
+
+  /** Lag per stream: records appended but not yet delivered. */
+  lag(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const stream of this.selectedStreams()) {
+      out[stream] = this.store.lastOffset(stream) - Number(this.store.getCheckpoint(this.checkpointKey(stream)) ?? 0);
+    }
+    return out;
+  }
+
+  private async run(): Promise<void> {
+    let backoff = this.options.backoffMs ?? 200;
+    while (this.running) {
+      let delivered = 0;
+      try {
+        for (const stream of this.selectedStreams()) {
+          const key = this.checkpointKey(stream);
+          const after = Number(this.store.getCheckpoint(key) ?? 0);
+          const records = this.store.read(stream, after, this.batchSize);
+          if (records.length === 0) continue;
+          await this.sink.deliver(records);
+          this.store.setCheckpoint(key, String(records[records.length - 1]!.offset));
+          delivered += records.length;
+        }
+        backoff = this.options.backoffMs ?? 200;
+      } catch (err) {
+        this.logger.warn('delivery failed; will retry', { sink: this.options.name, error: (err as Error).message, retryInMs: backoff });
+        await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 30_000);
+        continue;
+      }
+      if (delivered === 0) await this.sleep(1000);
+    }
+  }
+
+  /** Sleeps until the timeout or the next append, whichever comes first. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+}

@@ -1,0 +1,97 @@
+import type { Exchange } from '../model/exchange.js';
+import type { DecodedEntry } from '../sources/types.js';
+import type { CompiledSpecSet } from '../spec/types.js';
+import type { BatchResult, EntryOutcome, EventStore } from '../store/types.js';
+import { processExchange, type Outcome } from './process.js';
+
+export interface IngestOptions {
+  /** Name of the source, kept with dead letters. */
+  source: string;
+  /** Committed in the same transaction as the batch (pulled sources). */
+  checkpoint?: { source: string; value: string };
+  collect?: boolean;
+}
+
+export function requestKeyOf(exchange: Exchange): string {
+  return `${exchange.gateway.kind}:${exchange.request.id}`;
+}
+
+/**
+ * Turns decoded log entries into one store transaction. Batches are applied one at a time, in
+ * arrival order, so offsets follow arrival and a re-sent batch racing its original is still dropped.
+ */
+export class Ingestor {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly specs: CompiledSpecSet,
+  ) {}
+
+  ingest(entries: DecodedEntry[], options: IngestOptions): Promise<BatchResult> {
+    const run = this.tail.then(() => this.apply(entries, options));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async apply(entries: DecodedEntry[], options: IngestOptions): Promise<BatchResult> {
+    const keys = entries.map((e) => (e.ok ? requestKeyOf(e.exchange) : e.requestKey));
+    const seen = this.store.seen(keys);
+    const inBatch = new Set<string>();
+    const outcomes: Array<EntryOutcome | Promise<EntryOutcome>> = [];
+    let skipped = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const key = keys[i]!;
+      if (seen.has(key) || inBatch.has(key)) {
+        skipped++;
+        continue;
+      }
+      inBatch.add(key);
+      outcomes.push(this.outcomeOf(entries[i]!, key, options.source));
+    }
+    const resolved = outcomes.some((o) => o instanceof Promise) ? await Promise.all(outcomes) : (outcomes as EntryOutcome[]);
+    const result = this.store.commit({
+      entries: resolved,
+      ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+      ...(options.collect ? { collect: true } : {}),
+    });
+    result.duplicates += skipped;
+    return result;
+  }
+
+  private outcomeOf(entry: DecodedEntry, requestKey: string, source: string): EntryOutcome | Promise<EntryOutcome> {
+    if (!entry.ok) {
+      return { requestKey, records: [], deadLetter: { source, diagnostic: entry.diagnostic, record: entry.raw } };
+    }
+    const exchange = entry.exchange;
+    let outcome: Outcome | Promise<Outcome>;
+    try {
+      outcome = processExchange(exchange, this.specs, requestKey);
+    } catch (err) {
+      outcome = internalFailure(err);
+    }
+    if (outcome instanceof Promise) {
+      return outcome.catch(internalFailure).then((o) => toEntry(o, exchange, requestKey, source));
+    }
+    return toEntry(outcome, exchange, requestKey, source);
+  }
+}
+
+function internalFailure(err: unknown): Outcome {
+  return {
+    kind: 'failed',
+    diagnostic: { code: 'RX400', severity: 'error', message: `internal error while processing: ${(err as Error)?.stack ?? String(err)}` },
+  };
+}
+
+function toEntry(outcome: Outcome, exchange: Exchange, requestKey: string, source: string): EntryOutcome {
+  switch (outcome.kind) {
+    case 'records':
+      return { requestKey, records: outcome.records };
+    case 'unmatched':
+      return { requestKey, records: [], unmatched: { label: outcome.label, method: exchange.request.method, path: exchange.request.path } };
+    case 'failed':
+      // The redacted Exchange is kept: it can be re-posted to /ingest/exchanges once the rule is fixed.
+      return { requestKey, records: [], deadLetter: { source, diagnostic: outcome.diagnostic, record: exchange } };
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * Resource keys as strings. A composite key (an array, e.g. `[request.params.tenant, request.params.id]`)
+ * is joined with "/" after percent-encoding "%" and "/" in each part, so `["a/b","c"]` -> `a%2Fb/c`
+ * and no two different composite keys collide. Empty (null, undefined, "", []) gives null.
+ */
+export function formatKey(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value.length > 0 ? value : null;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (Array.isArray(value)) {
+    if (value.length === 0) return null;
+    const parts: string[] = [];
+    for (const part of value) {
+      const s = formatKey(part);
+      if (s === null) return null;
+      parts.push(s.replace(/%/g, '%25').replace(/\//g, '%2F'));
+    }
+    return parts.join('/');
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,116 @@
+import type { FastifyInstance } from 'fastify';
+import { validateConnectorBlock } from './config/connector-config.js';
+import { DEFAULT_SOURCES, type ConnectorBlock, type ReflexConfig } from './config/types.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import type { Logger } from './logger.js';
+import { Ingestor } from './pipeline/ingest.js';
+import type { Registry } from './registry.js';
+import { createServer } from './server/app.js';
+import type { Source } from './sources/connector.js';
+import type { CompiledSpecSet } from './spec/types.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import type { EventStore } from './store/types.js';
+
+export interface RunningReflex {
+  url: string;
+  store: EventStore;
+  app: FastifyInstance;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires one reflex process: store, ingestor, sources, dispatchers, HTTP server. Start order makes
+ * readiness honest: the store opens first, sources start last, /readyz turns green after that.
+ */
+export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, registry: Registry, logger: Logger): Promise<RunningReflex> {
+  const store = new SqliteStore({
+    path: config.store.path,
+    retentionMs: config.store.retentionMs,
+    dedupeWindowMs: config.store.dedupeWindowMs,
+    synchronous: config.store.sync,
+  });
+  store.ensureStreams(specs.streams);
+  const ingestor = new Ingestor(store, specs);
+  let ready = false;
+  const dispatchers: Array<{ name: string; dispatcher: Dispatcher }> = [];
+  const { app, ingress } = createServer({
+    store,
+    logger,
+    bodyLimit: config.server.bodyLimit,
+    isReady: () => ready,
+    status: {
+      sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag() })),
+    },
+  });
+
+  const sources: Source[] = [];
+  const names = new Set<string>();
+  try {
+    for (const block of [...DEFAULT_SOURCES, ...config.sources]) {
+      const connector = registry.sources.get(block.type);
+      const settings = validateConnectorBlock('source', block, connector, registry);
+      const name = connector!.instanceName(settings);
+      if (names.has(name)) throw new Error(`two sources are named '${name}'; give one a different name:`);
+      names.add(name);
+      const checkpointKey = `source:${name}`;
+      sources.push(connector!.create(settings, {
+        name,
+        logger: logger.child({ source: name }),
+        formats: registry.formats,
+        http: ingress,
+        ingest: (entries, checkpoint) =>
+          ingestor.ingest(entries, { source: name, ...(checkpoint !== undefined ? { checkpoint: { source: checkpointKey, value: checkpoint } } : {}) }),
+        getCheckpoint: () => store.getCheckpoint(checkpointKey),
+      }));
+    }
+    for (const block of config.sinks) {
+      const connector = registry.sinks.get(block.type);
+      const settings = validateConnectorBlock('sink', block, connector, registry);
+      const name = connector!.instanceName(settings);
+      const sinkLogger = logger.child({ sink: name });
+      const sink = connector!.create(settings, { name, logger: sinkLogger });
+      dispatchers.push({ name, dispatcher: new Dispatcher(store, sink, sinkLogger, { name, streams: connector!.streams(settings) }) });
+    }
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    store.close();
+    throw err;
+  }
+
+  for (const d of dispatchers) d.dispatcher.start();
+  for (const s of sources) await s.start();
+  const pruneTimer = setInterval(() => {
+    try {
+      const pruned = store.prune(Date.now());
+      if (pruned.records > 0) logger.info('pruned records past retention', pruned);
+    } catch (err) {
+      logger.error('pruning failed', { error: (err as Error).message });
+    }
+  }, 60_000);
+  pruneTimer.unref();
+  ready = true;
+
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    store,
+    app,
+    stop() {
+      stopping ??= (async () => {
+        ready = false;
+        clearInterval(pruneTimer);
+        for (const s of sources) await s.stop().catch((err: Error) => logger.error('source stop failed', { error: err.message }));
+        await app.close();
+        for (const d of dispatchers) await d.dispatcher.stop().catch((err: Error) => logger.error('sink stop failed', { error: err.message }));
+        store.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+export type { ConnectorBlock };

@@ -1,0 +1,58 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from '../logger.js';
+import type { HttpAnswer, HttpIngress } from '../sources/connector.js';
+import type { EventStore } from '../store/types.js';
+import { registerConsumerRoutes } from './consumer-routes.js';
+
+export interface ServerOptions {
+  store: EventStore;
+  logger: Logger;
+  /** Largest accepted request body, in bytes. */
+  bodyLimit: number;
+  /** Reported by /readyz. */
+  isReady: () => boolean;
+  /** Extra read-only admin endpoints (sinks, specs); name -> handler. */
+  status?: Record<string, () => unknown>;
+}
+
+type IngressHandler = Parameters<HttpIngress['post']>[1];
+
+/** One HTTP server: ingest, the consumer API, health. Receivers add their routes through `ingress`. */
+export function createServer(options: ServerOptions): { app: FastifyInstance; ingress: HttpIngress } {
+  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit, return503OnClosing: true });
+  const ingestRoutes: Array<{ path: string; handler: IngressHandler }> = [];
+
+  // Ingest bodies stay raw text: the log format parses them and reports positions itself.
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_req, body, done) => done(null, body));
+    for (const { path, handler } of ingestRoutes) {
+      scope.post(path, async (request, reply) => {
+        const body = typeof request.body === 'string' ? request.body : '';
+        const answer: HttpAnswer = await handler(body, request.headers);
+        if (answer.headers) reply.headers(answer.headers);
+        return reply.code(answer.status).send(answer.body);
+      });
+    }
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) =>
+    options.isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'starting' }));
+  for (const [name, handler] of Object.entries(options.status ?? {})) app.get(`/${name}`, async () => handler());
+
+  registerConsumerRoutes(app, options.store);
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status >= 500) options.logger.error('request failed', { method: request.method, url: request.url, error: err.stack ?? err.message });
+    return reply.code(status).send({ error: err.message, ...(err.code ? { code: err.code } : {}) });
+  });
+
+  const ingress: HttpIngress = {
+    post(path, handler) {
+      ingestRoutes.push({ path, handler });
+    },
+  };
+  return { app, ingress };
+}

@@ -1,0 +1,131 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { EventStore } from '../store/types.js';
+
+const MAX_LIMIT = 1000;
+
+/**
+ * The HTTP consumer API: list streams, page through a stream by offset, keep a consumer's offset,
+ * and a live tail over Server-Sent Events that resumes from Last-Event-ID.
+ */
+export function registerConsumerRoutes(app: FastifyInstance, store: EventStore): void {
+  const stream404 = (reply: FastifyReply, name: string) =>
+    reply.code(404).send({ error: `no stream named '${name}'`, streams: store.streams().map((s) => s.name) });
+
+  app.get('/streams', async () => store.streams());
+
+  app.get<{ Params: { name: string }; Querystring: { after?: string; limit?: string; consumer?: string } }>(
+    '/streams/:name/events',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            after: { type: 'string', pattern: '^[0-9]+$' },
+            limit: { type: 'string', pattern: '^[0-9]+$' },
+            consumer: { type: 'string', minLength: 1 },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { name } = request.params;
+      if (!store.hasStream(name)) return stream404(reply, name);
+      const { after, limit, consumer } = request.query;
+      let from = after !== undefined ? Number(after) : 0;
+      if (after === undefined && consumer) from = store.getConsumerOffset(name, consumer) ?? 0;
+      const n = Math.min(limit !== undefined ? Number(limit) : 100, MAX_LIMIT);
+      return store.read(name, from, n).map((r) => ({ offset: r.offset, key: r.key, value: r.value }));
+    },
+  );
+
+  app.get<{ Params: { name: string } }>('/streams/:name/offsets', async (request, reply) => {
+    const { name } = request.params;
+    if (!store.hasStream(name)) return stream404(reply, name);
+    const last = store.lastOffset(name);
+    return store.consumerOffsets(name).map((c) => ({ ...c, lag: Math.max(0, last - c.offset) }));
+  });
+
+  app.post<{ Params: { name: string }; Body: { consumer: string; offset: number } }>(
+    '/streams/:name/offsets',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['consumer', 'offset'],
+          additionalProperties: false,
+          properties: { consumer: { type: 'string', minLength: 1 }, offset: { type: 'integer', minimum: 0 } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { name } = request.params;
+      if (!store.hasStream(name)) return stream404(reply, name);
+      const { consumer, offset } = request.body;
+      const last = store.lastOffset(name);
+      if (offset > last) {
+        return reply.code(400).send({ error: `offset ${offset} is past the end of stream '${name}' (last offset ${last})` });
+      }
+      store.setConsumerOffset(name, consumer, offset);
+      return { consumer, offset, lag: last - offset };
+    },
+  );
+
+  app.get<{ Params: { name: string }; Querystring: { after?: string } }>('/streams/:name/tail', async (request, reply) => {
+    const { name } = request.params;
+    if (!store.hasStream(name)) return stream404(reply, name);
+    const lastEventId = request.headers['last-event-id'];
+    const resume = typeof lastEventId === 'string' && /^\d+$/.test(lastEventId) ? Number(lastEventId)
+      : request.query.after !== undefined && /^\d+$/.test(request.query.after) ? Number(request.query.after)
+      : store.lastOffset(name); // a fresh tail starts at the end, like `tail -f`
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write(': reflex tail of ' + name + '\nretry: 2000\n\n');
+    let sent = resume;
+    let waitingForDrain = false;
+    let closed = false;
+    // Synchronous reads from the store, so no two flushes interleave; a full socket pauses until drain.
+    const flush = () => {
+      if (waitingForDrain || closed) return;
+      for (;;) {
+        const batch = store.read(name, sent, 500);
+        if (batch.length === 0) return;
+        let chunk = '';
+        for (const r of batch) chunk += `id: ${r.offset}\ndata: ${JSON.stringify(r.value)}\n\n`;
+        sent = batch[batch.length - 1]!.offset;
+        if (!res.write(chunk)) {
+          waitingForDrain = true;
+          res.once('drain', () => {
+            waitingForDrain = false;
+            flush();
+          });
+          return;
+        }
+      }
+    };
+    const unsubscribe = store.onAppend((appended) => {
+      if (appended.has(name)) flush();
+    });
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    res.on('close', () => {
+      closed = true;
+      clearInterval(heartbeat);
+      unsubscribe();
+    });
+    flush();
+  });
+
+  app.get<{ Querystring: { after?: string; limit?: string } }>('/dead-letters', async (request) => {
+    const after = Number(request.query.after ?? 0) || 0;
+    const limit = Math.min(Number(request.query.limit ?? 100) || 100, MAX_LIMIT);
+    return store.deadLetters(after, limit);
+  });
+
+  app.get('/unmatched', async () => store.unmatched());
+}

@@ -1,0 +1,27 @@
+import type { Logger } from '../logger.js';
+import type { StreamRecord } from '../model/records.js';
+
+/** Passed to a sink's factory. */
+export interface SinkContext {
+  name: string;
+  logger: Logger;
+}
+
+/**
+ * A sink receives records in stream order from its dispatcher and resolves once they are durably
+ * delivered; the dispatcher commits its offset only then (transactional outbox).
+ */
+export interface Sink {
+  deliver(records: StreamRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SinkConnector<C = Record<string, unknown>> {
+  type: string;
+  summary: string;
+  configSchema: Record<string, unknown>;
+  instanceName(config: C): string;
+  /** Which streams this sink wants (`["*"]` for all). */
+  streams(config: C): string[];
+  create(config: C, context: SinkContext): Sink;
+}

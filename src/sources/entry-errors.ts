@@ -1,0 +1,69 @@
+import type { Diagnostic } from '../model/diagnostic.js';
+
+/**
+ * Codes for log entries that parse but cannot become an Exchange (they go to dead letters):
+ *   RX301 entry is not an object   RX302 required field missing   RX303 field has the wrong type
+ */
+export class EntryError extends Error {
+  constructor(
+    readonly code: 'RX301' | 'RX302' | 'RX303',
+    message: string,
+    /** JSON pointer of the offending field inside the entry. */
+    readonly pointer: string,
+  ) {
+    super(message);
+    this.name = 'EntryError';
+  }
+}
+
+export function entryDiagnostic(err: unknown, where: { file?: string; prefix: string; line?: number }): Diagnostic {
+  if (err instanceof EntryError) {
+    return {
+      code: err.code,
+      severity: 'error',
+      message: err.message,
+      pointer: where.prefix + err.pointer,
+      ...(where.file ? { file: where.file } : {}),
+      ...(where.line !== undefined ? { line: where.line } : {}),
+    };
+  }
+  return { code: 'RX300', severity: 'error', message: `cannot read log entry: ${(err as Error).message}`, pointer: where.prefix };
+}
+
+type Obj = Record<string, unknown>;
+
+export function asObject(value: unknown, pointer: string): Obj {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new EntryError(value === undefined ? 'RX302' : 'RX303', `${pointer || 'entry'} must be an object, got ${describe(value)}`, pointer);
+  }
+  return value as Obj;
+}
+
+export function requiredString(obj: Obj, field: string, pointer: string): string {
+  const v = obj[field];
+  if (typeof v === 'string' && v.length > 0) return v;
+  if (v === undefined || v === null || v === '') throw new EntryError('RX302', `${pointer}/${field} is required`, `${pointer}/${field}`);
+  throw new EntryError('RX303', `${pointer}/${field} must be a string, got ${describe(v)}`, `${pointer}/${field}`);
+}
+
+export function optionalString(obj: Obj, field: string): string | null {
+  const v = obj[field];
+  return typeof v === 'string' && v.length > 0 ? v : typeof v === 'number' ? String(v) : null;
+}
+
+/** HTTP status: an integer 100..599, or a numeric string (some gateways log it as text). */
+export function requiredStatus(obj: Obj, field: string, pointer: string): number {
+  const v = obj[field];
+  const n = typeof v === 'string' && /^\d{3}$/.test(v) ? Number(v) : v;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 100 && n <= 599) return n;
+  if (v === undefined || v === null) throw new EntryError('RX302', `${pointer}/${field} is required`, `${pointer}/${field}`);
+  throw new EntryError('RX303', `${pointer}/${field} must be an HTTP status code (100-599), got ${describe(v)}`, `${pointer}/${field}`);
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `"${value.length > 40 ? value.slice(0, 40) + '…' : value}"`;
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}

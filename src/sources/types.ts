@@ -1,0 +1,31 @@
+import type { Diagnostic } from '../model/diagnostic.js';
+import type { Exchange } from '../model/exchange.js';
+
+/** One entry of a decoded payload: an Exchange, or why this entry could not become one. */
+export type DecodedEntry =
+  | { ok: true; exchange: Exchange; raw: unknown }
+  | { ok: false; diagnostic: Diagnostic; raw: unknown; requestKey: string };
+
+/** A payload that is not well-formed at all (bad JSON): the whole payload is rejected, nothing is stored. */
+export class PayloadError extends Error {
+  constructor(
+    message: string,
+    /** 1-based line and column, when the parser tells them. */
+    readonly line?: number,
+    readonly column?: number,
+  ) {
+    super(message);
+    this.name = 'PayloadError';
+  }
+}
+
+/**
+ * A gateway log format: turns one payload (an HTTP body, a file chunk, a Kafka message value)
+ * into Exchanges. Formats are registered by name (`format:` in config, `--format` in the CLI).
+ */
+export interface LogFormat {
+  name: string;
+  summary: string;
+  /** Throws PayloadError when the payload is malformed; entries that parse but do not fit become `ok: false`. */
+  decode(payload: string): DecodedEntry[];
+}

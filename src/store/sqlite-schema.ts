@@ -1,0 +1,53 @@
+/** Schema of the embedded store. Bump SCHEMA_VERSION and add a migration when it changes. */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS streams (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL
+);
+-- seq orders all records globally (and by append time), offset orders them within a stream.
+CREATE TABLE IF NOT EXISTS records (
+  seq INTEGER PRIMARY KEY,
+  stream_id INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  key TEXT,
+  value TEXT NOT NULL,
+  appended_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS records_by_stream ON records(stream_id, offset);
+CREATE TABLE IF NOT EXISTS dedupe (
+  seq INTEGER PRIMARY KEY,
+  request_key TEXT NOT NULL UNIQUE,
+  seen_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+  id INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  request_key TEXT NOT NULL,
+  diagnostic TEXT NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS unmatched (
+  label TEXT PRIMARY KEY,
+  count INTEGER NOT NULL,
+  last_method TEXT NOT NULL,
+  last_path TEXT NOT NULL,
+  last_seen INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+  source TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS consumer_offsets (
+  stream_id INTEGER NOT NULL,
+  consumer TEXT NOT NULL,
+  offset INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (stream_id, consumer)
+);
+`;

@@ -1,0 +1,302 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { StreamRecord } from '../model/records.js';
+import { SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
+import type {
+  BatchResult, BatchWrite, ConsumerOffset, DeadLetter, EventStore, StreamSummary, UnmatchedCount,
+} from './types.js';
+
+export interface SqliteStoreOptions {
+  path: string;
+  /** Records older than this many ms are pruned (by append time). 0 keeps everything. */
+  retentionMs: number;
+  /** How long a request key is remembered to drop re-sent log entries. */
+  dedupeWindowMs: number;
+  /** `full` fsyncs every commit (survives power loss); `normal` survives process crashes only. */
+  synchronous: 'full' | 'normal';
+  now?: () => number;
+}
+
+interface StreamRow { id: number; name: string; kind: 'events' | 'changelog' }
+
+/** Offsets and streams assigned inside a transaction, applied to the caches only after it commits. */
+interface PendingState { offsets: Map<number, number>; newStreams: string[] }
+
+/** The embedded event log: one SQLite file in WAL mode, one writer (this process). */
+export class SqliteStore implements EventStore {
+  private readonly db: Database.Database;
+  private readonly now: () => number;
+  private readonly streamsByName = new Map<string, StreamRow>();
+  /** Last assigned offset per stream id; this process is the only writer. */
+  private readonly lastOffsets = new Map<number, number>();
+  private readonly listeners = new Set<(appended: Map<string, number>) => void>();
+  private readonly stmt: ReturnType<SqliteStore['prepare']>;
+  private readonly commitTx: (batch: BatchWrite, pending: PendingState) => BatchResult;
+
+  constructor(private readonly options: SqliteStoreOptions) {
+    this.now = options.now ?? Date.now;
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.stmt = this.prepare();
+    for (const row of this.db.prepare('SELECT id, name, kind FROM streams').all() as StreamRow[]) {
+      this.streamsByName.set(row.name, row);
+    }
+    for (const row of this.db
+      .prepare('SELECT stream_id AS id, MAX(offset) AS last FROM records GROUP BY stream_id')
+      .all() as Array<{ id: number; last: number }>) {
+      this.lastOffsets.set(row.id, row.last);
+    }
+    this.commitTx = this.db.transaction((batch: BatchWrite, pending: PendingState) => this.write(batch, pending));
+  }
+
+  private migrate(): void {
+    this.db.exec(SCHEMA_SQL);
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
+      | { value: string }
+      | undefined;
+    if (!row) {
+      this.db.prepare("INSERT INTO meta(key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+    } else if (Number(row.value) > SCHEMA_VERSION) {
+      throw new Error(
+        `${this.options.path}: store schema version ${row.value} is newer than this reflex understands (${SCHEMA_VERSION}); upgrade reflex`,
+      );
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      insertStream: db.prepare('INSERT INTO streams(name, kind) VALUES (?, ?)'),
+      insertRecord: db.prepare(
+        'INSERT INTO records(stream_id, offset, key, value, appended_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      insertDedupe: db.prepare('INSERT OR IGNORE INTO dedupe(request_key, seen_at) VALUES (?, ?)'),
+      selectDedupe: db.prepare('SELECT 1 FROM dedupe WHERE request_key = ?').pluck(),
+      insertDeadLetter: db.prepare(
+        'INSERT INTO dead_letters(time, source, request_key, diagnostic, record) VALUES (?, ?, ?, ?, ?)',
+      ),
+      upsertUnmatched: db.prepare(
+        `INSERT INTO unmatched(label, count, last_method, last_path, last_seen) VALUES (?, 1, ?, ?, ?)
+         ON CONFLICT(label) DO UPDATE SET count = count + 1, last_method = excluded.last_method,
+           last_path = excluded.last_path, last_seen = excluded.last_seen`,
+      ),
+      upsertCheckpoint: db.prepare(
+        `INSERT INTO checkpoints(source, value, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT(source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      ),
+      selectCheckpoint: db.prepare('SELECT value FROM checkpoints WHERE source = ?').pluck(),
+      readRecords: db.prepare(
+        'SELECT offset, key, value FROM records WHERE stream_id = ? AND offset > ? ORDER BY offset LIMIT ?',
+      ),
+      streamStats: db.prepare(
+        'SELECT MIN(offset) AS first, COUNT(*) AS count FROM records WHERE stream_id = ?',
+      ),
+      selectConsumer: db.prepare('SELECT offset FROM consumer_offsets WHERE stream_id = ? AND consumer = ?').pluck(),
+      upsertConsumer: db.prepare(
+        `INSERT INTO consumer_offsets(stream_id, consumer, offset, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(stream_id, consumer) DO UPDATE SET offset = excluded.offset, updated_at = excluded.updated_at`,
+      ),
+      listConsumers: db.prepare(
+        'SELECT consumer, offset, updated_at FROM consumer_offsets WHERE stream_id = ? ORDER BY consumer',
+      ),
+      readDeadLetters: db.prepare(
+        'SELECT id, time, source, request_key, diagnostic, record FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?',
+      ),
+      listUnmatched: db.prepare(
+        'SELECT label, count, last_method, last_path, last_seen FROM unmatched ORDER BY count DESC, label',
+      ),
+    };
+  }
+
+  ensureStreams(streams: Array<{ name: string; kind: 'events' | 'changelog' }>): void {
+    this.db.transaction(() => {
+      for (const s of streams) this.streamRow(s.name, s.kind);
+    })();
+  }
+
+  private streamRow(name: string, kind?: 'events' | 'changelog'): StreamRow {
+    let row = this.streamsByName.get(name);
+    if (!row) {
+      const k = kind ?? (name.endsWith('.changelog') ? 'changelog' : 'events');
+      const id = Number(this.stmt.insertStream.run(name, k).lastInsertRowid);
+      row = { id, name, kind: k };
+      this.streamsByName.set(name, row);
+    }
+    return row;
+  }
+
+  seen(requestKeys: string[]): Set<string> {
+    const out = new Set<string>();
+    for (const k of requestKeys) if (this.stmt.selectDedupe.get(k)) out.add(k);
+    return out;
+  }
+
+  commit(batch: BatchWrite): BatchResult {
+    const pending: PendingState = { offsets: new Map(), newStreams: [] };
+    let result: BatchResult;
+    try {
+      result = this.commitTx(batch, pending);
+    } catch (err) {
+      // The transaction rolled back: forget the streams it created, their rows are gone.
+      for (const name of pending.newStreams) this.streamsByName.delete(name);
+      throw err;
+    }
+    for (const [id, offset] of pending.offsets) this.lastOffsets.set(id, offset);
+    if (result.appended.size > 0) for (const l of this.listeners) l(result.appended);
+    return result;
+  }
+
+  private write(batch: BatchWrite, pending: PendingState): BatchResult {
+    const now = this.now();
+    const result: BatchResult = { accepted: 0, duplicates: 0, records: 0, deadLetters: 0, unmatched: 0, appended: new Map() };
+    if (batch.collect) result.committed = [];
+    for (const entry of batch.entries) {
+      if (this.stmt.insertDedupe.run(entry.requestKey, now).changes === 0) {
+        result.duplicates++;
+        continue;
+      }
+      result.accepted++;
+      for (const rec of entry.records) {
+        const known = this.streamsByName.has(rec.stream);
+        const stream = this.streamRow(rec.stream);
+        if (!known) pending.newStreams.push(rec.stream);
+        const offset = (pending.offsets.get(stream.id) ?? this.lastOffsets.get(stream.id) ?? 0) + 1;
+        pending.offsets.set(stream.id, offset);
+        this.stmt.insertRecord.run(stream.id, offset, rec.key, JSON.stringify(rec.value), now);
+        result.appended.set(rec.stream, offset);
+        result.committed?.push({ stream: rec.stream, offset, key: rec.key, value: rec.value });
+        result.records++;
+      }
+      if (entry.deadLetter) {
+        const d = entry.deadLetter;
+        this.stmt.insertDeadLetter.run(now, d.source, entry.requestKey, JSON.stringify(d.diagnostic), JSON.stringify(d.record) ?? 'null');
+        result.deadLetters++;
+      }
+      if (entry.unmatched) {
+        const u = entry.unmatched;
+        this.stmt.upsertUnmatched.run(u.label, u.method, u.path, now);
+        result.unmatched++;
+      }
+    }
+    if (batch.checkpoint) this.stmt.upsertCheckpoint.run(batch.checkpoint.source, batch.checkpoint.value, now);
+    return result;
+  }
+
+  read(stream: string, afterOffset: number, limit: number): StreamRecord[] {
+    const row = this.streamsByName.get(stream);
+    if (!row) return [];
+    const rows = this.stmt.readRecords.all(row.id, afterOffset, limit) as Array<{ offset: number; key: string | null; value: string }>;
+    return rows.map((r) => ({ stream, offset: r.offset, key: r.key, value: JSON.parse(r.value) as unknown }));
+  }
+
+  hasStream(stream: string): boolean {
+    return this.streamsByName.has(stream);
+  }
+
+  lastOffset(stream: string): number {
+    const row = this.streamsByName.get(stream);
+    return row ? (this.lastOffsets.get(row.id) ?? 0) : 0;
+  }
+
+  streams(): StreamSummary[] {
+    return [...this.streamsByName.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((row) => {
+        const stats = this.stmt.streamStats.get(row.id) as { first: number | null; count: number };
+        return { name: row.name, kind: row.kind, firstOffset: stats.first, lastOffset: this.lastOffsets.get(row.id) ?? 0, count: stats.count };
+      });
+  }
+
+  getConsumerOffset(stream: string, consumer: string): number | null {
+    const row = this.streamsByName.get(stream);
+    if (!row) return null;
+    return (this.stmt.selectConsumer.get(row.id, consumer) as number | undefined) ?? null;
+  }
+
+  setConsumerOffset(stream: string, consumer: string, offset: number): void {
+    const row = this.streamRow(stream);
+    this.stmt.upsertConsumer.run(row.id, consumer, offset, this.now());
+  }
+
+  consumerOffsets(stream: string): ConsumerOffset[] {
+    const row = this.streamsByName.get(stream);
+    if (!row) return [];
+    return (this.stmt.listConsumers.all(row.id) as Array<{ consumer: string; offset: number; updated_at: number }>).map((r) => ({
+      consumer: r.consumer,
+      offset: r.offset,
+      updatedAt: new Date(r.updated_at).toISOString(),
+    }));
+  }
+
+  deadLetters(afterId: number, limit: number): DeadLetter[] {
+    const rows = this.stmt.readDeadLetters.all(afterId, limit) as Array<{
+      id: number; time: number; source: string; request_key: string; diagnostic: string; record: string;
+    }>;
+    return rows.map((r) => ({
+      id: r.id,
+      time: new Date(r.time).toISOString(),
+      source: r.source,
+      requestKey: r.request_key,
+      diagnostic: JSON.parse(r.diagnostic),
+      record: JSON.parse(r.record) as unknown,
+    }));
+  }
+
+  unmatched(): UnmatchedCount[] {
+    return (this.stmt.listUnmatched.all() as Array<{ label: string; count: number; last_method: string; last_path: string; last_seen: number }>).map((r) => ({
+      label: r.label,
+      count: r.count,
+      lastMethod: r.last_method,
+      lastPath: r.last_path,
+      lastSeen: new Date(r.last_seen).toISOString(),
+    }));
+  }
+
+  getCheckpoint(source: string): string | null {
+    return (this.stmt.selectCheckpoint.get(source) as string | undefined) ?? null;
+  }
+
+  setCheckpoint(source: string, value: string): void {
+    this.stmt.upsertCheckpoint.run(source, value, this.now());
+  }
+
+  prune(now: number): { records: number; dedupeKeys: number } {
+    const records = this.options.retentionMs > 0
+      ? this.pruneBefore('records', 'appended_at', now - this.options.retentionMs)
+      : 0;
+    const dedupeKeys = this.pruneBefore('dedupe', 'seen_at', now - this.options.dedupeWindowMs);
+    return { records, dedupeKeys };
+  }
+
+  /** Rows are appended in time order, so the cutoff is found by binary search on seq: no time index needed. */
+  private pruneBefore(table: 'records' | 'dedupe', timeColumn: string, cutoff: number): number {
+    const bounds = this.db.prepare(`SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM ${table}`).get() as { lo: number | null; hi: number | null };
+    if (bounds.lo === null || bounds.hi === null) return 0;
+    const timeAt = this.db.prepare(`SELECT ${timeColumn} FROM ${table} WHERE seq >= ? ORDER BY seq LIMIT 1`).pluck();
+    let lo = bounds.lo;
+    let hi = bounds.hi + 1; // first seq whose time is >= cutoff lies in [lo, hi]
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const t = timeAt.get(mid) as number | undefined;
+      if (t !== undefined && t < cutoff) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo <= bounds.lo) return 0;
+    return this.db.prepare(`DELETE FROM ${table} WHERE seq < ?`).run(lo).changes;
+  }
+
+  onAppend(listener: (appended: Map<string, number>) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    this.listeners.clear();
+    if (this.db.open) this.db.close();
+  }
+}

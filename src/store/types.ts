@@ -1,0 +1,104 @@
+import type { Diagnostic } from '../model/diagnostic.js';
+import type { StreamRecord } from '../model/records.js';
+
+/** A record the pipeline wants appended to a stream; the store assigns the offset. */
+export interface PendingRecord {
+  stream: string;
+  key: string | null;
+  value: unknown;
+}
+
+/**
+ * Everything one ingested log entry produced. `requestKey` makes re-sent entries idempotent:
+ * a group whose key is inside the dedupe window is dropped whole.
+ */
+export interface EntryOutcome {
+  requestKey: string;
+  records: PendingRecord[];
+  deadLetter?: DeadLetterWrite;
+  /** Label of the gateway route when no operation matched. */
+  unmatched?: { label: string; method: string; path: string };
+}
+
+export interface DeadLetterWrite {
+  source: string;
+  diagnostic: Diagnostic;
+  /** The original record (raw log entry or Exchange), as received. */
+  record: unknown;
+}
+
+export interface BatchWrite {
+  entries: EntryOutcome[];
+  /** Source checkpoint committed in the same transaction (pulled sources). */
+  checkpoint?: { source: string; value: string };
+  /** Return the appended records in commit order (for dry runs; costs memory). */
+  collect?: boolean;
+}
+
+export interface BatchResult {
+  accepted: number;
+  duplicates: number;
+  records: number;
+  deadLetters: number;
+  unmatched: number;
+  /** Last offset per stream touched by this batch. */
+  appended: Map<string, number>;
+  /** Only when the batch asked to `collect`. */
+  committed?: StreamRecord[];
+}
+
+export interface StreamSummary {
+  name: string;
+  kind: 'events' | 'changelog';
+  firstOffset: number | null;
+  lastOffset: number;
+  count: number;
+}
+
+export interface DeadLetter {
+  id: number;
+  time: string;
+  source: string;
+  requestKey: string;
+  diagnostic: Diagnostic;
+  record: unknown;
+}
+
+export interface UnmatchedCount {
+  label: string;
+  count: number;
+  lastMethod: string;
+  lastPath: string;
+  lastSeen: string;
+}
+
+export interface ConsumerOffset {
+  consumer: string;
+  offset: number;
+  updatedAt: string;
+}
+
+/** The event log: streams, dead letters, checkpoints, consumer offsets, dedupe window. */
+export interface EventStore {
+  ensureStreams(streams: Array<{ name: string; kind: 'events' | 'changelog' }>): void;
+  /** Which of these request keys were already committed inside the dedupe window. */
+  seen(requestKeys: string[]): Set<string>;
+  /** One transaction: records, dead letters, counters, dedupe keys and the checkpoint, or none of them. */
+  commit(batch: BatchWrite): BatchResult;
+  read(stream: string, afterOffset: number, limit: number): StreamRecord[];
+  streams(): StreamSummary[];
+  hasStream(stream: string): boolean;
+  lastOffset(stream: string): number;
+  getConsumerOffset(stream: string, consumer: string): number | null;
+  setConsumerOffset(stream: string, consumer: string, offset: number): void;
+  consumerOffsets(stream: string): ConsumerOffset[];
+  deadLetters(afterId: number, limit: number): DeadLetter[];
+  unmatched(): UnmatchedCount[];
+  getCheckpoint(source: string): string | null;
+  setCheckpoint(source: string, value: string): void;
+  /** Drops records older than the retention and dedupe keys older than the window. */
+  prune(now: number): { records: number; dedupeKeys: number };
+  /** Called after every commit that appended records, with the last offset per stream. */
+  onAppend(listener: (appended: Map<string, number>) => void): () => void;
+  close(): void;
+}

@@ -1,0 +1,9 @@
+import { spawnSync } from 'node:child_process';
+
+/**
+ * End-to-end tests run the compiled CLI (dist/), as users do: compile once before the suite.
+ * Type errors do not stop the emit here; `npm test` fails on them in its own tsc step.
+ */
+export default function setup(): void {
+  spawnSync('npx', ['tsc', '-p', '.'], { stdio: 'ignore' });
+}

@@ -1,0 +1,116 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { EntryOutcome } from '../../src/store/types.js';
+
+const dirs: string[] = [];
+function openStore(options: Partial<ConstructorParameters<typeof SqliteStore>[0]> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'reflex-store-'));
+  dirs.push(dir);
+  const path = join(dir, 'reflex.db');
+  const make = (more = {}) => new SqliteStore({ path, retentionMs: 0, dedupeWindowMs: 3_600_000, synchronous: 'normal', ...options, ...more });
+  return { store: make(), reopen: make, path };
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const entry = (key: string, stream = 'orders', n = 1): EntryOutcome => ({
+  requestKey: key,
+  records: Array.from({ length: n }, (_, i) => ({ stream, key: `${key}-${i}`, value: { id: `${key}-${i}` } })),
+});
+
+describe('SqliteStore', () => {
+  it('assigns offsets per stream, from 1, in commit order', () => {
+    const { store } = openStore();
+    store.commit({ entries: [entry('a', 'orders', 2), entry('b', 'payments')] });
+    store.commit({ entries: [entry('c', 'orders')] });
+    expect(store.read('orders', 0, 10).map((r) => [r.offset, r.key])).toEqual([[1, 'a-0'], [2, 'a-1'], [3, 'c-0']]);
+    expect(store.read('payments', 0, 10).map((r) => r.offset)).toEqual([1]);
+    expect(store.read('orders', 1, 1).map((r) => r.offset)).toEqual([2]);
+    store.close();
+  });
+
+  it('drops an entry whose request key was already committed, across and within batches', () => {
+    const { store } = openStore();
+    const first = store.commit({ entries: [entry('a'), entry('b')] });
+    const again = store.commit({ entries: [entry('b'), entry('c'), entry('c')] });
+    expect(first).toMatchObject({ accepted: 2, duplicates: 0, records: 2 });
+    expect(again).toMatchObject({ accepted: 1, duplicates: 2, records: 1 });
+    expect(store.seen(['a', 'b', 'zzz'])).toEqual(new Set(['a', 'b']));
+    expect(store.read('orders', 0, 10).map((r) => r.key)).toEqual(['a-0', 'b-0', 'c-0']);
+    store.close();
+  });
+
+  it('keeps dead letters with the reason and the original record, and counts unmatched per route', () => {
+    const { store } = openStore();
+    store.commit({
+      entries: [
+        { requestKey: 'x', records: [], deadLetter: { source: 'http:/ingest/kong', diagnostic: { code: 'RX401', severity: 'error', message: 'boom' }, record: { raw: true } } },
+        { requestKey: 'y', records: [], unmatched: { label: 'kong/shop', method: 'GET', path: '/a' } },
+        { requestKey: 'z', records: [], unmatched: { label: 'kong/shop', method: 'GET', path: '/b' } },
+      ],
+    });
+    const [dl] = store.deadLetters(0, 10);
+    expect(dl).toMatchObject({ id: 1, source: 'http:/ingest/kong', requestKey: 'x', diagnostic: { code: 'RX401', message: 'boom' }, record: { raw: true } });
+    expect(store.unmatched()).toMatchObject([{ label: 'kong/shop', count: 2, lastMethod: 'GET', lastPath: '/b' }]);
+    store.close();
+  });
+
+  it('rolls the whole batch back when one record cannot be written: no records, no dedupe keys, offsets unchanged', () => {
+    const { store } = openStore();
+    store.commit({ entries: [entry('a')] });
+    const poison: EntryOutcome = { requestKey: 'p', records: [{ stream: 'orders', key: 'p', value: { n: 1n } }] };
+    expect(() => store.commit({ entries: [entry('b'), poison], checkpoint: { source: 's', value: '99' } })).toThrow();
+    expect(store.read('orders', 0, 10).map((r) => r.key)).toEqual(['a-0']);
+    expect(store.seen(['b'])).toEqual(new Set());
+    expect(store.getCheckpoint('s')).toBeNull();
+    store.commit({ entries: [entry('b')] });
+    expect(store.lastOffset('orders')).toBe(2);
+    store.close();
+  });
+
+  it('survives a reopen: records, offsets, checkpoints, consumer offsets', () => {
+    const { store, reopen } = openStore();
+    store.ensureStreams([{ name: 'orders.changelog', kind: 'changelog' }]);
+    store.commit({ entries: [entry('a', 'orders', 3)], checkpoint: { source: 'file:x', value: '1234' } });
+    store.setConsumerOffset('orders', 'billing', 2);
+    store.close();
+    const again = reopen();
+    expect(again.lastOffset('orders')).toBe(3);
+    expect(again.getCheckpoint('file:x')).toBe('1234');
+    expect(again.getConsumerOffset('orders', 'billing')).toBe(2);
+    expect(again.streams().map((s) => [s.name, s.kind, s.count])).toEqual([['orders', 'events', 3], ['orders.changelog', 'changelog', 0]]);
+    again.commit({ entries: [entry('b')] });
+    expect(again.read('orders', 3, 10).map((r) => r.offset)).toEqual([4]);
+    again.close();
+  });
+
+  it('prunes records past retention and dedupe keys past the window, by append time', () => {
+    let now = 1_000_000;
+    const { store } = openStore({ retentionMs: 10_000, dedupeWindowMs: 5_000, now: () => now });
+    store.commit({ entries: [entry('old', 'orders', 2)] });
+    now += 8_000;
+    store.commit({ entries: [entry('new')] });
+    now += 4_000;
+    expect(store.prune(now)).toEqual({ records: 2, dedupeKeys: 1 });
+    expect(store.read('orders', 0, 10).map((r) => r.key)).toEqual(['new-0']);
+    expect(store.seen(['old', 'new'])).toEqual(new Set(['new']));
+    // Offsets keep counting after pruning.
+    store.commit({ entries: [entry('later')] });
+    expect(store.lastOffset('orders')).toBe(4);
+    store.close();
+  });
+
+  it('tells listeners the last offset per stream after each commit', () => {
+    const { store } = openStore();
+    const seen: Array<[string, number][]> = [];
+    store.onAppend((m) => seen.push([...m]));
+    store.commit({ entries: [entry('a', 'orders', 2), entry('b', 'alerts')] });
+    store.commit({ entries: [{ requestKey: 'c', records: [] }] });
+    expect(seen).toEqual([[['orders', 2], ['alerts', 1]]]);
+    store.close();
+  });
+});
