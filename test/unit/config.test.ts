@@ -1,0 +1,94 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { parseDuration, parseSize } from '../../src/config/duration.js';
+import { validateConnectorBlock } from '../../src/config/connector-config.js';
+import { DiagnosticError } from '../../src/model/diagnostic.js';
+import { builtinRegistry } from '../../connectors/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'reflex-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const write = (name: string, text: string) => {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+};
+const errorsOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof DiagnosticError) return err.diagnostics;
+    throw err;
+  }
+  throw new Error('expected a DiagnosticError');
+};
+
+describe('reflex.yaml', () => {
+  it('applies defaults, resolves paths against the config file, substitutes ${ENV}', () => {
+    const file = write('ok.yaml', [
+      'specs: [specs/shop.yaml]',
+      'server: { port: 9000, bodyLimit: 2mb }',
+      'store: { path: data/r.db, retention: 2d, dedupeWindow: 90m }',
+      'sinks:',
+      '  - { type: stdout, format: "${OUT_FORMAT}" }',
+    ].join('\n'));
+    const cfg = loadConfig(file, { OUT_FORMAT: 'pretty' });
+    expect(cfg.specs).toEqual([join(dir, 'specs/shop.yaml')]);
+    expect(cfg.server).toEqual({ host: '127.0.0.1', port: 9000, bodyLimit: 2 * 1024 * 1024 });
+    expect(cfg.store).toMatchObject({ path: join(dir, 'data/r.db'), retentionMs: 2 * 86_400_000, dedupeWindowMs: 90 * 60_000, sync: 'full' });
+    expect(cfg.sinks).toEqual([{ type: 'stdout', format: 'pretty' }]);
+  });
+
+  it('names the file, line, column and key of an unknown key', () => {
+    const file = write('typo.yaml', 'server:\n  host: 0.0.0.0\n  prot: 80\n');
+    const [d] = errorsOf(() => loadConfig(file, {}));
+    expect(d).toMatchObject({ code: 'RX200', file, pointer: '/server', line: 2, column: 3 });
+    expect(d!.message).toContain("unknown key 'prot'");
+  });
+
+  it('reports a wrong type and a bad duration with their lines', () => {
+    const file = write('types.yaml', 'server:\n  port: eighty\nstore:\n  retention: forever\n');
+    const diags = errorsOf(() => loadConfig(file, {}));
+    expect(diags).toEqual([expect.objectContaining({ pointer: '/server/port', line: 2, column: 9 })]);
+    const file2 = write('dur.yaml', 'store:\n  retention: forever\n');
+    expect(errorsOf(() => loadConfig(file2, {}))).toEqual([
+      expect.objectContaining({ pointer: '/store/retention', line: 2, message: expect.stringContaining("'forever' is not a duration") }),
+    ]);
+  });
+
+  it('refuses an unset environment variable, by name and place', () => {
+    const file = write('env.yaml', 'sinks:\n  - { type: stdout, name: "${NOPE_NOT_SET}" }\n');
+    expect(errorsOf(() => loadConfig(file, {}))).toEqual([
+      expect.objectContaining({ code: 'RX202', pointer: '/sinks/0/name', line: 2, message: 'environment variable NOPE_NOT_SET is not set' }),
+    ]);
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const file = write('syntax.yaml', 'server: { port: 1\n');
+    const [d] = errorsOf(() => loadConfig(file, {}));
+    expect(d).toMatchObject({ code: 'RX200', file, line: expect.any(Number) });
+  });
+
+  it('lets each connector check its own block, naming the config line', () => {
+    const registry = builtinRegistry();
+    const file = write('conn.yaml', 'sources:\n  - type: file\n    path: x.log\n    formt: kong\n  - type: s4\n');
+    const cfg = loadConfig(file, {});
+    const [missing, unknownKey] = errorsOf(() => validateConnectorBlock('source', cfg.sources[0]!, registry.sources.get('file'), registry));
+    expect(missing).toMatchObject({ code: 'RX201', file, line: 2, message: expect.stringContaining("must have required property 'format'") });
+    expect(unknownKey!.message).toContain("unknown key 'formt'");
+    const [unknownType] = errorsOf(() => validateConnectorBlock('source', cfg.sources[1]!, registry.sources.get('s4'), registry));
+    expect(unknownType!.message).toBe("unknown source type 's4' (known: http, file)");
+  });
+
+  it('parses durations and sizes', () => {
+    expect(parseDuration('7d')).toBe(604_800_000);
+    expect(parseDuration('2h30m')).toBe(9_000_000);
+    expect(parseDuration('1500ms')).toBe(1500);
+    expect(parseDuration('7 days')).toBeNull();
+    expect(parseSize('10mb')).toBe(10 * 1024 * 1024);
+    expect(parseSize(4096)).toBe(4096);
+    expect(parseSize('lots')).toBeNull();
+  });
+});
