@@ -91,6 +91,8 @@ export const fileSource: SourceConnector<FileSourceConfig> = {
         running = readNew()
           .catch((err: Error) => ctx.logger.error('reading failed', { path: config.path, error: err.message }))
           .finally(schedule);
+        // Without follow, the file is a one-shot import: it is read completely before start resolves.
+        if (config.follow === false) await running;
       }, config.pollMs ?? 1000);
     }
 
@@ -100,6 +102,8 @@ export const fileSource: SourceConnector<FileSourceConfig> = {
         running = readNew()
           .catch((err: Error) => ctx.logger.error('reading failed', { path: config.path, error: err.message }))
           .finally(schedule);
+        // Without follow, the file is a one-shot import: it is read completely before start resolves.
+        if (config.follow === false) await running;
       },
       async stop() {
         stopped = true;

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { Dispatcher } from '../../src/dispatch/dispatcher.js';
+import { silentLogger } from '../../src/logger.js';
+import type { StreamRecord } from '../../src/model/records.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+
+const store = () => new SqliteStore({ path: ':memory:', retentionMs: 0, dedupeWindowMs: 60_000, synchronous: 'normal' });
+const append = (s: SqliteStore, key: string, stream = 'orders') =>
+  s.commit({ entries: [{ requestKey: key, records: [{ stream, key, value: { key } }] }] });
+const until = async (cond: () => boolean) => {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(cond()).toBe(true);
+};
+
+describe('Dispatcher', () => {
+  it('delivers every record in order, retries a failing sink, and commits its offset only after success', async () => {
+    const s = store();
+    const got: string[] = [];
+    let failures = 2;
+    const sink = {
+      async deliver(records: StreamRecord[]) {
+        if (failures-- > 0) throw new Error('sink down');
+        got.push(...records.map((r) => r.key!));
+      },
+      async close() {},
+    };
+    append(s, 'a');
+    append(s, 'b');
+    const d = new Dispatcher(s, sink, silentLogger, { name: 'test', streams: ['orders'], backoffMs: 5 });
+    d.start();
+    await until(() => got.length === 2);
+    expect(s.getCheckpoint('sink:test:orders')).toBe('2');
+    append(s, 'c');
+    await until(() => got.length === 3);
+    expect(got).toEqual(['a', 'b', 'c']);
+    expect(d.lag()).toEqual({ orders: 0 });
+    await d.stop();
+    s.close();
+  });
+
+  it('resumes from its committed offset: a new dispatcher does not deliver again', async () => {
+    const s = store();
+    const got: string[] = [];
+    const sink = { deliver: async (r: StreamRecord[]) => void got.push(...r.map((x) => x.key!)), close: async () => {} };
+    append(s, 'a');
+    const first = new Dispatcher(s, sink, silentLogger, { name: 'p', streams: ['*'] });
+    first.start();
+    await until(() => got.length === 1);
+    await first.stop();
+    append(s, 'b', 'payments');
+    const second = new Dispatcher(s, sink, silentLogger, { name: 'p', streams: ['*'] });
+    second.start();
+    await until(() => got.length === 2);
+    await second.stop();
+    expect(got).toEqual(['a', 'b']);
+    s.close();
+  });
+});
