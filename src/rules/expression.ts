@@ -4,6 +4,8 @@ export interface CompiledExpression<T = unknown> {
   readonly source: string;
   /** Synchronous where the compiled form allows it; a Promise only for jsonata's fallback evaluator. */
   evaluate(input: unknown): T | Promise<T>;
+  /** jsonata only: true when compiled to synchronous closures, false when jsonata's evaluator runs. */
+  readonly fast?: boolean;
 }
 
 /** A syntax or type error found while compiling; `offset` is the 0-based character offset in `source`. */

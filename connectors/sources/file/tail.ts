@@ -91,8 +91,6 @@ export const fileSource: SourceConnector<FileSourceConfig> = {
         running = readNew()
           .catch((err: Error) => ctx.logger.error('reading failed', { path: config.path, error: err.message }))
           .finally(schedule);
-        // Without follow, the file is a one-shot import: it is read completely before start resolves.
-        if (config.follow === false) await running;
       }, config.pollMs ?? 1000);
     }
 
