@@ -179,7 +179,7 @@ describe('reflex serve, failures', () => {
   it('refuses to start on a spec error and names the file, line and column', async () => {
     const { code, stderr } = await runCli(['serve', '--spec', `${ROOT}test/e2e/fixtures/broken.yaml`, '--port', '0', '--data', join(tmpdir(), 'reflex-never')]);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/broken\.yaml:14:\d+ - error RX120/);
+    expect(stderr).toMatch(/broken\.yaml:15:\d+ - error RX120/);
   });
 
   it('keeps events across a restart, and offsets continue after it', async () => {

@@ -1,0 +1,79 @@
+import { toPointer } from '../model/json-pointer.js';
+import { validateAnnotations } from './annotation-schema.js';
+import { checkAnnotationKeys } from './annotation-keys.js';
+import { CODES } from './codes.js';
+import { compileOperation, type SpecContext } from './compile-operation.js';
+import { HTTP_METHODS, isObject, type Obj } from './doc.js';
+import type { LoadedSpec } from './load.js';
+import { readResources, resolveResourceRef } from './resources.js';
+import { basePaths, defaultSource } from './servers.js';
+import { specStreams, type DeclaredStream } from './streams.js';
+import type { CompiledOperation, RedactPath } from './types.js';
+
+export interface CompiledSpec {
+  spec: LoadedSpec;
+  operations: Array<{ operation: CompiledOperation; basePaths: string[] }>;
+  streams: DeclaredStream[];
+  redact: RedactPath[];
+}
+
+/** Checks and compiles the annotations of one loaded spec file; problems go to its reporter. */
+export function compileSpec(spec: LoadedSpec): CompiledSpec {
+  const api = spec.api ?? {};
+  const { report } = spec;
+  validateAnnotations(api, report);
+  checkAnnotationKeys(api, report);
+
+  const root: Obj = isObject(api['x-reflex']) ? api['x-reflex'] : {};
+  const resources = readResources(root, report);
+  const ctx: SpecContext = {
+    specFile: spec.display,
+    source: typeof root.source === 'string' && root.source !== '' ? root.source : defaultSource(api),
+    typePrefix: typeof root.typePrefix === 'string' && root.typePrefix !== '' ? root.typePrefix : undefined,
+    resources,
+    report,
+  };
+
+  const operations: CompiledSpec['operations'] = [];
+  if (isObject(api.paths)) {
+    for (const [path, pathItem] of Object.entries(api.paths)) {
+      if (!path.startsWith('/') || !isObject(pathItem)) continue;
+      // Resolved once per path item, even when every operation overrides it: its mistakes still count.
+      const pathResource = resolveResourceRef(pathItem['x-reflex-resource'], toPointer(['paths', path, 'x-reflex-resource']), resources, report)?.ref ?? null;
+      for (const method of HTTP_METHODS) {
+        const op = pathItem[method];
+        if (!isObject(op)) continue;
+        operations.push({ operation: compileOperation(ctx, path, method, pathItem, op, pathResource), basePaths: basePaths(api, pathItem, op) });
+      }
+    }
+  }
+
+  for (const r of resources.values()) {
+    if (!r.used) {
+      report.warn(CODES.unusedResource, r.pointer, `resource '${r.name}' is not used by any path`, {
+        key: true,
+        hint: `Refer to it with x-reflex-resource: ${r.name} on a path item or operation.`,
+      });
+    }
+  }
+
+  return {
+    spec,
+    operations,
+    streams: specStreams(spec.display, operations.map((o) => o.operation), resources, report),
+    redact: redactPaths(root.redact),
+  };
+}
+
+/** Header names are lower case in the Exchange, so `request.headers.Authorization` means the same header. */
+function redactPaths(value: unknown): RedactPath[] {
+  if (!Array.isArray(value)) return [];
+  const out: RedactPath[] = [];
+  for (const p of value) {
+    if (typeof p !== 'string' || !/^(request|response)\.[^.\s]+(\.[^.\s]+)*$/.test(p)) continue;
+    const parts = p.split('.');
+    if (parts[1] === 'headers' && parts[2] !== undefined) parts[2] = parts[2].toLowerCase();
+    out.push(parts);
+  }
+  return out;
+}
