@@ -2,7 +2,7 @@ import type { Diagnostic } from '../model/diagnostic.js';
 import type { Exchange } from '../model/exchange.js';
 import type { CloudEvent } from '../model/records.js';
 import { hashHex } from '../model/hash.js';
-import { isPromise } from '../rules/expression.js';
+import { isPromise, type CompiledExpression } from '../rules/expression.js';
 import type { CompiledOperation, CompiledRule, CompiledSpecSet } from '../spec/types.js';
 import type { PendingRecord } from '../store/types.js';
 import { formatKey } from './keys.js';
@@ -72,7 +72,7 @@ function runRules(
 ): Promise<void> | undefined {
   for (let i = start; i < op.rules.length; i++) {
     const rule = op.rules[i]!;
-    const when = guard(rule, 'when', () => rule.when.evaluate(ex));
+    const when = evaluatePart(rule, 'when', rule.when, ex);
     if (isPromise(when)) {
       return when.then((w) => continueAsync(ex, op, requestKey, out, i, w));
     }
@@ -103,9 +103,9 @@ function checkWhen(rule: CompiledRule, value: unknown): boolean {
 }
 
 function emit(ex: Exchange, op: CompiledOperation, rule: CompiledRule, requestKey: string): PendingRecord | Promise<PendingRecord> {
-  const data = guard(rule, 'data', () => rule.data.evaluate(ex));
+  const data = evaluatePart(rule, 'data', rule.data, ex);
   const keyExpr = rule.key ?? op.resource?.key ?? null;
-  const key = keyExpr ? guard(rule, 'key', () => keyExpr.evaluate(ex)) : null;
+  const key = keyExpr ? evaluatePart(rule, 'key', keyExpr, ex) : null;
   if (isPromise(data) || isPromise(key)) {
     return Promise.all([data, key]).then(([d, k]) => build(ex, op, rule, requestKey, d, k, keyExpr !== null));
   }
@@ -142,19 +142,23 @@ export function eventId(requestKey: string, operationId: string, rule: CompiledR
 
 const CODES = { when: 'RX401', data: 'RX403', key: 'RX404' } as const;
 
-/** Turns a throw (or a rejected promise) of one expression into a RuleFailure naming the rule. */
-function guard<T>(rule: CompiledRule, part: keyof typeof CODES, run: () => T | Promise<T>): T | Promise<T> {
-  const fail = (err: unknown): never => {
-    if (err instanceof RuleFailure) throw err;
-    const message = String((err as Error)?.message ?? err).split('\n')[0];
-    throw new RuleFailure(ruleDiagnostic(rule, CODES[part], `'${part}' of event ${rule.type} failed: ${message}`));
-  };
+/**
+ * Evaluates one expression of a rule; a throw (or a rejected promise) becomes a RuleFailure naming
+ * the rule. No closure is made unless the expression went async: this runs for every rule of every exchange.
+ */
+function evaluatePart(rule: CompiledRule, part: keyof typeof CODES, expr: CompiledExpression, ex: Exchange): unknown {
   try {
-    const v = run();
-    return isPromise(v) ? v.catch(fail) : v;
+    const v = expr.evaluate(ex);
+    return isPromise(v) ? v.catch((err: unknown) => partFailed(rule, part, err)) : v;
   } catch (err) {
-    return fail(err);
+    return partFailed(rule, part, err);
   }
+}
+
+function partFailed(rule: CompiledRule, part: keyof typeof CODES, err: unknown): never {
+  if (err instanceof RuleFailure) throw err;
+  const message = String((err as Error)?.message ?? err).split('\n')[0];
+  throw new RuleFailure(ruleDiagnostic(rule, CODES[part], `'${part}' of event ${rule.type} failed: ${message}`));
 }
 
 function ruleDiagnostic(rule: CompiledRule, code: string, message: string): Diagnostic {

@@ -1,3 +1,4 @@
+import { parse as parseTolerant, type ParseError } from 'jsonc-parser';
 import { PayloadError } from './types.js';
 
 /** JSON.parse with the position turned into line:column, for 400 answers and CLI errors. */
@@ -6,14 +7,27 @@ export function parseJson(text: string, where = 'payload'): unknown {
     return JSON.parse(text) as unknown;
   } catch (err) {
     const message = (err as Error).message;
-    const pos = /position (\d+)/.exec(message);
-    if (pos) {
-      const { line, column } = lineColumn(text, Number(pos[1]));
+    const offset = errorOffset(text, message);
+    if (offset !== null) {
+      const { line, column } = lineColumn(text, offset);
       throw new PayloadError(`malformed JSON in ${where} at line ${line} column ${column}: ${message}`, line, column);
     }
     throw new PayloadError(`malformed JSON in ${where}: ${message}`);
   }
 }
+
+/**
+ * V8 gives a position for some syntax errors only ("Unexpected token 'o', ...is not valid JSON" has
+ * none), so on this error path a tolerant parser finds where the text stops being JSON.
+ */
+function errorOffset(text: string, message: string): number | null {
+  const pos = /position (\d+)/.exec(message);
+  if (pos) return Number(pos[1]);
+  const errors: ParseError[] = [];
+  parseTolerant(text, errors, { disallowComments: true, allowTrailingComma: false });
+  return errors[0]?.offset ?? null;
+}
+
 
 export function lineColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;
@@ -45,8 +59,8 @@ export function parseNdjson(text: string): Array<{ value: unknown; line: number 
         out.push({ value: JSON.parse(chunk) as unknown, line });
       } catch (err) {
         const message = (err as Error).message;
-        const pos = /position (\d+)/.exec(message);
-        const column = pos ? Number(pos[1]) + 1 : undefined;
+        const offset = errorOffset(chunk, message);
+        const column = offset !== null ? offset + 1 + (text.slice(start, end).length - text.slice(start, end).trimStart().length) : undefined;
         throw new PayloadError(`malformed JSON on line ${line}${column ? ` column ${column}` : ''}: ${message}`, line, column);
       }
     }
