@@ -4,6 +4,7 @@ import { DEFAULT_SOURCES, type ConnectorBlock, type ReflexConfig } from './confi
 import { Dispatcher } from './dispatch/dispatcher.js';
 import type { Logger } from './logger.js';
 import { Ingestor } from './pipeline/ingest.js';
+import { CdcApplier } from './cdc/applier.js';
 import type { Registry } from './registry.js';
 import { createServer } from './server/app.js';
 import type { Source } from './sources/connector.js';
@@ -30,7 +31,9 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     synchronous: config.store.sync,
   });
   store.ensureStreams(specs.streams);
-  const ingestor = new Ingestor(store, specs);
+  const cdc = new CdcApplier(store, { reorderWindowMs: config.cdc.reorderWindowMs, logger: logger.child({ part: 'cdc' }) });
+  const ingestor = new Ingestor(store, specs, cdc);
+  const resourceNames = [...new Set(specs.operations.filter((o) => o.resource?.cdc).map((o) => o.resource!.name))].sort();
   let ready = false;
   const dispatchers: Array<{ name: string; dispatcher: Dispatcher }> = [];
   const { app, ingress } = createServer({
@@ -38,6 +41,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     logger,
     bodyLimit: config.server.bodyLimit,
     isReady: () => ready,
+    resources: resourceNames,
     status: {
       sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag() })),
     },
@@ -79,6 +83,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   }
 
   for (const d of dispatchers) d.dispatcher.start();
+  cdc.start();
   for (const s of sources) await s.start();
   const pruneTimer = setInterval(() => {
     try {
@@ -105,6 +110,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         clearInterval(pruneTimer);
         for (const s of sources) await s.stop().catch((err: Error) => logger.error('source stop failed', { error: err.message }));
         await app.close();
+        cdc.stop();
         for (const d of dispatchers) await d.dispatcher.stop().catch((err: Error) => logger.error('sink stop failed', { error: err.message }));
         store.close();
       })();

@@ -6,6 +6,8 @@ import { loadSpecSet } from '../spec/compile.js';
 import { parseNdjson } from '../sources/json-payload.js';
 import { PayloadError } from '../sources/types.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { CdcApplier } from '../cdc/applier.js';
+import { silentLogger } from '../logger.js';
 import type { CliIO } from './main.js';
 import { diffRecords } from './record-diff.js';
 
@@ -39,12 +41,17 @@ export async function runTest(options: TestOptions, registry: Registry, io: CliI
 
   const store = new SqliteStore({ path: ':memory:', retentionMs: 0, dedupeWindowMs: Number.MAX_SAFE_INTEGER, synchronous: 'normal' });
   try {
-    const result = await new Ingestor(store, specs).ingest(entries, { source: `test:${options.logs}`, collect: true });
+    const cdc = new CdcApplier(store, { reorderWindowMs: Number.MAX_SAFE_INTEGER, logger: silentLogger });
+    const result = await new Ingestor(store, specs, cdc).ingest(entries, { source: `test:${options.logs}`, collect: true });
+    // The whole input is one reorder window: changes apply in request-time order after the batch.
+    const changes = cdc.applyDue(true, true);
+    for (const s of changes.skipped) io.err(`change not applied: ${s.intent.resource}/${s.intent.key} (request ${s.intent.requestId}): ${s.reason}`);
+    const committed = [...(result.committed ?? []), ...(changes.committed ?? [])];
     // Through JSON, as the store keeps them (expression results may carry evaluator-internal fields).
-    const actual = (result.committed ?? []).map((r) => JSON.parse(JSON.stringify({ stream: r.stream, key: r.key, value: r.value })) as unknown);
+    const actual = committed.map((r) => JSON.parse(JSON.stringify({ stream: r.stream, key: r.key, value: r.value })) as unknown);
     for (const dl of store.deadLetters(0, Number.MAX_SAFE_INTEGER)) io.err(`dead letter: ${formatDiagnostic(dl.diagnostic)}`);
     for (const u of store.unmatched()) io.err(`unmatched: ${u.count} × ${u.lastMethod} ${u.lastPath} (${u.label})`);
-    io.err(`${entries.length} entries: ${result.records} records, ${result.deadLetters} dead letters, ${result.unmatched} unmatched, ${result.duplicates} duplicates`);
+    io.err(`${entries.length} entries: ${result.records} events, ${changes.records} change records (${changes.late} late), ${result.deadLetters} dead letters, ${result.unmatched} unmatched, ${result.duplicates} duplicates`);
 
     if (!options.expect) {
       for (const r of actual) io.out(JSON.stringify(r));

@@ -68,6 +68,11 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv): ReflexConfig {
     else out.store[field] = ms;
   }
   Object.assign(out.log, pick(cfg.log, ['level', 'format']));
+  if (cfg.cdc?.reorderWindow !== undefined) {
+    const ms = cfg.cdc.reorderWindow === '0' ? 0 : parseDuration(cfg.cdc.reorderWindow);
+    if (ms === null) problems.push(diag('/cdc/reorderWindow', `'${cfg.cdc.reorderWindow}' is not a duration (e.g. 3s, 500ms, 0)`));
+    else out.cdc.reorderWindowMs = ms;
+  }
   const blocks = (list: unknown[] | undefined, name: 'sources' | 'sinks'): ConnectorBlock[] =>
     (list ?? []).map((b, i) => {
       const pointer = `/${name}/${i}`;

@@ -32,6 +32,13 @@ export const CONFIG_SCHEMA = {
         format: { enum: ['text', 'json'] },
       },
     },
+    cdc: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        reorderWindow: { type: 'string', description: 'changes wait this long so out-of-order logs apply in request-time order (default 3s; 0 applies at once)' },
+      },
+    },
     sources: { type: 'array', items: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } } },
     sinks: { type: 'array', items: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } } },
   },

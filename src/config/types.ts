@@ -6,6 +6,7 @@ export interface ReflexConfig {
   server: { host: string; port: number; bodyLimit: number };
   store: { type: 'sqlite'; path: string; retentionMs: number; dedupeWindowMs: number; sync: 'full' | 'normal' };
   log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'text' | 'json' };
+  cdc: { reorderWindowMs: number };
   sources: ConnectorBlock[];
   sinks: ConnectorBlock[];
 }
@@ -31,6 +32,7 @@ export function defaultConfig(): ReflexConfig {
     server: { host: '127.0.0.1', port: 8088, bodyLimit: 10 * 1024 * 1024 },
     store: { type: 'sqlite', path: '.reflex/reflex.db', retentionMs: 7 * 86_400_000, dedupeWindowMs: 86_400_000, sync: 'full' },
     log: { level: 'info', format: 'text' },
+    cdc: { reorderWindowMs: 3000 },
     sources: [],
     sinks: [],
   };

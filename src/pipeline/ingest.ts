@@ -2,6 +2,7 @@ import type { Exchange } from '../model/exchange.js';
 import type { DecodedEntry } from '../sources/types.js';
 import type { CompiledSpecSet } from '../spec/types.js';
 import type { BatchResult, EntryOutcome, EventStore } from '../store/types.js';
+import type { CdcApplier } from '../cdc/applier.js';
 import { processExchange, type Outcome } from './process.js';
 
 export interface IngestOptions {
@@ -26,6 +27,8 @@ export class Ingestor {
   constructor(
     private readonly store: EventStore,
     private readonly specs: CompiledSpecSet,
+    /** Without a reorder window, changes apply right after the batch, before it is acknowledged. */
+    private readonly cdc: CdcApplier | null = null,
   ) {}
 
   ingest(entries: DecodedEntry[], options: IngestOptions): Promise<BatchResult> {
@@ -56,6 +59,11 @@ export class Ingestor {
       ...(options.collect ? { collect: true } : {}),
     });
     result.duplicates += skipped;
+    if (this.cdc?.immediate && resolved.some((e) => e.cdc)) {
+      const applied = this.cdc.applyDue(false, options.collect ?? false);
+      result.records += applied.records;
+      if (applied.committed) result.committed?.push(...applied.committed);
+    }
     return result;
   }
 
@@ -87,7 +95,7 @@ function internalFailure(err: unknown): Outcome {
 function toEntry(outcome: Outcome, exchange: Exchange, requestKey: string, source: string): EntryOutcome {
   switch (outcome.kind) {
     case 'records':
-      return { requestKey, records: outcome.records };
+      return { requestKey, records: outcome.records, ...(outcome.cdc ? { cdc: outcome.cdc } : {}) };
     case 'unmatched':
       return { requestKey, records: [], unmatched: { label: outcome.label, method: exchange.request.method, path: exchange.request.path } };
     case 'failed':

@@ -4,6 +4,8 @@ import type { CloudEvent } from '../model/records.js';
 import { hashHex } from '../model/hash.js';
 import { isPromise, type CompiledExpression } from '../rules/expression.js';
 import type { CompiledOperation, CompiledRule, CompiledSpecSet } from '../spec/types.js';
+import { CdcFailure, cdcIntentOf } from '../cdc/intent.js';
+import type { CdcIntent } from '../cdc/types.js';
 import type { PendingRecord } from '../store/types.js';
 import { formatKey } from './keys.js';
 import { redact } from './redact.js';
@@ -15,9 +17,11 @@ import { redact } from './redact.js';
  * Runtime rule failures are reported with these codes (and the rule's spec location):
  *   RX401 `when` failed   RX402 `when` is not a boolean   RX403 `data` failed
  *   RX404 `key` failed    RX405 the key is empty
+ *   RX406 the resource key for CDC failed or is empty   RX407 x-reflex-cdc.state failed
+ *   RX408 x-reflex-cdc.when failed or is not a boolean
  */
 export type Outcome =
-  | { kind: 'records'; operation: CompiledOperation; records: PendingRecord[] }
+  | { kind: 'records'; operation: CompiledOperation; records: PendingRecord[]; cdc: CdcIntent | null }
   | { kind: 'unmatched'; label: string }
   | { kind: 'failed'; diagnostic: Diagnostic };
 
@@ -43,22 +47,32 @@ export function processExchange(
   exchange.request.params = match.params;
   exchange.operation = { id: op.id, method: op.method, path: op.path };
   const records: PendingRecord[] = [];
+  const done = (cdc: CdcIntent | null): Outcome => ({ kind: 'records', operation: op, records, cdc });
+  const onError = (err: unknown) => failed(err, op);
   try {
     const pending = runRules(exchange, op, requestKey, records, 0);
     if (pending) {
-      return pending.then(
-        () => ({ kind: 'records', operation: op, records }) as Outcome,
-        (err: unknown) => failed(err),
-      );
+      return pending.then(() => cdcIntentOf(exchange, op)).then(done, onError);
     }
+    const cdc = cdcIntentOf(exchange, op);
+    return isPromise(cdc) ? cdc.then(done, onError) : done(cdc);
   } catch (err) {
-    return failed(err);
+    return onError(err);
   }
-  return { kind: 'records', operation: op, records };
 }
 
-function failed(err: unknown): Outcome {
+function failed(err: unknown, op: CompiledOperation): Outcome {
   if (err instanceof RuleFailure) return { kind: 'failed', diagnostic: err.diagnostic };
+  if (err instanceof CdcFailure) {
+    const loc = op.location;
+    return {
+      kind: 'failed',
+      diagnostic: {
+        code: err.code, severity: 'error', message: err.message, file: loc.file, pointer: `${loc.pointer}/x-reflex-cdc`,
+        ...(loc.line !== undefined ? { line: loc.line, column: loc.column ?? 1 } : {}),
+      },
+    };
+  }
   throw err;
 }
 

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { HttpAnswer, HttpIngress } from '../sources/connector.js';
 import type { EventStore } from '../store/types.js';
 import { registerConsumerRoutes } from './consumer-routes.js';
+import { registerResourceRoutes } from './resource-routes.js';
 
 export interface ServerOptions {
   store: EventStore;
@@ -11,6 +12,8 @@ export interface ServerOptions {
   bodyLimit: number;
   /** Reported by /readyz. */
   isReady: () => boolean;
+  /** Resources with CDC, served under /resources. */
+  resources: string[];
   /** Extra read-only admin endpoints (sinks, specs); name -> handler. */
   status?: Record<string, () => unknown>;
 }
@@ -42,6 +45,7 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
   for (const [name, handler] of Object.entries(options.status ?? {})) app.get(`/${name}`, async () => handler());
 
   registerConsumerRoutes(app, options.store);
+  registerResourceRoutes(app, options.store, options.resources);
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = err.statusCode ?? 500;

@@ -13,12 +13,13 @@ import type { CdcOp, CompiledOperation, CompiledResourceRef, CompiledRule } from
 
 export const DEFAULT_WHEN = 'response.status < 400';
 export const DEFAULT_DATA = 'response.body';
+export const DEFAULT_CDC_WHEN = 'response.status >= 200 && response.status < 300';
 
-let defaults: { when: CompiledExpression; data: CompiledExpression } | undefined;
+let defaults: { when: CompiledExpression; data: CompiledExpression; cdcWhen: CompiledExpression } | undefined;
 
 /** The default expressions are the same for every rule: compile them once per process. */
-function defaultExpressions(): { when: CompiledExpression; data: CompiledExpression } {
-  defaults ??= { when: compileCel(DEFAULT_WHEN), data: compileJsonata(DEFAULT_DATA) };
+function defaultExpressions(): { when: CompiledExpression; data: CompiledExpression; cdcWhen: CompiledExpression } {
+  defaults ??= { when: compileCel(DEFAULT_WHEN), data: compileJsonata(DEFAULT_DATA), cdcWhen: compileCel(DEFAULT_CDC_WHEN) };
   return defaults;
 }
 
@@ -63,7 +64,7 @@ export function compileOperation(
     params: pathParamsOf(path, pathItem, op),
     resource,
     rules,
-    cdc: compileCdc(ctx, op, METHOD, `${pointer}/x-reflex-cdc`, resource, declared),
+    cdc: compileCdc(ctx, op, METHOD, `${pointer}/x-reflex-cdc`, resource, declared, shape),
     source: ctx.source,
     specFile: ctx.specFile,
     location: report.sources.locate(pointer),
@@ -112,6 +113,7 @@ function compileCdc(
   pointer: string,
   resource: CompiledResourceRef | null,
   resourceDeclared: boolean,
+  shape: OperationShape,
 ): CompiledOperation['cdc'] {
   const cdc = op['x-reflex-cdc'];
   const declared = isObject(cdc) ? cdc : {};
@@ -120,6 +122,12 @@ function compileCdc(
   let state: CompiledExpression | null = null;
   if (typeof declared.state === 'string' && declared.state !== '') {
     state = compileJsonataAt(declared.state, `${pointer}/state`, 'x-reflex-cdc.state', ctx.report) ?? BROKEN;
+  }
+  let when = defaultExpressions().cdcWhen;
+  if (typeof declared.when === 'string' && declared.when !== '') {
+    const compiled = compileCelAt(declared.when, `${pointer}/when`, 'x-reflex-cdc.when', ctx.report);
+    if (compiled) checkCelReferences(compiled.ast, declared.when, `${pointer}/when`, 'x-reflex-cdc.when', shape, ctx.report);
+    when = compiled ?? BROKEN;
   }
   // A declared but broken x-reflex-resource is reported already; a warning on top would only add noise.
   if (cdc !== undefined && !resource?.cdc && (resource || !resourceDeclared)) {
@@ -132,5 +140,5 @@ function compileCdc(
       { key: true, hint: resource ? `Set cdc: true on x-reflex.resources.${resource.name}.` : undefined },
     );
   }
-  return { op: opName, state };
+  return { op: opName, state, when };
 }

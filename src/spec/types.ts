@@ -50,7 +50,8 @@ export interface CompiledOperation {
   params: PathParam[];
   resource: CompiledResourceRef | null;
   rules: CompiledRule[];
-  cdc: { op: CdcOp; state: CompiledExpression | null };
+  /** `when` (CEL) decides whether the exchange changes state; default: a 2xx response. */
+  cdc: { op: CdcOp; state: CompiledExpression | null; when: CompiledExpression };
   /** From the spec's `x-reflex`: CloudEvents `source` for events of this operation. */
   source: string;
   specFile: string;

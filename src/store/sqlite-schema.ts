@@ -43,6 +43,29 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   value TEXT NOT NULL,
   updated_at INTEGER NOT NULL
 );
+-- CDC: intents wait here (durably) for the reorder window, then apply in request-time order.
+CREATE TABLE IF NOT EXISTS cdc_pending (
+  seq INTEGER PRIMARY KEY,
+  received_at INTEGER NOT NULL,
+  time_ms INTEGER NOT NULL,
+  request_id TEXT NOT NULL,
+  intent TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cdc_pending_by_arrival ON cdc_pending(received_at);
+CREATE TABLE IF NOT EXISTS cdc_state (
+  resource TEXT NOT NULL,
+  key TEXT NOT NULL,
+  state TEXT,
+  deleted INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  time_ms INTEGER NOT NULL,
+  request_id TEXT NOT NULL,
+  PRIMARY KEY (resource, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS consumer_offsets (
   stream_id INTEGER NOT NULL,
   consumer TEXT NOT NULL,

@@ -3,8 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StreamRecord } from '../model/records.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
+import type { CdcDecision, CdcIntent, ResourceState } from '../cdc/types.js';
 import type {
-  BatchResult, BatchWrite, ConsumerOffset, DeadLetter, EventStore, StreamSummary, UnmatchedCount,
+  BatchResult, BatchWrite, CdcApplyResult, ConsumerOffset, DeadLetter, EventStore, ResourceSummary, StreamSummary, UnmatchedCount,
 } from './types.js';
 
 export interface SqliteStoreOptions {
@@ -23,6 +24,14 @@ interface StreamRow { id: number; name: string; kind: 'events' | 'changelog' }
 /** Offsets and streams assigned inside a transaction, applied to the caches only after it commits. */
 interface PendingState { offsets: Map<number, number>; newStreams: string[] }
 
+type CdcDecider = (intent: CdcIntent, current: ResourceState | null) => CdcDecision;
+
+interface StateRow { state: string | null; deleted: number; version: number; time_ms: number; request_id: string }
+
+function toResourceState(row: StateRow): ResourceState {
+  return { state: row.state === null ? null : (JSON.parse(row.state) as unknown), deleted: row.deleted === 1, version: row.version, timeMs: row.time_ms, requestId: row.request_id };
+}
+
 /** The embedded event log: one SQLite file in WAL mode, one writer (this process). */
 export class SqliteStore implements EventStore {
   private readonly db: Database.Database;
@@ -33,6 +42,7 @@ export class SqliteStore implements EventStore {
   private readonly listeners = new Set<(appended: Map<string, number>) => void>();
   private readonly stmt: ReturnType<SqliteStore['prepare']>;
   private readonly commitTx: (batch: BatchWrite, pending: PendingState) => BatchResult;
+  private readonly cdcTx: (cutoff: number, decide: CdcDecider, limit: number, collect: boolean, pending: PendingState) => CdcApplyResult;
 
   constructor(private readonly options: SqliteStoreOptions) {
     this.now = options.now ?? Date.now;
@@ -52,6 +62,10 @@ export class SqliteStore implements EventStore {
       this.lastOffsets.set(row.id, row.last);
     }
     this.commitTx = this.db.transaction((batch: BatchWrite, pending: PendingState) => this.write(batch, pending));
+    this.cdcTx = this.db.transaction(
+      (cutoff: number, decide: CdcDecider, limit: number, collect: boolean, pending: PendingState) =>
+        this.writeCdc(cutoff, decide, limit, collect, pending),
+    );
   }
 
   private migrate(): void {
@@ -107,6 +121,26 @@ export class SqliteStore implements EventStore {
       readDeadLetters: db.prepare(
         'SELECT id, time, source, request_key, diagnostic, record FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?',
       ),
+      insertPending: db.prepare('INSERT INTO cdc_pending(received_at, time_ms, request_id, intent) VALUES (?, ?, ?, ?)'),
+      eligiblePending: db.prepare(
+        'SELECT seq, intent FROM cdc_pending WHERE received_at <= ? ORDER BY time_ms, request_id, seq LIMIT ?',
+      ),
+      deletePending: db.prepare('DELETE FROM cdc_pending WHERE seq = ?'),
+      countPending: db.prepare('SELECT COUNT(*) FROM cdc_pending').pluck(),
+      selectState: db.prepare('SELECT state, deleted, version, time_ms, request_id FROM cdc_state WHERE resource = ? AND key = ?'),
+      upsertState: db.prepare(
+        `INSERT INTO cdc_state(resource, key, state, deleted, version, time_ms, request_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(resource, key) DO UPDATE SET state = excluded.state, deleted = excluded.deleted,
+           version = excluded.version, time_ms = excluded.time_ms, request_id = excluded.request_id`,
+      ),
+      listStates: db.prepare(
+        'SELECT key, state, deleted, version, time_ms, request_id FROM cdc_state WHERE resource = ? AND key > ? AND deleted = 0 ORDER BY key LIMIT ?',
+      ),
+      stateCounts: db.prepare('SELECT SUM(deleted = 0) AS live, SUM(deleted) AS deleted FROM cdc_state WHERE resource = ?'),
+      bumpCounter: db.prepare(
+        'INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value',
+      ),
+      selectCounter: db.prepare('SELECT value FROM counters WHERE name = ?').pluck(),
       listUnmatched: db.prepare(
         'SELECT label, count, last_method, last_path, last_seen FROM unmatched ORDER BY count DESC, label',
       ),
@@ -137,18 +171,7 @@ export class SqliteStore implements EventStore {
   }
 
   commit(batch: BatchWrite): BatchResult {
-    const pending: PendingState = { offsets: new Map(), newStreams: [] };
-    let result: BatchResult;
-    try {
-      result = this.commitTx(batch, pending);
-    } catch (err) {
-      // The transaction rolled back: forget the streams it created, their rows are gone.
-      for (const name of pending.newStreams) this.streamsByName.delete(name);
-      throw err;
-    }
-    for (const [id, offset] of pending.offsets) this.lastOffsets.set(id, offset);
-    if (result.appended.size > 0) for (const l of this.listeners) l(result.appended);
-    return result;
+    return this.runInTransaction((pending) => this.commitTx(batch, pending));
   }
 
   private write(batch: BatchWrite, pending: PendingState): BatchResult {
@@ -162,15 +185,14 @@ export class SqliteStore implements EventStore {
       }
       result.accepted++;
       for (const rec of entry.records) {
-        const known = this.streamsByName.has(rec.stream);
-        const stream = this.streamRow(rec.stream);
-        if (!known) pending.newStreams.push(rec.stream);
-        const offset = (pending.offsets.get(stream.id) ?? this.lastOffsets.get(stream.id) ?? 0) + 1;
-        pending.offsets.set(stream.id, offset);
-        this.stmt.insertRecord.run(stream.id, offset, rec.key, JSON.stringify(rec.value), now);
+        const offset = this.append(rec.stream, rec.key, rec.value, now, pending);
         result.appended.set(rec.stream, offset);
         result.committed?.push({ stream: rec.stream, offset, key: rec.key, value: rec.value });
         result.records++;
+      }
+      if (entry.cdc) {
+        const i = entry.cdc;
+        this.stmt.insertPending.run(now, i.timeMs, i.requestId, JSON.stringify(i));
       }
       if (entry.deadLetter) {
         const d = entry.deadLetter;
@@ -185,6 +207,102 @@ export class SqliteStore implements EventStore {
     }
     if (batch.checkpoint) this.stmt.upsertCheckpoint.run(batch.checkpoint.source, batch.checkpoint.value, now);
     return result;
+  }
+
+  /** Appends one record inside the running transaction; caches are updated only after commit. */
+  private append(streamName: string, key: string | null, value: unknown, now: number, pending: PendingState): number {
+    const known = this.streamsByName.has(streamName);
+    const stream = this.streamRow(streamName);
+    if (!known) pending.newStreams.push(streamName);
+    const offset = (pending.offsets.get(stream.id) ?? this.lastOffsets.get(stream.id) ?? 0) + 1;
+    pending.offsets.set(stream.id, offset);
+    this.stmt.insertRecord.run(stream.id, offset, key, JSON.stringify(value), now);
+    return offset;
+  }
+
+  private runInTransaction<R extends { appended: Map<string, number> }>(run: (pending: PendingState) => R): R {
+    const pending: PendingState = { offsets: new Map(), newStreams: [] };
+    let result: R;
+    try {
+      result = run(pending);
+    } catch (err) {
+      // The transaction rolled back: forget the streams it created, their rows are gone.
+      for (const name of pending.newStreams) this.streamsByName.delete(name);
+      throw err;
+    }
+    for (const [id, offset] of pending.offsets) this.lastOffsets.set(id, offset);
+    if (result.appended.size > 0) for (const l of this.listeners) l(result.appended);
+    return result;
+  }
+
+  applyCdc(cutoff: number, decide: CdcDecider, options: { limit?: number; collect?: boolean } = {}): CdcApplyResult {
+    return this.runInTransaction((pending) => this.cdcTx(cutoff, decide, options.limit ?? 10_000, options.collect ?? false, pending));
+  }
+
+  private writeCdc(cutoff: number, decide: CdcDecider, limit: number, collect: boolean, pending: PendingState): CdcApplyResult {
+    const now = this.now();
+    const result: CdcApplyResult = { applied: 0, records: 0, late: 0, skipped: [], appended: new Map() };
+    if (collect) result.committed = [];
+    const rows = this.stmt.eligiblePending.all(cutoff, limit) as Array<{ seq: number; intent: string }>;
+    for (const row of rows) {
+      const intent = JSON.parse(row.intent) as CdcIntent;
+      const current = this.stmt.selectState.get(intent.resource, intent.key) as StateRow | undefined;
+      const decision = decide(intent, current ? toResourceState(current) : null);
+      this.stmt.deletePending.run(row.seq);
+      result.applied++;
+      if (decision.kind === 'late') {
+        result.late++;
+        this.stmt.bumpCounter.run(`cdc.late:${intent.resource}`, 1);
+        continue;
+      }
+      if (decision.kind === 'skipped') {
+        result.skipped.push({ intent, reason: decision.reason });
+        this.stmt.bumpCounter.run(`cdc.skipped:${intent.resource}`, 1);
+        continue;
+      }
+      const st = decision.state;
+      this.stmt.upsertState.run(intent.resource, intent.key, st.state === null ? null : JSON.stringify(st.state), st.deleted ? 1 : 0, st.version, st.timeMs, st.requestId);
+      if (decision.record) {
+        const stream = `${intent.resource}.changelog`;
+        const offset = this.append(stream, intent.key, decision.record, now, pending);
+        result.appended.set(stream, offset);
+        result.committed?.push({ stream, offset, key: intent.key, value: decision.record });
+        result.records++;
+      }
+    }
+    return result;
+  }
+
+  pendingCdc(): number {
+    return this.stmt.countPending.get() as number;
+  }
+
+  getResource(resource: string, key: string): ResourceState | null {
+    const row = this.stmt.selectState.get(resource, key) as StateRow | undefined;
+    return row ? toResourceState(row) : null;
+  }
+
+  listResource(resource: string, afterKey: string, limit: number): Array<{ key: string } & ResourceState> {
+    return (this.stmt.listStates.all(resource, afterKey, limit) as Array<StateRow & { key: string }>).map((r) => ({ key: r.key, ...toResourceState(r) }));
+  }
+
+  resources(names: string[]): ResourceSummary[] {
+    const pendingByResource = new Map<string, number>();
+    for (const row of this.db.prepare('SELECT intent FROM cdc_pending').pluck().all() as string[]) {
+      const r = (JSON.parse(row) as CdcIntent).resource;
+      pendingByResource.set(r, (pendingByResource.get(r) ?? 0) + 1);
+    }
+    return names.map((name) => {
+      const counts = this.stmt.stateCounts.get(name) as { live: number | null; deleted: number | null };
+      return {
+        name,
+        keys: counts.live ?? 0,
+        deleted: counts.deleted ?? 0,
+        late: (this.stmt.selectCounter.get(`cdc.late:${name}`) as number | undefined) ?? 0,
+        skipped: (this.stmt.selectCounter.get(`cdc.skipped:${name}`) as number | undefined) ?? 0,
+        pending: pendingByResource.get(name) ?? 0,
+      };
+    });
   }
 
   read(stream: string, afterOffset: number, limit: number): StreamRecord[] {

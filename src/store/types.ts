@@ -1,5 +1,6 @@
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { StreamRecord } from '../model/records.js';
+import type { CdcDecision, CdcIntent, ResourceState } from '../cdc/types.js';
 
 /** A record the pipeline wants appended to a stream; the store assigns the offset. */
 export interface PendingRecord {
@@ -16,6 +17,8 @@ export interface EntryOutcome {
   requestKey: string;
   records: PendingRecord[];
   deadLetter?: DeadLetterWrite;
+  /** A resource state change, kept pending until the reorder window has passed. */
+  cdc?: CdcIntent;
   /** Label of the gateway route when no operation matched. */
   unmatched?: { label: string; method: string; path: string };
 }
@@ -45,6 +48,24 @@ export interface BatchResult {
   appended: Map<string, number>;
   /** Only when the batch asked to `collect`. */
   committed?: StreamRecord[];
+}
+
+export interface CdcApplyResult {
+  applied: number;
+  records: number;
+  late: number;
+  skipped: Array<{ intent: CdcIntent; reason: string }>;
+  appended: Map<string, number>;
+  committed?: StreamRecord[];
+}
+
+export interface ResourceSummary {
+  name: string;
+  keys: number;
+  deleted: number;
+  late: number;
+  skipped: number;
+  pending: number;
 }
 
 export interface StreamSummary {
@@ -96,6 +117,16 @@ export interface EventStore {
   unmatched(): UnmatchedCount[];
   getCheckpoint(source: string): string | null;
   setCheckpoint(source: string, value: string): void;
+  /**
+   * Applies pending CDC intents received at or before `cutoff` (ms), in request-time order, each
+   * through `decide`, writing state and change records in one transaction.
+   */
+  applyCdc(cutoff: number, decide: (intent: CdcIntent, current: ResourceState | null) => CdcDecision, options?: { limit?: number; collect?: boolean }): CdcApplyResult;
+  pendingCdc(): number;
+  getResource(resource: string, key: string): ResourceState | null;
+  /** Keys of a resource in key order, after the `after` key; deleted keys are left out. */
+  listResource(resource: string, afterKey: string, limit: number): Array<{ key: string } & ResourceState>;
+  resources(names: string[]): ResourceSummary[];
   /** Drops records older than the retention and dedupe keys older than the window. */
   prune(now: number): { records: number; dedupeKeys: number };
   /** Called after every commit that appended records, with the last offset per stream. */

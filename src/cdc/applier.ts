@@ -1,0 +1,66 @@
+import type { Logger } from '../logger.js';
+import type { CdcApplyResult, EventStore } from '../store/types.js';
+import { decide } from './decide.js';
+
+export interface CdcApplierOptions {
+  /** Intents wait this long after arrival so that logs arriving out of order apply in request-time order. */
+  reorderWindowMs: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * Applies pending CDC intents once their reorder window has passed. With a window of 0 the
+ * ingestor applies them right after each batch commit, before the gateway gets its answer.
+ */
+export class CdcApplier {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly options: CdcApplierOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get immediate(): boolean {
+    return this.options.reorderWindowMs === 0;
+  }
+
+  /** Applies everything that is due now; `everything` ignores the window (dry runs, shutdown). */
+  applyDue(everything = false, collect = false): CdcApplyResult {
+    const cutoff = everything ? Number.MAX_SAFE_INTEGER : this.now() - this.options.reorderWindowMs;
+    const total: CdcApplyResult = { applied: 0, records: 0, late: 0, skipped: [], appended: new Map(), ...(collect ? { committed: [] } : {}) };
+    for (;;) {
+      const r = this.store.applyCdc(cutoff, decide, { collect });
+      total.applied += r.applied;
+      total.records += r.records;
+      total.late += r.late;
+      total.skipped.push(...r.skipped);
+      for (const [k, v] of r.appended) total.appended.set(k, v);
+      if (r.committed) total.committed!.push(...r.committed);
+      for (const s of r.skipped) {
+        this.options.logger.warn('change not applied', { resource: s.intent.resource, key: s.intent.key, requestId: s.intent.requestId, reason: s.reason });
+      }
+      if (r.applied < 10_000) return total;
+    }
+  }
+
+  start(): void {
+    if (this.immediate || this.timer) return;
+    const every = Math.max(50, Math.min(1000, Math.floor(this.options.reorderWindowMs / 4)));
+    this.timer = setInterval(() => {
+      try {
+        this.applyDue();
+      } catch (err) {
+        this.options.logger.error('applying changes failed; will retry', { error: (err as Error).message });
+      }
+    }, every);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,94 @@
+import type { Exchange } from '../model/exchange.js';
+import type { ChangeOp } from '../model/records.js';
+import { isPromise } from '../rules/expression.js';
+import type { CdcOp, CompiledOperation } from '../spec/types.js';
+import { formatKey } from '../pipeline/keys.js';
+import type { CdcIntent } from './types.js';
+
+const OP_LETTER: Record<Exclude<CdcOp, 'none'>, ChangeOp> = { create: 'c', update: 'u', delete: 'd', read: 'r' };
+
+/** Thrown with the part of x-reflex-cdc that failed; the pipeline turns it into a dead letter. */
+export class CdcFailure extends Error {
+  constructor(readonly code: 'RX406' | 'RX407' | 'RX408', message: string) {
+    super(message);
+  }
+}
+
+/**
+ * What this exchange means for its resource's state, or null when it changes none (no cdc on the
+ * resource, op none, `when` false, or nothing known about the new state). Synchronous unless the
+ * `state` expression needs jsonata's async evaluator.
+ */
+export function cdcIntentOf(ex: Exchange, op: CompiledOperation): CdcIntent | null | Promise<CdcIntent | null> {
+  const resource = op.resource;
+  if (!resource?.cdc || op.cdc.op === 'none') return null;
+  const when = attempt('RX408', 'when', () => op.cdc.when.evaluate(ex));
+  if (isPromise(when)) return when.then((w) => afterWhen(ex, op, w));
+  return afterWhen(ex, op, when);
+}
+
+function afterWhen(ex: Exchange, op: CompiledOperation, when: unknown): CdcIntent | null | Promise<CdcIntent | null> {
+  if (typeof when !== 'boolean') throw new CdcFailure('RX408', `x-reflex-cdc.when must give a boolean, got ${typeof when}`);
+  if (!when) return null;
+  const resource = op.resource!;
+  const keyValue = attempt('RX406', 'key', () => resource.key.evaluate(ex));
+  const stateValue = op.cdc.state ? attempt('RX407', 'state', () => op.cdc.state!.evaluate(ex)) : undefined;
+  if (isPromise(keyValue) || isPromise(stateValue)) {
+    return Promise.all([keyValue, stateValue]).then(([k, s]) => build(ex, op, k, s));
+  }
+  return build(ex, op, keyValue, stateValue);
+}
+
+function build(ex: Exchange, op: CompiledOperation, keyValue: unknown, stateValue: unknown): CdcIntent | null {
+  const resource = op.resource!;
+  const key = formatKey(keyValue);
+  if (key === null) {
+    throw new CdcFailure('RX406', `the key of resource ${resource.name} is empty (${JSON.stringify(keyValue) ?? 'undefined'}) for ${ex.request.method} ${ex.request.path}`);
+  }
+  const letter = OP_LETTER[op.cdc.op as Exclude<CdcOp, 'none'>];
+  const intent: CdcIntent = {
+    resource: resource.name,
+    key,
+    op: letter,
+    timeMs: Date.parse(ex.request.time),
+    requestId: ex.request.id,
+    source: {
+      gateway: ex.gateway.kind,
+      operationId: op.id,
+      requestId: ex.request.id,
+      method: ex.request.method,
+      path: ex.request.path,
+    },
+  };
+  if (letter === 'd') return intent;
+  if (op.cdc.state) {
+    intent.after = stateValue === undefined ? null : stateValue;
+    return intent;
+  }
+  if (ex.response.body !== null) {
+    intent.after = ex.response.body;
+    return intent;
+  }
+  // No response body: the request tells the new state (PUT, POST) or how to change it (PATCH).
+  if (ex.request.body === null) return null;
+  if (ex.request.method === 'PATCH') {
+    const contentType = ex.request.headers['content-type'] ?? '';
+    intent.patch = { format: /application\/json-patch\+json/i.test(contentType) ? 'json-patch' : 'merge', document: ex.request.body };
+    return intent;
+  }
+  intent.after = ex.request.body;
+  return intent;
+}
+
+function attempt<T>(code: CdcFailure['code'], part: string, run: () => T | Promise<T>): T | Promise<T> {
+  const fail = (err: unknown): never => {
+    if (err instanceof CdcFailure) throw err;
+    throw new CdcFailure(code, `x-reflex-cdc ${part} failed: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+  };
+  try {
+    const v = run();
+    return isPromise(v) ? v.catch(fail) : v;
+  } catch (err) {
+    return fail(err);
+  }
+}
