@@ -14,7 +14,7 @@ describe('reflex test (dry run for users\' CI)', () => {
     expect(code).toBe(0);
     expect(stdout).toBe(readFileSync(`${ROOT}examples/shop/expected-events.ndjson`, 'utf8'));
     expect(stderr).toContain('unmatched: 1 × GET /v1/healthcheck (kong/shop-api)');
-    expect(stderr).toContain('15 entries: 10 records, 0 dead letters, 1 unmatched, 1 duplicates');
+    expect(stderr).toContain('15 entries: 10 events, 7 change records (0 late), 0 dead letters, 1 unmatched, 1 duplicates');
   });
 
   it('passes with --expect when equal, and prints a readable diff and exits 1 when not', async () => {
@@ -29,7 +29,7 @@ describe('reflex test (dry run for users\' CI)', () => {
       const bad = await runCli(['test', SHOP, '--logs', LOGS, '--expect', join(dir, 'wrong.ndjson')]);
       expect(bad.code).toBe(1);
       expect(bad.stdout).toContain('record 3 (orders com.shop.OrderPlaced): /value/data/total expected 90, got 89.7');
-      expect(bad.stdout).toMatch(/record 10 \(customers com\.shop\.CustomerDeleted\): unexpected /);
+      expect(bad.stdout).toMatch(/record 17 \(customers\.changelog op=d\): unexpected \{"stream":"customers\.changelog","key":"cus_1001"/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

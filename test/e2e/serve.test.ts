@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +21,8 @@ describe('reflex serve, end to end over HTTP', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'reflex-e2e-'));
-    reflex = await startReflexProcess(['--spec', SHOP, '--data', dir]);
+    writeFileSync(join(dir, 'reflex.yaml'), 'server: { bodyLimit: 100kb }\n');
+    reflex = await startReflexProcess(['--spec', SHOP, '--data', dir, '--config', join(dir, 'reflex.yaml')]);
   });
   afterAll(async () => {
     await reflex?.stop();
@@ -92,8 +93,8 @@ describe('reflex serve, end to end over HTTP', () => {
     expect((await getJson(`${reflex.url}/streams`)).body).toEqual(before);
   });
 
-  it('answers 413 for a body over the limit', async () => {
-    const huge = 'x'.repeat(11 * 1024 * 1024);
+  it('answers 413 for a body over the configured limit', async () => {
+    const huge = 'x'.repeat(150 * 1024);
     const res = await post(`${reflex.url}/ingest/kong`, huge);
     expect(res.status).toBe(413);
   });
