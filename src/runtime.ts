@@ -83,6 +83,8 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   }
 
   for (const d of dispatchers) d.dispatcher.start();
+  // Changes left pending by a crash (or a stop inside the window) apply now, or when their window ends.
+  cdc.applyDue();
   cdc.start();
   for (const s of sources) await s.start();
   const pruneTimer = setInterval(() => {
