@@ -1,0 +1,122 @@
+/**
+ * CDC-heavy benchmark: exchanges on the shop's `orders` resource, 70% updates and 30% creates over
+ * a fixed key space, through the Ingestor into the embedded store with change records applied
+ * after each batch (reorder window 0). Beside it, in the same run, the same exchanges through the
+ * same spec with `cdc: false` (events only). Reports change records/s and the store's size on disk.
+ * Run alone: npx tsx bench/cdc.ts [exchanges] [keys]
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CdcApplier } from '../src/cdc/applier.js';
+import { silentLogger } from '../src/logger.js';
+import type { Exchange } from '../src/model/exchange.js';
+import { Ingestor } from '../src/pipeline/ingest.js';
+import { loadSpecSet } from '../src/spec/compile.js';
+import type { DecodedEntry } from '../src/sources/types.js';
+import { SqliteStore } from '../src/store/sqlite-store.js';
+import { Random } from './random.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BATCH = 100;
+const STATUSES = ['pending', 'paid', 'packed', 'shipped', 'delivered'] as const;
+const SKUS = ['TSHIRT-M-BLK', 'MUG-CLASSIC', 'ESPRESSO-PRO', 'BEANS-ETHIOPIA-1KG', 'FILTER-V60', 'KETTLE-GOOSENECK'];
+
+export interface CdcBenchResult {
+  exchanges: number;
+  keys: number;
+  cdc: { seconds: number; exchangesPerSecond: number; changeRecords: number; changeRecordsPerSecond: number; events: number; bytesOnDisk: number };
+  eventsOnly: { seconds: number; exchangesPerSecond: number; events: number; bytesOnDisk: number };
+}
+
+/** Exchanges are built on the fly (not kept) so a million of them fit in memory. */
+function* exchanges(count: number, keys: number, seed: number): Generator<Exchange> {
+  const rnd = new Random(seed);
+  const t0 = Date.parse('2026-11-01T00:00:00Z');
+  for (let n = 0; n < count; n++) {
+    const key = `ord_${rnd.int(0, keys - 1)}`;
+    const create = rnd.next() < 0.3;
+    const items = Array.from({ length: 1 + (n % 4) }, (_, i) => ({ sku: SKUS[(n + i) % SKUS.length]!, quantity: 1 + (i % 3), unitPrice: 9.9 + i }));
+    const body = {
+      id: key, customerId: `cus_${n % 5000}`, status: create ? 'pending' : STATUSES[rnd.int(0, STATUSES.length - 1)]!,
+      currency: 'EUR', total: items.reduce((s, i) => s + i.quantity * i.unitPrice, 0), items,
+      note: create ? undefined : `revision ${n}`, updatedAt: new Date(t0 + n).toISOString(),
+    };
+    yield {
+      request: {
+        id: `cdc-${seed}-${n}`, time: new Date(t0 + n).toISOString(), method: create ? 'POST' : 'PATCH', scheme: 'https', host: 'api.shop.example',
+        path: create ? '/v1/orders' : `/v1/orders/${key}`, query: {}, headers: { 'content-type': 'application/json', 'user-agent': 'shop-web/4.2.0' },
+        body: create ? { customerId: body.customerId, items } : { status: body.status, note: body.note }, route: null, params: {},
+      },
+      response: { status: create ? 201 : 200, headers: { 'content-type': 'application/json' }, body, latencyMs: 12 },
+      client: { ip: '203.0.113.7', consumer: 'shop-web' },
+      gateway: { kind: 'http', service: 'shop-api', route: 'shop', node: null },
+      operation: null,
+    };
+  }
+}
+
+function sizeOnDisk(path: string): number {
+  let total = 0;
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) total += statSync(f).size;
+  return total;
+}
+
+async function runOnce(specFile: string, count: number, keys: number, dir: string, withCdc: boolean) {
+  const specs = await loadSpecSet([specFile]);
+  const path = join(dir, withCdc ? 'cdc.db' : 'events.db');
+  const store = new SqliteStore({ path, retentionMs: 0, dedupeWindowMs: 86_400_000, synchronous: 'normal' });
+  store.ensureStreams(specs.streams);
+  const cdc = new CdcApplier(store, { reorderWindowMs: 0, logger: silentLogger });
+  const ingestor = new Ingestor(store, specs, cdc);
+  let batch: DecodedEntry[] = [];
+  let records = 0;
+  const started = performance.now();
+  for (const exchange of exchanges(count, keys, 7)) {
+    batch.push({ ok: true, exchange, raw: null });
+    if (batch.length === BATCH) {
+      records += (await ingestor.ingest(batch, { source: 'bench' })).records;
+      batch = [];
+    }
+  }
+  if (batch.length) records += (await ingestor.ingest(batch, { source: 'bench' })).records;
+  const seconds = (performance.now() - started) / 1000;
+  const changeRecords = withCdc ? store.lastOffset('orders.changelog') : 0;
+  const events = store.lastOffset('orders');
+  store.close();
+  return { seconds, exchangesPerSecond: count / seconds, records, changeRecords, events, bytesOnDisk: sizeOnDisk(path) };
+}
+
+export async function measureCdc(count: number, keys: number): Promise<CdcBenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'reflex-bench-cdc-'));
+  try {
+    const spec = join(ROOT, 'examples/shop/openapi.yaml');
+    // The same spec with CDC off: events only, the baseline of this run. Relative $refs stay valid in dir? The shop spec has none across files.
+    const eventsOnlySpec = join(dir, 'openapi-events-only.yaml');
+    writeFileSync(eventsOnlySpec, readFileSync(spec, 'utf8').replace(/cdc: true/g, 'cdc: false'));
+    const eventsOnly = await runOnce(eventsOnlySpec, count, keys, dir, false);
+    const withCdc = await runOnce(spec, count, keys, dir, true);
+    return {
+      exchanges: count,
+      keys,
+      cdc: {
+        seconds: withCdc.seconds, exchangesPerSecond: withCdc.exchangesPerSecond, changeRecords: withCdc.changeRecords,
+        changeRecordsPerSecond: withCdc.changeRecords / withCdc.seconds, events: withCdc.events, bytesOnDisk: withCdc.bytesOnDisk,
+      },
+      eventsOnly: { seconds: eventsOnly.seconds, exchangesPerSecond: eventsOnly.exchangesPerSecond, events: eventsOnly.events, bytesOnDisk: eventsOnly.bytesOnDisk },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const count = Number(process.argv[2] ?? 1_000_000);
+  const keys = Number(process.argv[3] ?? 100_000);
+  const r = await measureCdc(count, keys);
+  const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  console.log(`CDC-heavy mix: ${r.exchanges.toLocaleString()} exchanges on orders (30% creates, 70% updates) over ${r.keys.toLocaleString()} keys, batches of ${BATCH}, store sync normal, reorder window 0`);
+  console.log(`  with CDC:    ${Math.round(r.cdc.exchangesPerSecond).toLocaleString()} exchanges/s, ${Math.round(r.cdc.changeRecordsPerSecond).toLocaleString()} change records/s (${r.cdc.changeRecords.toLocaleString()} records, ${r.cdc.events.toLocaleString()} events), ${mb(r.cdc.bytesOnDisk)} on disk`);
+  console.log(`  events only: ${Math.round(r.eventsOnly.exchangesPerSecond).toLocaleString()} exchanges/s (${r.eventsOnly.events.toLocaleString()} events), ${mb(r.eventsOnly.bytesOnDisk)} on disk`);
+}
