@@ -40,10 +40,14 @@ export class CdcApplier {
       total.skipped.push(...r.skipped);
       for (const [k, v] of r.appended) total.appended.set(k, v);
       if (r.committed) total.committed!.push(...r.committed);
-      for (const s of r.skipped) {
-        this.options.logger.warn('change not applied', { resource: s.intent.resource, key: s.intent.key, requestId: s.intent.requestId, reason: s.reason });
-      }
+      this.report(r.skipped);
       if (r.applied < 10_000) return total;
+    }
+  }
+
+  report(skipped: CdcApplyResult['skipped']): void {
+    for (const s of skipped) {
+      this.options.logger.warn('change not applied', { resource: s.intent.resource, key: s.intent.key, requestId: s.intent.requestId, reason: s.reason });
     }
   }
 

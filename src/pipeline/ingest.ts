@@ -3,6 +3,7 @@ import type { DecodedEntry } from '../sources/types.js';
 import type { CompiledSpecSet } from '../spec/types.js';
 import type { BatchResult, EntryOutcome, EventStore } from '../store/types.js';
 import type { CdcApplier } from '../cdc/applier.js';
+import { decide } from '../cdc/decide.js';
 import { processExchange, type Outcome } from './process.js';
 
 export interface IngestOptions {
@@ -57,13 +58,10 @@ export class Ingestor {
       entries: resolved,
       ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
       ...(options.collect ? { collect: true } : {}),
+      ...(this.cdc?.immediate ? { decideCdc: decide } : {}),
     });
     result.duplicates += skipped;
-    if (this.cdc?.immediate && resolved.some((e) => e.cdc)) {
-      const applied = this.cdc.applyDue(false, options.collect ?? false);
-      result.records += applied.records;
-      if (applied.committed) result.committed?.push(...applied.committed);
-    }
+    if (result.cdc) this.cdc?.report(result.cdc.skipped);
     return result;
   }
 

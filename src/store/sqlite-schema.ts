@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS cdc_pending (
   intent TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS cdc_pending_by_arrival ON cdc_pending(received_at);
+-- A rowid table: states are large rows, which WITHOUT ROWID tables store badly.
 CREATE TABLE IF NOT EXISTS cdc_state (
   resource TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -59,9 +60,9 @@ CREATE TABLE IF NOT EXISTS cdc_state (
   deleted INTEGER NOT NULL,
   version INTEGER NOT NULL,
   time_ms INTEGER NOT NULL,
-  request_id TEXT NOT NULL,
-  PRIMARY KEY (resource, key)
-) WITHOUT ROWID;
+  request_id TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS cdc_state_by_key ON cdc_state(resource, key);
 CREATE TABLE IF NOT EXISTS counters (
   name TEXT PRIMARY KEY,
   value INTEGER NOT NULL

@@ -51,6 +51,8 @@ export class SqliteStore implements EventStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
+    // 64 MiB of page cache: indexes of large streams stay in memory instead of being re-read per batch.
+    this.db.pragma('cache_size = -65536');
     this.migrate();
     this.stmt = this.prepare();
     for (const row of this.db.prepare('SELECT id, name, kind FROM streams').all() as StreamRow[]) {
@@ -178,6 +180,7 @@ export class SqliteStore implements EventStore {
     const now = this.now();
     const result: BatchResult = { accepted: 0, duplicates: 0, records: 0, deadLetters: 0, unmatched: 0, appended: new Map() };
     if (batch.collect) result.committed = [];
+    const intents: CdcIntent[] = [];
     for (const entry of batch.entries) {
       if (this.stmt.insertDedupe.run(entry.requestKey, now).changes === 0) {
         result.duplicates++;
@@ -191,8 +194,8 @@ export class SqliteStore implements EventStore {
         result.records++;
       }
       if (entry.cdc) {
-        const i = entry.cdc;
-        this.stmt.insertPending.run(now, i.timeMs, i.requestId, JSON.stringify(i));
+        if (batch.decideCdc) intents.push(entry.cdc);
+        else this.stmt.insertPending.run(now, entry.cdc.timeMs, entry.cdc.requestId, JSON.stringify(entry.cdc));
       }
       if (entry.deadLetter) {
         const d = entry.deadLetter;
@@ -204,6 +207,13 @@ export class SqliteStore implements EventStore {
         this.stmt.upsertUnmatched.run(u.label, u.method, u.path, now);
         result.unmatched++;
       }
+    }
+    if (batch.decideCdc && intents.length > 0) {
+      intents.sort((a, b) => a.timeMs - b.timeMs || (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0));
+      const cdc: CdcApplyResult = { applied: 0, records: 0, late: 0, skipped: [], appended: result.appended, ...(result.committed ? { committed: result.committed } : {}) };
+      for (const intent of intents) this.applyIntent(intent, batch.decideCdc, now, pending, cdc);
+      result.records += cdc.records;
+      result.cdc = { records: cdc.records, late: cdc.late, skipped: cdc.skipped };
     }
     if (batch.checkpoint) this.stmt.upsertCheckpoint.run(batch.checkpoint.source, batch.checkpoint.value, now);
     return result;
@@ -245,32 +255,36 @@ export class SqliteStore implements EventStore {
     if (collect) result.committed = [];
     const rows = this.stmt.eligiblePending.all(cutoff, limit) as Array<{ seq: number; intent: string }>;
     for (const row of rows) {
-      const intent = JSON.parse(row.intent) as CdcIntent;
-      const current = this.stmt.selectState.get(intent.resource, intent.key) as StateRow | undefined;
-      const decision = decide(intent, current ? toResourceState(current) : null);
       this.stmt.deletePending.run(row.seq);
-      result.applied++;
-      if (decision.kind === 'late') {
-        result.late++;
-        this.stmt.bumpCounter.run(`cdc.late:${intent.resource}`, 1);
-        continue;
-      }
-      if (decision.kind === 'skipped') {
-        result.skipped.push({ intent, reason: decision.reason });
-        this.stmt.bumpCounter.run(`cdc.skipped:${intent.resource}`, 1);
-        continue;
-      }
-      const st = decision.state;
-      this.stmt.upsertState.run(intent.resource, intent.key, st.state === null ? null : JSON.stringify(st.state), st.deleted ? 1 : 0, st.version, st.timeMs, st.requestId);
-      if (decision.record) {
-        const stream = `${intent.resource}.changelog`;
-        const offset = this.append(stream, intent.key, decision.record, now, pending);
-        result.appended.set(stream, offset);
-        result.committed?.push({ stream, offset, key: intent.key, value: decision.record });
-        result.records++;
-      }
+      this.applyIntent(JSON.parse(row.intent) as CdcIntent, decide, now, pending, result);
     }
     return result;
+  }
+
+  /** One intent against its key's state, inside the running transaction. */
+  private applyIntent(intent: CdcIntent, decide: CdcDecider, now: number, pending: PendingState, result: CdcApplyResult): void {
+    const current = this.stmt.selectState.get(intent.resource, intent.key) as StateRow | undefined;
+    const decision = decide(intent, current ? toResourceState(current) : null);
+    result.applied++;
+    if (decision.kind === 'late') {
+      result.late++;
+      this.stmt.bumpCounter.run(`cdc.late:${intent.resource}`, 1);
+      return;
+    }
+    if (decision.kind === 'skipped') {
+      result.skipped.push({ intent, reason: decision.reason });
+      this.stmt.bumpCounter.run(`cdc.skipped:${intent.resource}`, 1);
+      return;
+    }
+    const st = decision.state;
+    this.stmt.upsertState.run(intent.resource, intent.key, st.state === null ? null : JSON.stringify(st.state), st.deleted ? 1 : 0, st.version, st.timeMs, st.requestId);
+    if (decision.record) {
+      const stream = `${intent.resource}.changelog`;
+      const offset = this.append(stream, intent.key, decision.record, now, pending);
+      result.appended.set(stream, offset);
+      result.committed?.push({ stream, offset, key: intent.key, value: decision.record });
+      result.records++;
+    }
   }
 
   pendingCdc(): number {

@@ -36,6 +36,11 @@ export interface BatchWrite {
   checkpoint?: { source: string; value: string };
   /** Return the appended records in commit order (for dry runs; costs memory). */
   collect?: boolean;
+  /**
+   * Apply this batch's CDC intents inside the same transaction, in request-time order, instead of
+   * keeping them pending (no reorder window).
+   */
+  decideCdc?: (intent: CdcIntent, current: ResourceState | null) => CdcDecision;
 }
 
 export interface BatchResult {
@@ -48,6 +53,8 @@ export interface BatchResult {
   appended: Map<string, number>;
   /** Only when the batch asked to `collect`. */
   committed?: StreamRecord[];
+  /** Only when the batch applied its CDC intents (`decideCdc`). */
+  cdc?: { records: number; late: number; skipped: Array<{ intent: CdcIntent; reason: string }> };
 }
 
 export interface CdcApplyResult {
