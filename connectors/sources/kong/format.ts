@@ -7,6 +7,8 @@ import {
   EntryError, asObject, entryDiagnostic, optionalString, requiredStatus, requiredString,
 } from '../../../src/sources/entry-errors.js';
 import type { DecodedEntry, LogFormat } from '../../../src/sources/types.js';
+import { isoTime } from './iso-time.js';
+import { originOf } from './origin.js';
 
 /**
  * Kong's log object (`kong.log.serialize()`, as http-log and file-log emit it): one object, the array
@@ -70,7 +72,7 @@ export function kongToExchange(raw: unknown): Exchange {
   }
 
   const uri = typeof req.uri === 'string' ? req.uri : '/';
-  const url = parseUrl(req.url);
+  const url = originOf(req.url);
   // The spec describes the upstream API, so match what the API saw: Kong's upstream_uri (after strip_path).
   const upstreamUri = typeof log.upstream_uri === 'string' && log.upstream_uri.length > 0 ? log.upstream_uri : uri;
   const q = upstreamUri.indexOf('?');
@@ -87,9 +89,9 @@ export function kongToExchange(raw: unknown): Exchange {
   return {
     request: {
       id,
-      time: new Date(startedAt).toISOString(),
+      time: isoTime(startedAt),
       method,
-      scheme: url?.protocol.replace(/:$/, '') ?? null,
+      scheme: url?.scheme ?? null,
       host: url?.host ?? reqHeaders.host ?? null,
       path: path || '/',
       query: normalizeQuery(req.querystring),
@@ -134,13 +136,4 @@ function normalizeQuery(raw: unknown): QueryMap {
     else out[k] = v === true ? '' : String(v);
   }
   return out;
-}
-
-function parseUrl(value: unknown): URL | null {
-  if (typeof value !== 'string') return null;
-  try {
-    return new URL(value);
-  } catch {
-    return null;
-  }
 }

@@ -1,0 +1,28 @@
+/**
+ * reflex as the benchmark runs it: the whole server (`startReflex`, as `reflex serve` wires it) in
+ * its own process. Usage: tsx bench/reflex-server.ts <spec> <data dir> <full|normal>
+ */
+import { join } from 'node:path';
+import { builtinRegistry } from '../connectors/index.js';
+import { defaultConfig } from '../src/config/types.js';
+import { createLogger } from '../src/logger.js';
+import { startReflex } from '../src/runtime.js';
+import { loadSpecSet } from '../src/spec/compile.js';
+import { announceAndWait } from './child-lifetime.js';
+
+const [spec, dataDir, sync] = process.argv.slice(2);
+if (!spec || !dataDir || (sync !== 'full' && sync !== 'normal')) {
+  process.stderr.write('usage: reflex-server.ts <spec> <data dir> <full|normal>\n');
+  process.exit(2);
+}
+
+const config = defaultConfig();
+config.specs = [spec];
+config.server.port = 0;
+config.store.path = join(dataDir, 'reflex.db');
+config.store.sync = sync;
+// Warnings only: a log line per request would measure the logger.
+const logger = createLogger({ level: 'warn' });
+const specs = await loadSpecSet(config.specs);
+const running = await startReflex(config, specs, builtinRegistry(), logger);
+announceAndWait(running.url, () => running.stop());
