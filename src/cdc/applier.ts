@@ -2,6 +2,9 @@ import type { Logger } from '../logger.js';
 import type { CdcApplyResult, EventStore } from '../store/types.js';
 import { decide } from './decide.js';
 
+/** Changes per transaction when draining on the timer. */
+const SLICE = 200;
+
 export interface CdcApplierOptions {
   /** Intents wait this long after arrival so that logs arriving out of order apply in request-time order. */
   reorderWindowMs: number;
@@ -33,15 +36,31 @@ export class CdcApplier {
     const cutoff = everything ? Number.MAX_SAFE_INTEGER : this.now() - this.options.reorderWindowMs;
     const total: CdcApplyResult = { applied: 0, records: 0, late: 0, skipped: [], appended: new Map(), ...(collect ? { committed: [] } : {}) };
     for (;;) {
-      const r = this.store.applyCdc(cutoff, decide, { collect });
+      const r = this.applySlice(cutoff, SLICE, collect);
       total.applied += r.applied;
       total.records += r.records;
       total.late += r.late;
       total.skipped.push(...r.skipped);
       for (const [k, v] of r.appended) total.appended.set(k, v);
       if (r.committed) total.committed!.push(...r.committed);
-      this.report(r.skipped);
-      if (r.applied < 10_000) return total;
+      if (r.applied < SLICE) return total;
+    }
+  }
+
+  private applySlice(cutoff: number, limit: number, collect = false): CdcApplyResult {
+    const r = this.store.applyCdc(cutoff, decide, { collect, limit });
+    this.report(r.skipped);
+    return r;
+  }
+
+  /**
+   * The timer's work, in slices of a few hundred changes with the event loop free between them, so
+   * a burst of due changes never holds up ingest for long (one big transaction did, for 100+ ms).
+   */
+  private async drain(): Promise<void> {
+    const cutoff = this.now() - this.options.reorderWindowMs;
+    while (this.timer && this.applySlice(cutoff, SLICE).applied === SLICE) {
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
@@ -53,13 +72,15 @@ export class CdcApplier {
 
   start(): void {
     if (this.immediate || this.timer) return;
-    const every = Math.max(50, Math.min(1000, Math.floor(this.options.reorderWindowMs / 4)));
+    // Often, so each tick has little to do: latency stays flat instead of spiking every few seconds.
+    const every = Math.max(20, Math.min(100, Math.floor(this.options.reorderWindowMs / 4)));
+    let draining = false;
     this.timer = setInterval(() => {
-      try {
-        this.applyDue();
-      } catch (err) {
-        this.options.logger.error('applying changes failed; will retry', { error: (err as Error).message });
-      }
+      if (draining) return;
+      draining = true;
+      this.drain()
+        .catch((err: Error) => this.options.logger.error('applying changes failed; will retry', { error: err.message }))
+        .finally(() => (draining = false));
     }, every);
   }
 

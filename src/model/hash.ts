@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
-/** Short, stable content hash (hex) used for deterministic ids. */
+/** Short, stable content hash (hex) used for deterministic ids. One-shot `hash` avoids a Hash object per call. */
 export function hashHex(text: string, length = 32): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, length);
+  return hash('sha256', text, 'hex').slice(0, length);
 }

@@ -4,9 +4,12 @@ import type { HeaderMap } from './exchange.js';
 export function normalizeHeaders(raw: unknown): HeaderMap {
   const out: HeaderMap = {};
   if (!raw || typeof raw !== 'object') return out;
-  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+  const headers = raw as Record<string, unknown>;
+  // for...in without Object.entries: this runs for every header of every exchange.
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || value === null) continue;
-    out[name.toLowerCase()] = Array.isArray(value) ? value.map(String).join(', ') : String(value);
+    out[name.toLowerCase()] = typeof value === 'string' ? value : Array.isArray(value) ? value.map(String).join(', ') : String(value);
   }
   return out;
 }
