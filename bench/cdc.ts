@@ -92,7 +92,7 @@ export async function measureCdc(count: number, keys: number): Promise<CdcBenchR
   const dir = mkdtempSync(join(tmpdir(), 'reflex-bench-cdc-'));
   try {
     const spec = join(ROOT, 'examples/shop/openapi.yaml');
-    // The same spec with CDC off: events only, the baseline of this run. Relative $refs stay valid in dir? The shop spec has none across files.
+    // The same spec with CDC off: events only, the baseline of this run (the shop spec has no $refs to other files).
     const eventsOnlySpec = join(dir, 'openapi-events-only.yaml');
     writeFileSync(eventsOnlySpec, readFileSync(spec, 'utf8').replace(/cdc: true/g, 'cdc: false'));
     const eventsOnly = await runOnce(eventsOnlySpec, count, keys, dir, false);

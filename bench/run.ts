@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { loadSpecSet } from '../src/spec/compile.js';
 import { killAll, ROOT, startServer, type ServerChild } from './children.js';
 import { generateKongLogs } from './generate.js';
+import { measureCdc, type CdcBenchResult } from './cdc.js';
 import type { CompiledSpecSet } from '../src/spec/types.js';
 import { toBatches, type Batch, type Tally } from './http-client.js';
 import { measureLatency, type LatencyResult } from './latency.js';
@@ -28,6 +29,7 @@ const ENGINE = { warmupMs: 2_000, roundMs: 400, rounds: 15 };
 const CONCURRENCY = 8;
 const THROUGHPUT_MS = 5_000;
 const LATENCY = { batchesPerSecond: 50, durationMs: 10_000, connections: 64 };
+const CDC = { exchanges: Number(process.env.BENCH_CDC_EXCHANGES ?? 1_000_000), keys: 100_000 };
 const TARGETS = { engineRatio: 0.5, httpRatio: 1 / 3, p99Ms: 50 };
 const INGEST_PATH = '/ingest/kong';
 
@@ -57,10 +59,25 @@ async function main(): Promise<void> {
   verdicts.push(...(await throughputSection(warmup, batches)));
   verdicts.push(...(await latencySection(warmup, batches)));
 
+  cdcSection(await measureCdc(CDC.exchanges, CDC.keys));
+
   out(section('Summary'));
   out(`    load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   for (const v of verdicts) out(`    ${mark(v)}  ${v.name}: ${v.detail}`);
   out(`    (loop checksum ${checksum()}: printed only so that no measured work can be optimised away)`);
+}
+
+function cdcSection(r: CdcBenchResult): void {
+  out(section('(d) Change data capture: CDC-heavy mix into the embedded store, in process'));
+  out(`    ${num(r.exchanges)} exchanges on the orders resource (30% creates, 70% updates) over ${num(r.keys)} keys, Ingestor in batches of 100,`);
+  out(`    store sync normal, reorder window 0 (changes applied in each batch's transaction); set BENCH_CDC_EXCHANGES to change the count`);
+  out(`    baseline: the same exchanges through the same spec with cdc: false (events only), in the same run`);
+  const mib = (b: number) => `${num(b / 2 ** 20, 1)} MiB`;
+  out(table([
+    ['', 'exchanges/s', 'change records/s', 'change records', 'events', 'on disk'],
+    ['with CDC', num(r.cdc.exchangesPerSecond), num(r.cdc.changeRecordsPerSecond), num(r.cdc.changeRecords), num(r.cdc.events), mib(r.cdc.bytesOnDisk)],
+    ['events only', num(r.eventsOnly.exchangesPerSecond), '', '', num(r.eventsOnly.events), mib(r.eventsOnly.bytesOnDisk)],
+  ]));
 }
 
 async function ruleEngineSection(engineInput: string[], specs: CompiledSpecSet): Promise<Verdict> {
