@@ -4,7 +4,7 @@ import { kongFormat } from '../../connectors/sources/kong/format.js';
 import { PayloadError } from '../../src/sources/types.js';
 import { kongLog } from '../support/kong-log.js';
 
-const fixture = (name: string) => readFileSync(new URL(`../../../shared/fixtures/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/kong/${name}`, import.meta.url), 'utf8');
 
 describe('Kong log format', () => {
   it("maps Kong's documented log object to an Exchange", () => {
