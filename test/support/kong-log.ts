@@ -1,6 +1,6 @@
 /**
  * Builds Kong log objects exactly as `kong.log.serialize()` emits them (field set of Kong 3.8,
- * see shared/fixtures/kong-http-log-sample.json), plus `request.body` / `response.body` as the
+ * see test/fixtures/kong/kong-http-log-sample.json), plus `request.body` / `response.body` as the
  * reflex Kong plugin or `custom_fields_by_lua` add them (raw text).
  */
 export interface KongCall {
