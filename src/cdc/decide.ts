@@ -1,7 +1,7 @@
-import { createPatch, applyPatch, type Operation } from 'rfc6902';
+import { applyPatch, type Operation } from 'rfc6902';
 import mergePatch from 'json-merge-patch';
 import type { ChangeRecord } from '../model/records.js';
-import { parsePointer } from '../model/json-pointer.js';
+import { escapePointerToken } from '../model/json-pointer.js';
 import type { CdcDecision, CdcIntent, ResourceState } from './types.js';
 
 /**
@@ -69,35 +69,40 @@ function record(intent: CdcIntent, op: ChangeRecord['op'], before: unknown, afte
   };
 }
 
-/** JSON pointers of what differs; the root pointer "" when one side is not a container. */
+/**
+ * JSON pointers of the values that differ, compared position by position (object members by name,
+ * array items by index); `""` when the two are not both objects or both arrays.
+ */
 export function changedPointers(before: unknown, after: unknown): string[] {
-  if (before === null || after === null || typeof before !== 'object' || typeof after !== 'object' || Array.isArray(before) !== Array.isArray(after)) {
-    return deepEqual(before, after) ? [] : [''];
-  }
-  const seen = new Set<string>();
-  for (const op of createPatch(before, after) as Operation[]) {
-    if (!op.path.endsWith('/-')) {
-      seen.add(op.path);
-      continue;
-    }
-    // JSON Patch appends with "-"; name the array positions that were added instead.
-    const parent = op.path.slice(0, -2);
-    const was = at(before, parent);
-    const now = at(after, parent);
-    const from = Array.isArray(was) ? was.length : 0;
-    const to = Array.isArray(now) ? now.length : from + 1;
-    for (let i = from; i < to; i++) seen.add(`${parent}/${i}`);
-  }
-  return [...seen].sort();
+  const out: string[] = [];
+  diffInto(before, after, '', out);
+  return out.sort();
 }
 
-function at(doc: unknown, pointer: string): unknown {
-  let node = doc;
-  for (const token of parsePointer(pointer)) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string, unknown>)[token];
+function diffInto(a: unknown, b: unknown, pointer: string, out: string[]): void {
+  if (Object.is(a, b)) return;
+  const containers = a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b);
+  if (!containers) {
+    if (!deepEqual(a, b)) out.push(pointer);
+    return;
   }
-  return node;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    const n = Math.max(a.length, bb.length);
+    for (let i = 0; i < n; i++) {
+      if (i >= a.length || i >= bb.length) out.push(`${pointer}/${i}`);
+      else diffInto(a[i], bb[i], `${pointer}/${i}`, out);
+    }
+    return;
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  for (const k in ao) {
+    const p = `${pointer}/${escapePointerToken(k)}`;
+    if (!Object.prototype.hasOwnProperty.call(bo, k)) out.push(p);
+    else diffInto(ao[k], bo[k], p, out);
+  }
+  for (const k in bo) if (!Object.prototype.hasOwnProperty.call(ao, k)) out.push(`${pointer}/${escapePointerToken(k)}`);
 }
 
 function applyIntentPatch(base: unknown, patch: NonNullable<CdcIntent['patch']>): { value: unknown } | { error: string } {

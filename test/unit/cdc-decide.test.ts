@@ -140,3 +140,12 @@ describe('CDC decisions', () => {
     );
   });
 });
+
+describe('changedPointers', () => {
+  it('compares arrays position by position and names appended and removed items', () => {
+    expect(changedPointers({ tags: ['a', 'b'] }, { tags: ['a', 'b', 'c', 'd'] })).toEqual(['/tags/2', '/tags/3']);
+    expect(changedPointers({ tags: ['a', 'b', 'c'] }, { tags: ['b', 'c'] })).toEqual(['/tags/0', '/tags/1', '/tags/2']);
+    expect(changedPointers({ a: [1] }, { a: { 0: 1 } })).toEqual(['/a']);
+    expect(changedPointers({ a: { b: 1 } }, { a: { b: 1 } })).toEqual([]);
+  });
+});
