@@ -30,7 +30,7 @@ export interface CdcBenchResult {
   eventsOnly: { seconds: number; exchangesPerSecond: number; events: number; bytesOnDisk: number };
 }
 
-/** Exchanges are built on the fly (not kept) so a million of them fit in memory. */
+/** Exchanges are built on the fly (not kept) so a million of them fit in memory. Request ids are random, as Kong's are. */
 function* exchanges(count: number, keys: number, seed: number): Generator<Exchange> {
   const rnd = new Random(seed);
   const t0 = Date.parse('2026-11-01T00:00:00Z');
@@ -45,7 +45,7 @@ function* exchanges(count: number, keys: number, seed: number): Generator<Exchan
     };
     yield {
       request: {
-        id: `cdc-${seed}-${n}`, time: new Date(t0 + n).toISOString(), method: create ? 'POST' : 'PATCH', scheme: 'https', host: 'api.shop.example',
+        id: rnd.hex(32), time: new Date(t0 + n).toISOString(), method: create ? 'POST' : 'PATCH', scheme: 'https', host: 'api.shop.example',
         path: create ? '/v1/orders' : `/v1/orders/${key}`, query: {}, headers: { 'content-type': 'application/json', 'user-agent': 'shop-web/4.2.0' },
         body: create ? { customerId: body.customerId, items } : { status: body.status, note: body.note }, route: null, params: {},
       },

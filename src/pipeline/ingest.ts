@@ -19,6 +19,17 @@ export function requestKeyOf(exchange: Exchange): string {
 }
 
 /**
+ * The key a log entry is remembered by in the dedupe window: its request time first, so that the
+ * store's dedupe index grows at its end like a log (random request ids alone scatter every batch
+ * over the whole index, which made it the most expensive write of ingest). A re-sent entry carries
+ * the same time and id, so it still finds itself.
+ */
+export function dedupeKeyOf(exchange: Exchange, requestKey: string): string {
+  const ms = Date.parse(exchange.request.time);
+  return `${Number.isFinite(ms) ? ms.toString(36).padStart(9, '0') : '?'}|${requestKey}`;
+}
+
+/**
  * Turns decoded log entries into one store transaction. Batches are applied one at a time, in
  * arrival order, so offsets follow arrival and a re-sent batch racing its original is still dropped.
  */
@@ -40,18 +51,19 @@ export class Ingestor {
 
   private async apply(entries: DecodedEntry[], options: IngestOptions): Promise<BatchResult> {
     const keys = entries.map((e) => (e.ok ? requestKeyOf(e.exchange) : e.requestKey));
-    const seen = this.store.seen(keys);
+    const dedupeKeys = entries.map((e, i) => (e.ok ? dedupeKeyOf(e.exchange, keys[i]!) : keys[i]!));
+    const seen = this.store.seen(dedupeKeys);
     const inBatch = new Set<string>();
     const outcomes: Array<EntryOutcome | Promise<EntryOutcome>> = [];
     let skipped = 0;
     for (let i = 0; i < entries.length; i++) {
-      const key = keys[i]!;
-      if (seen.has(key) || inBatch.has(key)) {
+      const dedupeKey = dedupeKeys[i]!;
+      if (seen.has(dedupeKey) || inBatch.has(dedupeKey)) {
         skipped++;
         continue;
       }
-      inBatch.add(key);
-      outcomes.push(this.outcomeOf(entries[i]!, key, options.source));
+      inBatch.add(dedupeKey);
+      outcomes.push(this.outcomeOf(entries[i]!, keys[i]!, dedupeKey, options.source));
     }
     const resolved = outcomes.some((o) => o instanceof Promise) ? await Promise.all(outcomes) : (outcomes as EntryOutcome[]);
     const result = this.store.commit({
@@ -65,9 +77,9 @@ export class Ingestor {
     return result;
   }
 
-  private outcomeOf(entry: DecodedEntry, requestKey: string, source: string): EntryOutcome | Promise<EntryOutcome> {
+  private outcomeOf(entry: DecodedEntry, requestKey: string, dedupeKey: string, source: string): EntryOutcome | Promise<EntryOutcome> {
     if (!entry.ok) {
-      return { requestKey, records: [], deadLetter: { source, diagnostic: entry.diagnostic, record: entry.raw } };
+      return { requestKey: dedupeKey, records: [], deadLetter: { source, requestKey, diagnostic: entry.diagnostic, record: entry.raw } };
     }
     const exchange = entry.exchange;
     let outcome: Outcome | Promise<Outcome>;
@@ -77,9 +89,9 @@ export class Ingestor {
       outcome = internalFailure(err);
     }
     if (outcome instanceof Promise) {
-      return outcome.catch(internalFailure).then((o) => toEntry(o, exchange, requestKey, source));
+      return outcome.catch(internalFailure).then((o) => toEntry(o, exchange, requestKey, dedupeKey, source));
     }
-    return toEntry(outcome, exchange, requestKey, source);
+    return toEntry(outcome, exchange, requestKey, dedupeKey, source);
   }
 }
 
@@ -90,14 +102,14 @@ function internalFailure(err: unknown): Outcome {
   };
 }
 
-function toEntry(outcome: Outcome, exchange: Exchange, requestKey: string, source: string): EntryOutcome {
+function toEntry(outcome: Outcome, exchange: Exchange, requestKey: string, dedupeKey: string, source: string): EntryOutcome {
   switch (outcome.kind) {
     case 'records':
-      return { requestKey, records: outcome.records, ...(outcome.cdc ? { cdc: outcome.cdc } : {}) };
+      return { requestKey: dedupeKey, records: outcome.records, ...(outcome.cdc ? { cdc: outcome.cdc } : {}) };
     case 'unmatched':
-      return { requestKey, records: [], unmatched: { label: outcome.label, method: exchange.request.method, path: exchange.request.path } };
+      return { requestKey: dedupeKey, records: [], unmatched: { label: outcome.label, method: exchange.request.method, path: exchange.request.path } };
     case 'failed':
-      // The redacted Exchange is kept: it can be re-posted to /ingest/exchanges once the rule is fixed.
-      return { requestKey, records: [], deadLetter: { source, diagnostic: outcome.diagnostic, record: exchange } };
+      // The redacted Exchange is kept, so the entry can be processed again once the rule is fixed.
+      return { requestKey: dedupeKey, records: [], deadLetter: { source, requestKey, diagnostic: outcome.diagnostic, record: exchange } };
   }
 }

@@ -199,7 +199,7 @@ export class SqliteStore implements EventStore {
       }
       if (entry.deadLetter) {
         const d = entry.deadLetter;
-        this.stmt.insertDeadLetter.run(now, d.source, entry.requestKey, JSON.stringify(d.diagnostic), JSON.stringify(d.record) ?? 'null');
+        this.stmt.insertDeadLetter.run(now, d.source, d.requestKey, JSON.stringify(d.diagnostic), JSON.stringify(d.record) ?? 'null');
         result.deadLetters++;
       }
       if (entry.unmatched) {

@@ -25,6 +25,8 @@ export interface EntryOutcome {
 
 export interface DeadLetterWrite {
   source: string;
+  /** The entry's identity (`<gateway>:<request id>`, or a hash of an unreadable entry). */
+  requestKey: string;
   diagnostic: Diagnostic;
   /** The original record (raw log entry or Exchange), as received. */
   record: unknown;

@@ -48,7 +48,7 @@ describe('SqliteStore', () => {
     const { store } = openStore();
     store.commit({
       entries: [
-        { requestKey: 'x', records: [], deadLetter: { source: 'http:/ingest/kong', diagnostic: { code: 'RX401', severity: 'error', message: 'boom' }, record: { raw: true } } },
+        { requestKey: 'x', records: [], deadLetter: { source: 'http:/ingest/kong', requestKey: 'x', diagnostic: { code: 'RX401', severity: 'error', message: 'boom' }, record: { raw: true } } },
         { requestKey: 'y', records: [], unmatched: { label: 'kong/shop', method: 'GET', path: '/a' } },
         { requestKey: 'z', records: [], unmatched: { label: 'kong/shop', method: 'GET', path: '/b' } },
       ],
