@@ -41,6 +41,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     logger,
     bodyLimit: config.server.bodyLimit,
     isReady: () => ready,
+    retryDeadLetter: (dl) => ingestor.retry(dl),
     resources: resourceNames,
     status: {
       sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag() })),

@@ -1,7 +1,8 @@
 import type { Exchange } from '../model/exchange.js';
 import type { DecodedEntry } from '../sources/types.js';
 import type { CompiledSpecSet } from '../spec/types.js';
-import type { BatchResult, EntryOutcome, EventStore } from '../store/types.js';
+import type { BatchResult, DeadLetter, EntryOutcome, EventStore } from '../store/types.js';
+import type { Diagnostic } from '../model/diagnostic.js';
 import type { CdcApplier } from '../cdc/applier.js';
 import { decide } from '../cdc/decide.js';
 import { processExchange, type Outcome } from './process.js';
@@ -47,6 +48,41 @@ export class Ingestor {
     const run = this.tail.then(() => this.apply(entries, options));
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Processes a dead letter again with the rules loaded now (after a fixed spec, say). Its records
+   * and the removal of the dead letter commit together; if it fails again, it stays.
+   */
+  retry(deadLetter: DeadLetter): Promise<{ ok: true; result: BatchResult } | { ok: false; diagnostic: Diagnostic }> {
+    const run = this.tail.then(() => this.applyRetry(deadLetter));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyRetry(dl: DeadLetter): Promise<{ ok: true; result: BatchResult } | { ok: false; diagnostic: Diagnostic }> {
+    const rec = dl.record as Partial<Exchange> | null;
+    if (!rec || typeof rec.request?.method !== 'string' || typeof rec.response?.status !== 'number') {
+      return {
+        ok: false,
+        diagnostic: { code: 'RX410', severity: 'error', message: `dead letter ${dl.id} holds a log entry that could not be read (${dl.diagnostic.code}); correct it and send it again` },
+      };
+    }
+    const exchange = structuredClone(rec) as Exchange;
+    exchange.request.route = null;
+    exchange.request.params = {};
+    exchange.operation = null;
+    let outcome: Outcome;
+    try {
+      outcome = await processExchange(exchange, this.specs, dl.requestKey);
+    } catch (err) {
+      outcome = internalFailure(err);
+    }
+    if (outcome.kind === 'failed') return { ok: false, diagnostic: outcome.diagnostic };
+    const entry = toEntry(outcome, exchange, dl.requestKey, dedupeKeyOf(exchange, dl.requestKey), dl.source);
+    const result = this.store.commit({ entries: [{ ...entry, retryOf: dl.id }], ...(this.cdc?.immediate ? { decideCdc: decide } : {}) });
+    if (result.cdc) this.cdc?.report(result.cdc.skipped);
+    return { ok: true, result };
   }
 
   private async apply(entries: DecodedEntry[], options: IngestOptions): Promise<BatchResult> {

@@ -4,6 +4,7 @@ import type { HttpAnswer, HttpIngress } from '../sources/connector.js';
 import type { EventStore } from '../store/types.js';
 import { registerConsumerRoutes } from './consumer-routes.js';
 import { registerResourceRoutes } from './resource-routes.js';
+import type { Ingestor } from '../pipeline/ingest.js';
 
 export interface ServerOptions {
   store: EventStore;
@@ -12,6 +13,8 @@ export interface ServerOptions {
   bodyLimit: number;
   /** Reported by /readyz. */
   isReady: () => boolean;
+  /** Processes a dead letter again (POST /dead-letters/{id}/retry). */
+  retryDeadLetter: Ingestor['retry'];
   /** Resources with CDC, served under /resources. */
   resources: string[];
   /** Extra read-only admin endpoints (sinks, specs); name -> handler. */
@@ -46,6 +49,14 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
 
   registerConsumerRoutes(app, options.store);
   registerResourceRoutes(app, options.store, options.resources);
+
+  app.post<{ Params: { id: string } }>('/dead-letters/:id/retry', async (request, reply) => {
+    const dl = /^\d+$/.test(request.params.id) ? options.store.deadLetter(Number(request.params.id)) : null;
+    if (!dl) return reply.code(404).send({ error: `no dead letter ${request.params.id}` });
+    const retried = await options.retryDeadLetter(dl);
+    if (!retried.ok) return reply.code(422).send({ error: 'processing failed again; the dead letter stays', diagnostic: retried.diagnostic });
+    return { retried: dl.id, records: retried.result.records };
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = err.statusCode ?? 500;

@@ -28,6 +28,19 @@ type CdcDecider = (intent: CdcIntent, current: ResourceState | null) => CdcDecis
 
 interface StateRow { state: string | null; deleted: number; version: number; time_ms: number; request_id: string }
 
+interface DeadLetterRow { id: number; time: number; source: string; request_key: string; diagnostic: string; record: string }
+
+function toDeadLetter(r: DeadLetterRow): DeadLetter {
+  return {
+    id: r.id,
+    time: new Date(r.time).toISOString(),
+    source: r.source,
+    requestKey: r.request_key,
+    diagnostic: JSON.parse(r.diagnostic) as DeadLetter['diagnostic'],
+    record: JSON.parse(r.record) as unknown,
+  };
+}
+
 function toResourceState(row: StateRow): ResourceState {
   return { state: row.state === null ? null : (JSON.parse(row.state) as unknown), deleted: row.deleted === 1, version: row.version, timeMs: row.time_ms, requestId: row.request_id };
 }
@@ -120,6 +133,8 @@ export class SqliteStore implements EventStore {
       listConsumers: db.prepare(
         'SELECT consumer, offset, updated_at FROM consumer_offsets WHERE stream_id = ? ORDER BY consumer',
       ),
+      deleteDeadLetter: db.prepare('DELETE FROM dead_letters WHERE id = ?'),
+      readDeadLetter: db.prepare('SELECT id, time, source, request_key, diagnostic, record FROM dead_letters WHERE id = ?'),
       readDeadLetters: db.prepare(
         'SELECT id, time, source, request_key, diagnostic, record FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?',
       ),
@@ -182,7 +197,9 @@ export class SqliteStore implements EventStore {
     if (batch.collect) result.committed = [];
     const intents: CdcIntent[] = [];
     for (const entry of batch.entries) {
-      if (this.stmt.insertDedupe.run(entry.requestKey, now).changes === 0) {
+      if (entry.retryOf !== undefined) {
+        this.stmt.deleteDeadLetter.run(entry.retryOf);
+      } else if (this.stmt.insertDedupe.run(entry.requestKey, now).changes === 0) {
         result.duplicates++;
         continue;
       }
@@ -365,18 +382,13 @@ export class SqliteStore implements EventStore {
     }));
   }
 
+  deadLetter(id: number): DeadLetter | null {
+    const row = this.stmt.readDeadLetter.get(id) as DeadLetterRow | undefined;
+    return row ? toDeadLetter(row) : null;
+  }
+
   deadLetters(afterId: number, limit: number): DeadLetter[] {
-    const rows = this.stmt.readDeadLetters.all(afterId, limit) as Array<{
-      id: number; time: number; source: string; request_key: string; diagnostic: string; record: string;
-    }>;
-    return rows.map((r) => ({
-      id: r.id,
-      time: new Date(r.time).toISOString(),
-      source: r.source,
-      requestKey: r.request_key,
-      diagnostic: JSON.parse(r.diagnostic),
-      record: JSON.parse(r.record) as unknown,
-    }));
+    return (this.stmt.readDeadLetters.all(afterId, limit) as DeadLetterRow[]).map(toDeadLetter);
   }
 
   unmatched(): UnmatchedCount[] {

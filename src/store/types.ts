@@ -17,6 +17,11 @@ export interface EntryOutcome {
   requestKey: string;
   records: PendingRecord[];
   deadLetter?: DeadLetterWrite;
+  /**
+   * Set when a dead letter is processed again: the entry is already in the dedupe window, so it is
+   * not checked there, and the dead letter is removed in the same transaction.
+   */
+  retryOf?: number;
   /** A resource state change, kept pending until the reorder window has passed. */
   cdc?: CdcIntent;
   /** Label of the gateway route when no operation matched. */
@@ -123,6 +128,7 @@ export interface EventStore {
   setConsumerOffset(stream: string, consumer: string, offset: number): void;
   consumerOffsets(stream: string): ConsumerOffset[];
   deadLetters(afterId: number, limit: number): DeadLetter[];
+  deadLetter(id: number): DeadLetter | null;
   unmatched(): UnmatchedCount[];
   getCheckpoint(source: string): string | null;
   setCheckpoint(source: string, value: string): void;
