@@ -17,8 +17,8 @@ import { loadSpecSet } from '../src/spec/compile.js';
 import type { DecodedEntry } from '../src/sources/types.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { Random } from './random.js';
+import { ROOT } from './root.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BATCH = 100;
 const STATUSES = ['pending', 'paid', 'packed', 'shipped', 'delivered'] as const;
 const SKUS = ['TSHIRT-M-BLK', 'MUG-CLASSIC', 'ESPRESSO-PRO', 'BEANS-ETHIOPIA-1KG', 'FILTER-V60', 'KETTLE-GOOSENECK'];

@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+export { ROOT } from './root.js';
+import { ROOT } from './root.js';
 
 export interface ServerChild {
   url: string;
@@ -26,11 +27,14 @@ export function killAll(): void {
 }
 
 /**
- * Starts `bench/<script>` under tsx and waits for its `{"url": ...}` line on stdout. The child also
- * exits when its stdin closes, so it cannot outlive this process even if this one is SIGKILLed.
+ * Starts `bench/<script>` (compiled, when this file is, else under tsx) and waits for its
+ * `{"url": ...}` line on stdout. The child also exits when its stdin closes, so it cannot outlive
+ * this process even if this one is SIGKILLed.
  */
 export async function startServer(script: string, args: string[]): Promise<ServerChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), ...args], {
+  const compiled = import.meta.url.endsWith('.js');
+  const file = fileURLToPath(new URL(compiled ? script.replace(/\.ts$/, '.js') : script, import.meta.url));
+  const child = spawn(process.execPath, [...(compiled ? [] : ['--import', 'tsx']), file, ...args], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -85,8 +85,7 @@ async function ruleEngineSection(engineInput: string[], specs: CompiledSpecSet):
   out(`    measured: kongFormat.decode(entry JSON text) + processExchange(compiled shop spec), per entry`);
   out(`    (processExchange includes computing CDC changes; applying them is the store's job, measured in (b))`);
   out(`    baseline: JSON.parse of the same entry texts`);
-  out(`    both under tsx, whose esbuild transform adds a __name() call to every closure created; the tsc build run by`);
-  out(`    \`reflex serve\` has none, so there the rule engine does a few per cent better`);
+  out(`    compiled with tsc, as \`reflex serve\` runs (under tsx, esbuild adds a __name() call per closure: a few per cent slower)`);
   out(`    ${num(engineInput.length)} distinct entries cycled; ${ENGINE.warmupMs / 1000} s warm-up per loop, then the median of ${ENGINE.rounds} alternating rounds of ${ENGINE.roundMs / 1000} s`);
   const engine = await measureRuleEngine(engineInput, specs, ENGINE);
   const o = engine.outcomes;
