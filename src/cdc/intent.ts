@@ -1,6 +1,6 @@
 import type { Exchange } from '../model/exchange.js';
 import type { ChangeOp } from '../model/records.js';
-import { isPromise } from '../rules/expression.js';
+import { isPromise, type CompiledExpression } from '../rules/expression.js';
 import type { CdcOp, CompiledOperation } from '../spec/types.js';
 import { formatKey } from '../pipeline/keys.js';
 import type { CdcIntent } from './types.js';
@@ -22,7 +22,7 @@ export class CdcFailure extends Error {
 export function cdcIntentOf(ex: Exchange, op: CompiledOperation): CdcIntent | null | Promise<CdcIntent | null> {
   const resource = op.resource;
   if (!resource?.cdc || op.cdc.op === 'none') return null;
-  const when = attempt('RX408', 'when', () => op.cdc.when.evaluate(ex));
+  const when = attempt('RX408', 'when', op.cdc.when, ex);
   if (isPromise(when)) return when.then((w) => afterWhen(ex, op, w));
   return afterWhen(ex, op, when);
 }
@@ -31,8 +31,8 @@ function afterWhen(ex: Exchange, op: CompiledOperation, when: unknown): CdcInten
   if (typeof when !== 'boolean') throw new CdcFailure('RX408', `x-reflex-cdc.when must give a boolean, got ${typeof when}`);
   if (!when) return null;
   const resource = op.resource!;
-  const keyValue = attempt('RX406', 'key', () => resource.key.evaluate(ex));
-  const stateValue = op.cdc.state ? attempt('RX407', 'state', () => op.cdc.state!.evaluate(ex)) : undefined;
+  const keyValue = attempt('RX406', 'key', resource.key, ex);
+  const stateValue = op.cdc.state ? attempt('RX407', 'state', op.cdc.state, ex) : undefined;
   if (isPromise(keyValue) || isPromise(stateValue)) {
     return Promise.all([keyValue, stateValue]).then(([k, s]) => build(ex, op, k, s));
   }
@@ -80,15 +80,17 @@ function build(ex: Exchange, op: CompiledOperation, keyValue: unknown, stateValu
   return intent;
 }
 
-function attempt<T>(code: CdcFailure['code'], part: string, run: () => T | Promise<T>): T | Promise<T> {
-  const fail = (err: unknown): never => {
-    if (err instanceof CdcFailure) throw err;
-    throw new CdcFailure(code, `x-reflex-cdc ${part} failed: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
-  };
+/** Evaluates one expression; a throw (or rejection) becomes a CdcFailure naming the part. No closure on the sync path. */
+function attempt(code: CdcFailure['code'], part: string, expr: CompiledExpression, ex: Exchange): unknown {
   try {
-    const v = run();
-    return isPromise(v) ? v.catch(fail) : v;
+    const v = expr.evaluate(ex);
+    return isPromise(v) ? v.catch((err: unknown) => fail(code, part, err)) : v;
   } catch (err) {
-    return fail(err);
+    return fail(code, part, err);
   }
+}
+
+function fail(code: CdcFailure['code'], part: string, err: unknown): never {
+  if (err instanceof CdcFailure) throw err;
+  throw new CdcFailure(code, `x-reflex-cdc ${part} failed: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
 }

@@ -47,18 +47,23 @@ export function processExchange(
   exchange.request.params = match.params;
   exchange.operation = { id: op.id, method: op.method, path: op.path };
   const records: PendingRecord[] = [];
-  const done = (cdc: CdcIntent | null): Outcome => ({ kind: 'records', operation: op, records, cdc });
-  const onError = (err: unknown) => failed(err, op);
   try {
     const pending = runRules(exchange, op, requestKey, records, 0);
-    if (pending) {
-      return pending.then(() => cdcIntentOf(exchange, op)).then(done, onError);
-    }
+    if (pending) return finishAsync(pending.then(() => cdcIntentOf(exchange, op)), op, records);
     const cdc = cdcIntentOf(exchange, op);
-    return isPromise(cdc) ? cdc.then(done, onError) : done(cdc);
+    if (isPromise(cdc)) return finishAsync(cdc, op, records);
+    return { kind: 'records', operation: op, records, cdc };
   } catch (err) {
-    return onError(err);
+    return failed(err, op);
   }
+}
+
+/** The async tail, kept out of the synchronous path so that path allocates no closures. */
+function finishAsync(cdc: Promise<CdcIntent | null>, op: CompiledOperation, records: PendingRecord[]): Promise<Outcome> {
+  return cdc.then(
+    (intent): Outcome => ({ kind: 'records', operation: op, records, cdc: intent }),
+    (err: unknown) => failed(err, op),
+  );
 }
 
 function failed(err: unknown, op: CompiledOperation): Outcome {
