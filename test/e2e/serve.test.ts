@@ -177,6 +177,22 @@ describe('reflex serve, failures', () => {
     }
   });
 
+  it('stops gracefully on SIGTERM even while a consumer holds a live tail open', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reflex-e2e-'));
+    const reflex = await startReflexProcess(['--spec', SHOP, '--data', dir]);
+    try {
+      const controller = new AbortController();
+      const res = await fetch(`${reflex.url}/streams/orders/tail`, { signal: controller.signal });
+      expect(res.status).toBe(200);
+      const code = await Promise.race([reflex.stop(), new Promise((r) => setTimeout(() => r('timeout'), 5000))]);
+      expect(code).toBe(0);
+      controller.abort();
+    } finally {
+      await reflex.kill9();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to start on a spec error and names the file, line and column', async () => {
     const { code, stderr } = await runCli(['serve', '--spec', `${ROOT}test/e2e/fixtures/broken.yaml`, '--port', '0', '--data', join(tmpdir(), 'reflex-never')]);
     expect(code).toBe(1);
