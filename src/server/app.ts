@@ -25,8 +25,7 @@ type IngressHandler = Parameters<HttpIngress['post']>[1];
 
 /** One HTTP server: ingest, the consumer API, health. Receivers add their routes through `ingress`. */
 export function createServer(options: ServerOptions): { app: FastifyInstance; ingress: HttpIngress } {
-  // forceCloseConnections: open SSE tails would otherwise keep a stopping server alive forever.
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit, return503OnClosing: true, forceCloseConnections: true });
+  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit, return503OnClosing: true });
   const ingestRoutes: Array<{ path: string; handler: IngressHandler }> = [];
 
   // Ingest bodies stay raw text: the log format parses them and reports positions itself.

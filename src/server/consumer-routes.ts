@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { EventStore } from '../store/types.js';
 
@@ -8,6 +9,14 @@ const MAX_LIMIT = 1000;
  * and a live tail over Server-Sent Events that resumes from Last-Event-ID.
  */
 export function registerConsumerRoutes(app: FastifyInstance, store: EventStore): void {
+  // Open tails end when the server stops; otherwise they would keep it from closing. In-flight
+  // ingest requests, by contrast, are left to finish.
+  const tails = new Set<ServerResponse>();
+  app.addHook('preClose', (done) => {
+    for (const res of tails) res.end();
+    done();
+  });
+
   const stream404 = (reply: FastifyReply, name: string) =>
     reply.code(404).send({ error: `no stream named '${name}'`, streams: store.streams().map((s) => s.name) });
 
@@ -113,7 +122,9 @@ export function registerConsumerRoutes(app: FastifyInstance, store: EventStore):
       if (appended.has(name)) flush();
     });
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    tails.add(res);
     res.on('close', () => {
+      tails.delete(res);
       closed = true;
       clearInterval(heartbeat);
       unsubscribe();
