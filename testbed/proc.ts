@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+/** A port the OS considers free right now on 127.0.0.1 (another process may still take it: callers retry). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * SIGTERM (Kafka then shuts down cleanly), SIGKILL after `graceMs`; resolves once the process is gone.
+ * `group` signals the whole process group, i.e. the process and its children (for detached leaders).
+ */
+export async function stopPid(pid: number, opts: { group?: boolean; graceMs?: number } = {}): Promise<void> {
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(opts.group ? -pid : pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + (opts.graceMs ?? 20_000);
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+  if (!isAlive(pid)) return;
+  signal('SIGKILL');
+  while (isAlive(pid)) await sleep(50);
+}
+
+/** The last `n` lines of a log file, for error messages. */
+export function tail(path: string, n = 40): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

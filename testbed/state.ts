@@ -1,0 +1,34 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** What `npm run testbed` records about a detached server, so later runs can reuse or stop it. */
+export interface ServerState {
+  brokers: string[];
+  pid: number;
+  version: string;
+  runDir: string;
+  startedAt: string;
+}
+
+export type TestbedState = Partial<Record<string, ServerState>>;
+
+const file = (dir: string) => join(dir, 'state.json');
+
+export function readState(dir: string): TestbedState {
+  try {
+    return JSON.parse(readFileSync(file(dir), 'utf8')) as TestbedState;
+  } catch {
+    return {};
+  }
+}
+
+/** Sets (or with `undefined` removes) one server's entry; written via rename so readers never see half a file. */
+export function writeServerState(dir: string, name: string, entry: ServerState | undefined): void {
+  const state = readState(dir);
+  if (entry) state[name] = entry;
+  else delete state[name];
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${file(dir)}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + '\n');
+  renameSync(tmp, file(dir));
+}
