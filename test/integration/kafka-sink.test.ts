@@ -1,0 +1,117 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigResourceTypes, Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinRegistry } from '../../connectors/index.js';
+import { defaultConfig } from '../../src/config/types.js';
+import { silentLogger } from '../../src/logger.js';
+import { startReflex, type RunningReflex } from '../../src/runtime.js';
+import { loadSpecSet } from '../../src/spec/compile.js';
+import { startKafka, type KafkaTestbed } from '../../testbed/kafka.js';
+import { ROOT } from '../support/reflex-process.js';
+
+// A real Kafka broker (testbed/kafka.ts); the first run downloads its jars, hence the long hook timeout.
+let kafka: KafkaTestbed;
+let reflex: RunningReflex;
+let dir: string;
+const prefix = `t${Date.now()}`;
+const session = readFileSync(`${ROOT}examples/shop/kong-session.ndjson`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+
+beforeAll(async () => {
+  kafka = await startKafka();
+  dir = mkdtempSync(join(tmpdir(), 'reflex-kafka-sink-'));
+  const config = defaultConfig();
+  config.server.port = 0;
+  config.store.path = join(dir, 'reflex.db');
+  config.cdc.reorderWindowMs = 0;
+  config.sinks = [{ type: 'kafka', brokers: kafka.brokers, topic: `${prefix}.shop.{stream}`, partitions: 3 }];
+  const specs = await loadSpecSet([`${ROOT}examples/shop/openapi.yaml`]);
+  reflex = await startReflex(config, specs, builtinRegistry(), silentLogger);
+}, 300_000);
+afterAll(async () => {
+  await reflex?.stop();
+  await kafka?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function consume(topics: string[], expected: number): Promise<Array<KafkaMessage & { topic: string }>> {
+  const client = new Kafka({ brokers: kafka.brokers, clientId: 'test-consumer', logLevel: logLevel.NOTHING });
+  const consumer = client.consumer({ groupId: `${prefix}-${topics.join('-')}` });
+  await consumer.connect();
+  for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
+  const got: Array<KafkaMessage & { topic: string }> = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`consumed ${got.length}/${expected}`)), 30_000);
+    void consumer.run({
+      eachMessage: async ({ topic, message }) => {
+        got.push({ ...message, topic });
+        if (got.length >= expected) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  return got;
+}
+
+/** Until the sink's dispatcher has delivered everything (the topics exist only after its first delivery). */
+async function delivered(): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const sinks = (await (await fetch(`${reflex.url}/sinks`)).json()) as Array<{ lag: Record<string, number> }>;
+    const lag = sinks[0]!.lag;
+    if (Object.keys(lag).length > 0 && Object.values(lag).every((n) => n === 0)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the Kafka sink did not catch up');
+}
+
+const headers = (m: KafkaMessage) => Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)]));
+
+describe('Kafka sink, against a real broker', () => {
+  it('writes events to one topic per stream, keyed by subject, with CloudEvents ce_* headers; change records to compacted changelog topics with tombstones', async () => {
+    const res = await fetch(`${reflex.url}/ingest/kong`, { method: 'POST', body: JSON.stringify(session), headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(200);
+    await delivered();
+
+    const orders = await consume([`${prefix}.shop.orders`], 4);
+    expect(orders.map((m) => m.key!.toString()).sort()).toEqual(['ord_5001', 'ord_5001', 'ord_5002', 'ord_5002']);
+    const placed = orders.find((m) => headers(m).ce_type === 'com.shop.OrderPlaced' && m.key!.toString() === 'ord_5001')!;
+    expect(headers(placed)).toMatchObject({
+      ce_specversion: '1.0', ce_source: 'https://api.shop.example', ce_subject: 'ord_5001', ce_time: '2026-11-02T09:14:15.120Z',
+      ce_reflexstream: 'orders', ce_reflexoperation: 'createOrder', 'content-type': 'application/json',
+    });
+    expect(headers(placed).ce_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(JSON.parse(placed.value!.toString())).toMatchObject({ orderId: 'ord_5001', total: 89.7 });
+    // One key, one partition: per-key order holds.
+    const forKey = orders.filter((m) => m.key!.toString() === 'ord_5002').map((m) => headers(m).ce_type);
+    expect(forKey).toEqual(['com.shop.OrderPlaced', 'com.shop.OrderCancelled']);
+
+    const changes = await consume([`${prefix}.shop.customers.changelog`], 4);
+    expect(changes.map((m) => [m.key!.toString(), m.value === null ? null : JSON.parse(m.value.toString()).op])).toEqual([
+      ['cus_1001', 'c'], ['cus_1001', 'u'], ['cus_1001', 'd'], ['cus_1001', null],
+    ]);
+
+    const client = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING });
+    const admin = client.admin();
+    await admin.connect();
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [
+        { type: ConfigResourceTypes.TOPIC, name: `${prefix}.shop.orders.changelog`, configNames: ['cleanup.policy'] },
+        { type: ConfigResourceTypes.TOPIC, name: `${prefix}.shop.orders`, configNames: ['cleanup.policy'] },
+      ],
+    });
+    await admin.disconnect();
+    expect(described.resources.map((r) => [r.resourceName, r.configEntries[0]!.configValue])).toEqual([
+      [`${prefix}.shop.orders.changelog`, 'compact'],
+      [`${prefix}.shop.orders`, 'delete'],
+    ]);
+
+    const sinks = (await (await fetch(`${reflex.url}/sinks`)).json()) as Array<{ name: string; lag: Record<string, number> }>;
+    expect(sinks[0]!.name).toBe('kafka');
+    expect(Object.values(sinks[0]!.lag).every((n) => n === 0)).toBe(true);
+  });
+});
