@@ -4,12 +4,13 @@ import { fileSource } from './sources/file/tail.js';
 import { httpReceiver } from './sources/http/receiver.js';
 import { kongFormat } from './sources/kong/format.js';
 import { stdoutSink } from './sinks/stdout/sink.js';
+import { kafkaSink } from './sinks/kafka/sink.js';
 
 /** Every built-in connector and format. Adding one is one import and one list entry. */
 export function builtinRegistry(): Registry {
   return createRegistry({
     sources: [httpReceiver, fileSource],
-    sinks: [stdoutSink],
+    sinks: [stdoutSink, kafkaSink],
     formats: [kongFormat, exchangeFormat],
   });
 }

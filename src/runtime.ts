@@ -8,6 +8,7 @@ import { CdcApplier } from './cdc/applier.js';
 import type { Registry } from './registry.js';
 import { createServer } from './server/app.js';
 import type { Source } from './sources/connector.js';
+import { BackpressureError } from './sources/types.js';
 import type { CompiledSpecSet } from './spec/types.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { EventStore } from './store/types.js';
@@ -35,7 +36,16 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   const ingestor = new Ingestor(store, specs, cdc);
   const resourceNames = [...new Set(specs.operations.filter((o) => o.resource?.cdc).map((o) => o.resource!.name))].sort();
   let ready = false;
-  const dispatchers: Array<{ name: string; dispatcher: Dispatcher }> = [];
+  const dispatchers: Array<{ name: string; dispatcher: Dispatcher; maxBacklog: number }> = [];
+  /** Refuses a batch while any sink is too far behind, so a dead sink cannot grow the store without bound. */
+  const checkBacklog = () => {
+    for (const d of dispatchers) {
+      const backlog = d.dispatcher.backlog();
+      if (backlog > d.maxBacklog) {
+        throw new BackpressureError(`sink '${d.name}' is ${backlog} records behind (maxBacklog ${d.maxBacklog}); try again later`, 5);
+      }
+    }
+  };
   const { app, ingress } = createServer({
     store,
     logger,
@@ -44,7 +54,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     retryDeadLetter: (dl) => ingestor.retry(dl),
     resources: resourceNames,
     status: {
-      sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag() })),
+      sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag(), backlog: d.dispatcher.backlog(), maxBacklog: d.maxBacklog })),
     },
   });
 
@@ -63,18 +73,26 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         logger: logger.child({ source: name }),
         formats: registry.formats,
         http: ingress,
-        ingest: (entries, checkpoint) =>
-          ingestor.ingest(entries, { source: name, ...(checkpoint !== undefined ? { checkpoint: { source: checkpointKey, value: checkpoint } } : {}) }),
+        ingest: (entries, checkpoint) => {
+          checkBacklog();
+          return ingestor.ingest(entries, { source: name, ...(checkpoint !== undefined ? { checkpoint: { source: checkpointKey, value: checkpoint } } : {}) });
+        },
         getCheckpoint: () => store.getCheckpoint(checkpointKey),
       }));
     }
-    for (const block of config.sinks) {
+    for (const sinkBlock of config.sinks) {
+      // maxBacklog is common to every sink and handled here; the connector checks the rest.
+      const { maxBacklog, ...block } = sinkBlock;
+      if (sinkBlock.__location) Object.defineProperty(block, '__location', { value: sinkBlock.__location, enumerable: false });
+      if (maxBacklog !== undefined && (!Number.isInteger(maxBacklog) || (maxBacklog as number) < 1)) {
+        throw new Error(`sink '${block.type}': maxBacklog must be a positive integer, got ${JSON.stringify(maxBacklog)}`);
+      }
       const connector = registry.sinks.get(block.type);
-      const settings = validateConnectorBlock('sink', block, connector, registry);
+      const settings = validateConnectorBlock('sink', block as ConnectorBlock, connector, registry);
       const name = connector!.instanceName(settings);
       const sinkLogger = logger.child({ sink: name });
       const sink = connector!.create(settings, { name, logger: sinkLogger });
-      dispatchers.push({ name, dispatcher: new Dispatcher(store, sink, sinkLogger, { name, streams: connector!.streams(settings) }) });
+      dispatchers.push({ name, maxBacklog: (maxBacklog as number | undefined) ?? 100_000, dispatcher: new Dispatcher(store, sink, sinkLogger, { name, streams: connector!.streams(settings) }) });
     }
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (err) {

@@ -4,6 +4,8 @@ import type { EventStore } from '../store/types.js';
 
 export interface DispatcherOptions {
   name: string;
+  /** Past this many undelivered records, ingest answers 503 instead of growing the backlog. */
+  maxBacklog?: number;
   /** Stream names, or `*` for every stream (including ones created later). */
   streams: string[];
   batchSize?: number;
@@ -53,8 +55,15 @@ export class Dispatcher {
   }
 
   private selectedStreams(): string[] {
-    const all = this.store.streams().map((s) => s.name);
+    const all = this.store.streamNames().sort();
     return this.options.streams.includes('*') ? all : all.filter((s) => this.options.streams.includes(s));
+  }
+
+  /** Records appended to this sink's streams but not yet delivered, all streams together. */
+  backlog(): number {
+    let total = 0;
+    for (const n of Object.values(this.lag())) total += n;
+    return total;
   }
 
   /** Lag per stream: records appended but not yet delivered. */

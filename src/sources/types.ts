@@ -20,6 +20,20 @@ export class PayloadError extends Error {
 }
 
 /**
+ * Ingest refused for now because a sink's backlog is past its limit; nothing was stored.
+ * Receivers answer 503 with Retry-After, pulling sources wait and read the same input again.
+ */
+export class BackpressureError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = 'BackpressureError';
+  }
+}
+
+/**
  * A gateway log format: turns one payload (an HTTP body, a file chunk, a Kafka message value)
  * into Exchanges. Formats are registered by name (`format:` in config, `--format` in the CLI).
  */

@@ -352,6 +352,10 @@ export class SqliteStore implements EventStore {
     return row ? (this.lastOffsets.get(row.id) ?? 0) : 0;
   }
 
+  streamNames(): string[] {
+    return [...this.streamsByName.keys()];
+  }
+
   streams(): StreamSummary[] {
     return [...this.streamsByName.values()]
       .sort((a, b) => a.name.localeCompare(b.name))

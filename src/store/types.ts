@@ -122,6 +122,8 @@ export interface EventStore {
   commit(batch: BatchWrite): BatchResult;
   read(stream: string, afterOffset: number, limit: number): StreamRecord[];
   streams(): StreamSummary[];
+  /** Names only, from memory: cheap enough for every batch. */
+  streamNames(): string[];
   hasStream(stream: string): boolean;
   lastOffset(stream: string): number;
   getConsumerOffset(stream: string, consumer: string): number | null;

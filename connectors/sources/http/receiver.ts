@@ -1,5 +1,5 @@
 import type { SourceConnector } from '../../../src/sources/connector.js';
-import { PayloadError } from '../../../src/sources/types.js';
+import { BackpressureError, PayloadError } from '../../../src/sources/types.js';
 
 interface HttpReceiverConfig {
   /** Path of the POST endpoint, e.g. /ingest/kong. */
@@ -41,7 +41,13 @@ export const httpReceiver: SourceConnector<HttpReceiverConfig> = {
         }
         throw err;
       }
-      const result = await ctx.ingest(entries);
+      let result;
+      try {
+        result = await ctx.ingest(entries);
+      } catch (err) {
+        if (!(err instanceof BackpressureError)) throw err;
+        return { status: 503, headers: { 'retry-after': String(err.retryAfterSeconds) }, body: { error: err.message } };
+      }
       return {
         status: 200,
         body: {
