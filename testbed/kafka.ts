@@ -35,6 +35,10 @@ export interface KafkaTestbed {
   /** True when an already running testbed broker was reused: stop() then leaves it to its owner. */
   reused: boolean;
   stop(): Promise<void>;
+  /** Stops the broker but keeps its data and ports, for tests of a broker outage. */
+  pause(): Promise<void>;
+  /** Starts the paused broker again on the same port with the same data; resolves when it answers. */
+  resume(): Promise<void>;
 }
 
 /** Resolves once a kafkajs admin client can list topics; false if it cannot within `ms`. */
@@ -57,7 +61,10 @@ export async function startKafka(options: KafkaOptions = {}): Promise<KafkaTestb
   const dir = options.dir ?? testbedDir();
   const running = readState(dir).kafka;
   if ((options.reuse ?? true) && running?.version === version && isAlive(running.pid) && (await answers(running.brokers, 5_000))) {
-    return { ...running, reused: true, stop: async () => {} };
+    const unsupported = async () => {
+      throw new Error('testbed: a reused broker (npm run testbed) cannot be paused; run the test without it');
+    };
+    return { ...running, reused: true, stop: async () => {}, pause: unsupported, resume: unsupported };
   }
   const home = join(dir, 'kafka', version);
   const libs = fetchJars(home, kafkaPom(version));
@@ -95,32 +102,43 @@ async function launch(version: string, dir: string, jvm: string[], options: Kafk
     throw fail(`storage format failed (${fmt.error?.message ?? `exit ${fmt.status}`}; Kafka 4 needs Java 17+ on PATH)`);
   }
 
-  const out = openSync(logFile, 'a');
-  const child = spawn('java', [...jvm, 'kafka.Kafka', props], { detached: !!options.detached, stdio: ['ignore', out, out] });
-  closeSync(out);
-  child.unref();
-  const pid = child.pid!;
+  let pid = 0;
   // A broker owned by this process must not outlive it, even if a test forgets stop().
-  const reap = () => isAlive(pid) && process.kill(pid, 'SIGKILL');
-  if (!options.detached) process.once('exit', reap);
-
-  const deadline = Date.now() + (options.startTimeoutMs ?? 90_000);
-  for (;;) {
-    if (!isAlive(pid)) throw fail(`exited before it was ready`);
-    if (await answers(brokers, 2_000)) break;
-    if (Date.now() > deadline) {
-      await stopPid(pid, { group: options.detached, graceMs: 2_000 });
-      throw fail(`did not answer on ${brokers[0]} within ${options.startTimeoutMs ?? 90_000} ms`);
+  const reap = () => pid > 0 && isAlive(pid) && process.kill(pid, 'SIGKILL');
+  const boot = async (): Promise<void> => {
+    const out = openSync(logFile, 'a');
+    const child = spawn('java', [...jvm, 'kafka.Kafka', props], { detached: !!options.detached, stdio: ['ignore', out, out] });
+    closeSync(out);
+    child.unref();
+    pid = child.pid!;
+    const deadline = Date.now() + (options.startTimeoutMs ?? 90_000);
+    for (;;) {
+      if (!isAlive(pid)) throw fail(`exited before it was ready`);
+      if (await answers(brokers, 2_000)) break;
+      if (Date.now() > deadline) {
+        await stopPid(pid, { group: options.detached, graceMs: 2_000 });
+        throw fail(`did not answer on ${brokers[0]} within ${options.startTimeoutMs ?? 90_000} ms`);
+      }
+      await sleep(250);
     }
-    await sleep(250);
-  }
+  };
+  if (!options.detached) process.once('exit', reap);
+  await boot();
 
   const stop = async () => {
     process.off('exit', reap);
-    await stopPid(pid, { group: options.detached });
+    if (isAlive(pid)) await stopPid(pid, { group: options.detached });
     rmSync(runDir, { recursive: true, force: true });
   };
-  return { brokers, version, pid, runDir, reused: false, stop };
+  const pause = async () => {
+    await stopPid(pid, { group: options.detached });
+  };
+  return {
+    brokers, version, runDir, reused: false, stop, pause, resume: boot,
+    get pid() {
+      return pid;
+    },
+  };
 }
 
 /** Stops a broker recorded by `npm run testbed` (the CLI), by pid, and removes its run folder. */

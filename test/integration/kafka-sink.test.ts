@@ -19,7 +19,7 @@ const prefix = `t${Date.now()}`;
 const session = readFileSync(`${ROOT}examples/shop/kong-session.ndjson`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
 
 beforeAll(async () => {
-  kafka = await startKafka();
+  kafka = await startKafka({ reuse: false }); // its own broker: one test stops and restarts it
   dir = mkdtempSync(join(tmpdir(), 'reflex-kafka-sink-'));
   const config = defaultConfig();
   config.server.port = 0;
@@ -114,4 +114,42 @@ describe('Kafka sink, against a real broker', () => {
     expect(sinks[0]!.name).toBe('kafka');
     expect(Object.values(sinks[0]!.lag).every((n) => n === 0)).toBe(true);
   });
+
+  it('keeps accepting while the broker is down and delivers everything once, in order per key, when it returns', async () => {
+    const t0 = Date.parse('2026-11-05T00:00:00Z');
+    const { kongLog } = await import('../support/kong-log.js');
+    const batch = (b: number) => Array.from({ length: 20 }, (_, i) => {
+      const n = b * 20 + i;
+      return kongLog({
+        id: `${prefix}-outage-${n}`, startedAt: t0 + n, method: 'POST', path: '/v1/customers', status: 201,
+        requestBody: { email: `c${n}@example.com`, name: `C ${n}` }, responseBody: { id: `cus_o${n % 7}`, email: `c${n}@example.com`, name: `C ${n}` },
+      });
+    });
+    const post = async (b: number) => {
+      const res = await fetch(`${reflex.url}/ingest/kong`, { method: 'POST', body: JSON.stringify(batch(b)), headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(200);
+    };
+    const before = reflex.store.lastOffset('customers');
+    for (let b = 0; b < 5; b++) await post(b);
+    await kafka.pause();
+    for (let b = 5; b < 15; b++) await post(b); // the broker is down: ingest goes on
+    await new Promise((r) => setTimeout(r, 1000));
+    const waiting = (await (await fetch(`${reflex.url}/sinks`)).json()) as Array<{ backlog: number }>;
+    expect(waiting[0]!.backlog).toBeGreaterThan(0); // nothing could be delivered meanwhile
+    await kafka.resume();
+    for (let b = 15; b < 20; b++) await post(b);
+    await delivered();
+
+    const ingested = reflex.store.lastOffset('customers') - before;
+    expect(ingested).toBe(400);
+    const all = await consume([`${prefix}.shop.customers`], 3 + ingested);
+    const outage = all.filter((m) => headers(m).ce_reflexrequestid?.startsWith(`${prefix}-outage-`));
+    const ids = outage.map((m) => headers(m).ce_id);
+    expect(new Set(ids).size).toBe(ids.length); // no duplicates by event id
+    expect(outage).toHaveLength(ingested);
+    for (let k = 0; k < 7; k++) {
+      const seq = outage.filter((m) => m.key!.toString() === `cus_o${k}`).map((m) => Number(headers(m).ce_reflexrequestid!.split('-').pop()));
+      expect(seq).toEqual([...seq].sort((a, b) => a - b));
+    }
+  }, 180_000);
 });
