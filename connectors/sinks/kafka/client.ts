@@ -37,15 +37,33 @@ export const KAFKA_CONNECTION_SCHEMA = {
   },
 } as const;
 
-/** A kafkajs client whose log lines go to reflex's logger, one line each, without stack traces. */
+/** kafkajs notices that do not apply: reflex picks the partitioner, and retries whole batches itself. */
+const IGNORED = [/switched default partitioner/, /Limiting retries for the idempotent producer/];
+/** The same kafkajs message is logged at most once per this period (a dead broker would repeat it per retry). */
+const REPEAT_MS = 30_000;
+
+/** A kafkajs client whose log lines go to reflex's logger: one line each, no stack traces, no floods. */
 export function kafkaClient(conn: KafkaConnection, logger: Logger): Kafka {
+  const lastLogged = new Map<string, { at: number; suppressed: number }>();
   const config: KafkaConfig = {
     clientId: conn.clientId ?? 'reflex',
     brokers: conn.brokers,
     logLevel: logLevel.WARN,
     logCreator: () => ({ level, log }) => {
       const { message, error } = log as { message: string; error?: string };
-      const fields = { ...(error ? { error } : {}), brokers: conn.brokers.join(',') };
+      if (IGNORED.some((re) => re.test(message))) return;
+      const now = Date.now();
+      const seen = lastLogged.get(message);
+      if (seen && now - seen.at < REPEAT_MS) {
+        seen.suppressed++;
+        return;
+      }
+      lastLogged.set(message, { at: now, suppressed: 0 });
+      const fields = {
+        ...(error && error !== message ? { error } : {}),
+        brokers: conn.brokers.join(','),
+        ...(seen?.suppressed ? { repeated: seen.suppressed } : {}),
+      };
       if (level === logLevel.ERROR) logger.error(`kafka: ${message}`, fields);
       else if (level === logLevel.WARN) logger.warn(`kafka: ${message}`, fields);
     },

@@ -1,4 +1,4 @@
-import { CompressionTypes, type Admin, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Admin, type Producer } from 'kafkajs';
 import type { SinkConnector } from '../../../src/sinks/connector.js';
 import type { StreamRecord } from '../../../src/model/records.js';
 import { KAFKA_CONNECTION_SCHEMA, kafkaClient, type KafkaConnection } from './client.js';
@@ -56,7 +56,8 @@ export const kafkaSink: SinkConnector<KafkaSinkConfig> = {
 
     async function connect(): Promise<{ producer: Producer; admin: Admin }> {
       if (!producer) {
-        const p = client.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+        // The default (murmur2) partitioner is Java's: a key lands where a Java producer would put it.
+        const p = client.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
         await p.connect();
         producer = p;
       }
