@@ -2,6 +2,7 @@ import { createRegistry, type Registry } from '../src/registry.js';
 import { exchangeFormat } from './sources/exchange/format.js';
 import { fileSource } from './sources/file/tail.js';
 import { httpReceiver } from './sources/http/receiver.js';
+import { kafkaSource } from './sources/kafka/source.js';
 import { kongFormat } from './sources/kong/format.js';
 import { stdoutSink } from './sinks/stdout/sink.js';
 import { kafkaSink } from './sinks/kafka/sink.js';
@@ -9,7 +10,7 @@ import { kafkaSink } from './sinks/kafka/sink.js';
 /** Every built-in connector and format. Adding one is one import and one list entry. */
 export function builtinRegistry(): Registry {
   return createRegistry({
-    sources: [httpReceiver, fileSource],
+    sources: [httpReceiver, fileSource, kafkaSource],
     sinks: [stdoutSink, kafkaSink],
     formats: [kongFormat, exchangeFormat],
   });

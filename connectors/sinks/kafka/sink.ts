@@ -1,7 +1,7 @@
-import { CompressionTypes, Partitioners, type Admin, type Producer } from 'kafkajs';
+import { CompressionTypes, Kafka, Partitioners, type Admin, type Producer } from 'kafkajs';
 import type { SinkConnector } from '../../../src/sinks/connector.js';
 import type { StreamRecord } from '../../../src/model/records.js';
-import { KAFKA_CONNECTION_SCHEMA, kafkaClient, type KafkaConnection } from './client.js';
+import { KAFKA_CONNECTION_SCHEMA, kafkaClientConfig, type KafkaConnection } from '../../kafka/connection.js';
 import { toMessages } from './messages.js';
 
 interface KafkaSinkConfig extends KafkaConnection {
@@ -46,7 +46,8 @@ export const kafkaSink: SinkConnector<KafkaSinkConfig> = {
   instanceName: (config) => config.name ?? 'kafka',
   streams: (config) => config.streams ?? ['*'],
   create(config, ctx) {
-    const client = kafkaClient(config, ctx.logger);
+    // kafkajs retries a send a few times; past that the dispatcher retries the whole batch with backoff.
+    const client = new Kafka(kafkaClientConfig(config, ctx.logger, { retries: 8, logs: 'folded' }));
     const template = config.topic ?? '{stream}';
     const mode = config.mode ?? 'binary';
     const compression = COMPRESSION[config.compression ?? 'gzip'];
