@@ -80,7 +80,7 @@ export async function startServer(script: string, args: string[]): Promise<Serve
 }
 
 /** utime + stime from /proc/<pid>/stat, in seconds (Linux; clock ticks are 100 Hz there). */
-function procCpuSeconds(pid: number): number | null {
+export function procCpuSeconds(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -72,7 +72,7 @@ export async function measureLatency(server: ServerChild, options: LatencyOption
 }
 
 /** Nearest-rank percentile of a sorted array. */
-function percentile(sorted: number[], q: number): number {
+export function percentile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }

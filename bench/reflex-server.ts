@@ -1,6 +1,7 @@
 /**
  * reflex as the benchmark runs it: the whole server (`startReflex`, as `reflex serve` wires it) in
- * its own process. Usage: tsx bench/reflex-server.ts <spec> <data dir> <full|normal>
+ * its own process. Usage: tsx bench/reflex-server.ts <spec> <data dir> <full|normal> [kafka brokers]
+ * With brokers (comma-separated), a Kafka sink writes every stream to `bench.{stream}` (section (e)).
  */
 import { join } from 'node:path';
 import { builtinRegistry } from '../connectors/index.js';
@@ -10,9 +11,9 @@ import { startReflex } from '../src/runtime.js';
 import { loadSpecSet } from '../src/spec/compile.js';
 import { announceAndWait } from './child-lifetime.js';
 
-const [spec, dataDir, sync] = process.argv.slice(2);
+const [spec, dataDir, sync, brokers] = process.argv.slice(2);
 if (!spec || !dataDir || (sync !== 'full' && sync !== 'normal')) {
-  process.stderr.write('usage: reflex-server.ts <spec> <data dir> <full|normal>\n');
+  process.stderr.write('usage: reflex-server.ts <spec> <data dir> <full|normal> [kafka brokers]\n');
   process.exit(2);
 }
 
@@ -21,6 +22,12 @@ config.specs = [spec];
 config.server.port = 0;
 config.store.path = join(dataDir, 'reflex.db');
 config.store.sync = sync;
+if (brokers) {
+  // Changes go to Kafka as soon as they are stored, not 3 s later, so latency measures the pipeline.
+  config.cdc.reorderWindowMs = 0;
+  // LogAppendTime: a consumer then reads the broker's append time as each message's timestamp.
+  config.sinks = [{ type: 'kafka', brokers: brokers.split(','), topic: 'bench.{stream}', topicConfig: { 'message.timestamp.type': 'LogAppendTime' } }];
+}
 // Warnings only: a log line per request would measure the logger.
 const logger = createLogger({ level: 'warn' });
 const specs = await loadSpecSet(config.specs);

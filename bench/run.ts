@@ -1,6 +1,6 @@
 /**
  * reflex benchmark (`npm run bench`): the rule engine alone, HTTP ingest throughput and latency at a
- * fixed rate, each beside a baseline measured in the same run on the same input. Prints PASS/MISS
+ * fixed rate, CDC, and end to end into Kafka, each beside a baseline measured in the same run on the same input. Prints PASS/MISS
  * against the targets but exits 0 on a miss: a benchmark informs, it does not gate.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { generateKongLogs } from './generate.js';
 import { measureCdc, type CdcBenchResult } from './cdc.js';
 import type { CompiledSpecSet } from '../src/spec/types.js';
 import { toBatches, type Batch, type Tally } from './http-client.js';
+import { kafkaSection } from './kafka-section.js';
 import { measureLatency, type LatencyResult } from './latency.js';
 import { drainCdc } from './reflex-drain.js';
 import { mark, ms, num, pct, section, table, verdict, type Verdict } from './report.js';
@@ -30,6 +31,8 @@ const CONCURRENCY = 8;
 const THROUGHPUT_MS = 5_000;
 const LATENCY = { batchesPerSecond: 50, durationMs: 10_000, connections: 64 };
 const CDC = { exchanges: Number(process.env.BENCH_CDC_EXCHANGES ?? 1_000_000), keys: 100_000 };
+/** (e): 500 batches as fast as reflex takes them, then 100 more paced; 500 = the sink dispatcher's batch. */
+const KAFKA = { loadBatches: 500, pacedBatches: 100, pacedPerSecond: 20, sinkBatch: 500 };
 const TARGETS = { engineRatio: 0.5, httpRatio: 1 / 3, p99Ms: 50 };
 const INGEST_PATH = '/ingest/kong';
 
@@ -60,6 +63,11 @@ async function main(): Promise<void> {
   verdicts.push(...(await latencySection(warmup, batches)));
 
   cdcSection(await measureCdc(CDC.exchanges, CDC.keys));
+  await kafkaSection({
+    spec: SPEC, tmp, path: INGEST_PATH, concurrency: CONCURRENCY, warmup, out, ...KAFKA,
+    load: batches.slice(0, KAFKA.loadBatches),
+    paced: batches.slice(KAFKA.loadBatches, KAFKA.loadBatches + KAFKA.pacedBatches),
+  });
 
   out(section('Summary'));
   out(`    load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
