@@ -65,7 +65,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       const connector = registry.sources.get(block.type);
       const settings = validateConnectorBlock('source', block, connector, registry);
       const name = connector!.instanceName(settings);
-      if (names.has(name)) throw new Error(`two sources are named '${name}'; give one a different name:`);
+      if (names.has(name)) throw new Error(`two sources are named '${name}'; give one of them another \`name:\``);
       names.add(name);
       const checkpointKey = `source:${name}`;
       sources.push(connector!.create(settings, {
@@ -90,6 +90,8 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       const connector = registry.sinks.get(block.type);
       const settings = validateConnectorBlock('sink', block as ConnectorBlock, connector, registry);
       const name = connector!.instanceName(settings);
+      // The name keys the sink's committed offsets: two sinks sharing one would skip each other's records.
+      if (dispatchers.some((d) => d.name === name)) throw new Error(`two sinks are named '${name}'; give one of them another \`name:\``);
       const sinkLogger = logger.child({ sink: name });
       const sink = connector!.create(settings, { name, logger: sinkLogger });
       dispatchers.push({ name, maxBacklog: (maxBacklog as number | undefined) ?? 100_000, dispatcher: new Dispatcher(store, sink, sinkLogger, { name, streams: connector!.streams(settings) }) });
@@ -108,7 +110,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   for (const s of sources) await s.start();
   const pruneTimer = setInterval(() => {
     try {
-      const pruned = store.prune(Date.now());
+      const pruned = store.prune(Date.now(), (stream) => Math.min(...dispatchers.map((d) => d.dispatcher.deliveredOffset(stream))));
       if (pruned.records > 0) logger.info('pruned records past retention', pruned);
     } catch (err) {
       logger.error('pruning failed', { error: (err as Error).message });

@@ -4,8 +4,6 @@ import type { EventStore } from '../store/types.js';
 
 export interface DispatcherOptions {
   name: string;
-  /** Past this many undelivered records, ingest answers 503 instead of growing the backlog. */
-  maxBacklog?: number;
   /** Stream names, or `*` for every stream (including ones created later). */
   streams: string[];
   batchSize?: number;
@@ -57,6 +55,12 @@ export class Dispatcher {
   private selectedStreams(): string[] {
     const all = this.store.streamNames().sort();
     return this.options.streams.includes('*') ? all : all.filter((s) => this.options.streams.includes(s));
+  }
+
+  /** The last offset of `stream` this sink has delivered; Infinity for streams it does not take. */
+  deliveredOffset(stream: string): number {
+    if (!this.options.streams.includes('*') && !this.options.streams.includes(stream)) return Number.POSITIVE_INFINITY;
+    return Number(this.store.getCheckpoint(this.checkpointKey(stream)) ?? 0);
   }
 
   /** Records appended to this sink's streams but not yet delivered, all streams together. */

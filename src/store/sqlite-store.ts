@@ -413,16 +413,16 @@ export class SqliteStore implements EventStore {
     this.stmt.upsertCheckpoint.run(source, value, this.now());
   }
 
-  prune(now: number): { records: number; dedupeKeys: number } {
+  prune(now: number, delivered?: (stream: string) => number): { records: number; dedupeKeys: number } {
     const records = this.options.retentionMs > 0
-      ? this.pruneBefore('records', 'appended_at', now - this.options.retentionMs)
+      ? this.pruneBefore('records', 'appended_at', now - this.options.retentionMs, delivered)
       : 0;
     const dedupeKeys = this.pruneBefore('dedupe', 'seen_at', now - this.options.dedupeWindowMs);
     return { records, dedupeKeys };
   }
 
   /** Rows are appended in time order, so the cutoff is found by binary search on seq: no time index needed. */
-  private pruneBefore(table: 'records' | 'dedupe', timeColumn: string, cutoff: number): number {
+  private pruneBefore(table: 'records' | 'dedupe', timeColumn: string, cutoff: number, delivered?: (stream: string) => number): number {
     const bounds = this.db.prepare(`SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM ${table}`).get() as { lo: number | null; hi: number | null };
     if (bounds.lo === null || bounds.hi === null) return 0;
     const timeAt = this.db.prepare(`SELECT ${timeColumn} FROM ${table} WHERE seq >= ? ORDER BY seq LIMIT 1`).pluck();
@@ -435,6 +435,12 @@ export class SqliteStore implements EventStore {
       else hi = mid;
     }
     if (lo <= bounds.lo) return 0;
+    if (table === 'records' && delivered) {
+      const del = this.db.prepare('DELETE FROM records WHERE seq < ? AND stream_id = ? AND offset <= ?');
+      let n = 0;
+      for (const row of this.streamsByName.values()) n += del.run(lo, row.id, delivered(row.name)).changes;
+      return n;
+    }
     return this.db.prepare(`DELETE FROM ${table} WHERE seq < ?`).run(lo).changes;
   }
 

@@ -145,7 +145,11 @@ export interface EventStore {
   listResource(resource: string, afterKey: string, limit: number): Array<{ key: string } & ResourceState>;
   resources(names: string[]): ResourceSummary[];
   /** Drops records older than the retention and dedupe keys older than the window. */
-  prune(now: number): { records: number; dedupeKeys: number };
+  /**
+   * `delivered(stream)` is the lowest offset every sink of that stream has delivered: records past
+   * it are kept whatever their age, so retention never drops what a sink still has to send.
+   */
+  prune(now: number, delivered?: (stream: string) => number): { records: number; dedupeKeys: number };
   /** Called after every commit that appended records, with the last offset per stream. */
   onAppend(listener: (appended: Map<string, number>) => void): () => void;
   close(): void;

@@ -92,3 +92,18 @@ describe('reflex.yaml', () => {
     expect(parseSize('lots')).toBeNull();
   });
 });
+
+describe('sinks and sources in one process', () => {
+  it('refuses two sinks with the same name, since the name keys their committed offsets', async () => {
+    const { startReflex } = await import('../../src/runtime.js');
+    const { loadSpecSet } = await import('../../src/spec/compile.js');
+    const { defaultConfig } = await import('../../src/config/types.js');
+    const { silentLogger } = await import('../../src/logger.js');
+    const config = defaultConfig();
+    config.server.port = 0;
+    config.store.path = join(dir, 'twice.db');
+    config.sinks = [{ type: 'stdout' }, { type: 'stdout' }];
+    const specs = await loadSpecSet(['examples/shop/openapi.yaml']);
+    await expect(startReflex(config, specs, builtinRegistry(), silentLogger)).rejects.toThrow("two sinks are named 'stdout'");
+  });
+});

@@ -158,3 +158,18 @@ describe('SqliteStore CDC', () => {
     store.close();
   });
 });
+
+describe('SqliteStore retention and sinks', () => {
+  it('keeps records past retention that a sink has not delivered yet', () => {
+    let now = 1_000_000;
+    const { store } = openStore({ retentionMs: 10_000, dedupeWindowMs: 5_000, now: () => now });
+    store.commit({ entries: [entry('a', 'orders', 3), entry('p', 'payments', 2)] });
+    now += 20_000;
+    // A sink delivered orders up to offset 1 and every payment.
+    const pruned = store.prune(now, (stream) => (stream === 'orders' ? 1 : 2));
+    expect(pruned.records).toBe(3);
+    expect(store.read('orders', 0, 10).map((r) => r.offset)).toEqual([2, 3]);
+    expect(store.read('payments', 0, 10)).toEqual([]);
+    store.close();
+  });
+});
