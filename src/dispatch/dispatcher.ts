@@ -2,6 +2,8 @@ import type { Logger } from '../logger.js';
 import type { Sink } from '../sinks/connector.js';
 import type { EventStore } from '../store/types.js';
 
+const LAG_REPORT_MS = 30_000;
+
 export interface DispatcherOptions {
   name: string;
   /** Stream names, or `*` for every stream (including ones created later). */
@@ -81,8 +83,13 @@ export class Dispatcher {
 
   private async run(): Promise<void> {
     let backoff = this.options.backoffMs ?? 200;
+    let lagReported = Date.now();
     while (this.running) {
       let delivered = 0;
+      if (Date.now() - lagReported >= LAG_REPORT_MS) {
+        lagReported = Date.now();
+        this.reportLag();
+      }
       try {
         for (const stream of this.selectedStreams()) {
           const key = this.checkpointKey(stream);
@@ -102,6 +109,13 @@ export class Dispatcher {
       }
       if (delivered === 0) await this.sleep(1000);
     }
+  }
+
+  /** A sink that is behind says so in the log, with its lag per stream, every LAG_REPORT_MS. */
+  private reportLag(): void {
+    const lag = this.lag();
+    const total = Object.values(lag).reduce((a, b) => a + b, 0);
+    if (total > 0) this.logger.info('sink is behind', { sink: this.options.name, backlog: total, lag });
   }
 
   /** Sleeps until the timeout or the next append, whichever comes first. */
