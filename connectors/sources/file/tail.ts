@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import type { SourceConnector } from '../../../src/sources/connector.js';
-import { PayloadError } from '../../../src/sources/types.js';
+import { BackpressureError, PayloadError } from '../../../src/sources/types.js';
 
 interface FileSourceConfig {
   path: string;
@@ -85,11 +85,17 @@ export const fileSource: SourceConnector<FileSourceConfig> = {
       }
     }
 
+    // A full sink backlog is not a failure: the same lines are read again on the next poll.
+    function reportFailure(err: Error) {
+      if (err instanceof BackpressureError) ctx.logger.info('waiting for a sink to catch up', { path: config.path, reason: err.message });
+      else ctx.logger.error('reading failed', { path: config.path, error: err.message });
+    }
+
     function schedule() {
       if (stopped || config.follow === false) return;
       timer = setTimeout(() => {
         running = readNew()
-          .catch((err: Error) => ctx.logger.error('reading failed', { path: config.path, error: err.message }))
+          .catch(reportFailure)
           .finally(schedule);
       }, config.pollMs ?? 1000);
     }
@@ -98,7 +104,7 @@ export const fileSource: SourceConnector<FileSourceConfig> = {
       async start() {
         if (offset > 0) ctx.logger.info('resuming file', { path: config.path, byteOffset: offset });
         running = readNew()
-          .catch((err: Error) => ctx.logger.error('reading failed', { path: config.path, error: err.message }))
+          .catch(reportFailure)
           .finally(schedule);
         // Without follow, the file is a one-shot import: it is read completely before start resolves.
         if (config.follow === false) await running;
