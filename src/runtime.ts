@@ -17,6 +17,8 @@ export interface RunningReflex {
   url: string;
   store: EventStore;
   app: FastifyInstance;
+  /** Every route served, as `METHOD /path` (Fastify syntax). */
+  routes: string[];
   stop(): Promise<void>;
 }
 
@@ -46,7 +48,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       }
     }
   };
-  const { app, ingress } = createServer({
+  const { app, ingress, routes } = createServer({
     store,
     logger,
     bodyLimit: config.server.bodyLimit,
@@ -127,6 +129,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     url,
     store,
     app,
+    routes,
     stop() {
       stopping ??= (async () => {
         ready = false;

@@ -5,6 +5,7 @@ import type { EventStore } from '../store/types.js';
 import { registerConsumerRoutes } from './consumer-routes.js';
 import { registerResourceRoutes } from './resource-routes.js';
 import type { Ingestor } from '../pipeline/ingest.js';
+import { ownApiDocument } from './own-api.js';
 
 export interface ServerOptions {
   store: EventStore;
@@ -24,8 +25,13 @@ export interface ServerOptions {
 type IngressHandler = Parameters<HttpIngress['post']>[1];
 
 /** One HTTP server: ingest, the consumer API, health. Receivers add their routes through `ingress`. */
-export function createServer(options: ServerOptions): { app: FastifyInstance; ingress: HttpIngress } {
+export function createServer(options: ServerOptions): { app: FastifyInstance; ingress: HttpIngress; routes: string[] } {
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimit, return503OnClosing: true });
+  // Every route as `METHOD /path`, so a test can hold the served API against specs/reflex-api.yaml.
+  const routes: string[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${route.url}`);
+  });
   const ingestRoutes: Array<{ path: string; handler: IngressHandler }> = [];
 
   // Ingest bodies stay raw text: the log format parses them and reports positions itself.
@@ -43,6 +49,7 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/openapi.json', async () => ownApiDocument());
   app.get('/readyz', async (_req, reply) =>
     options.isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'starting' }));
   for (const [name, handler] of Object.entries(options.status ?? {})) app.get(`/${name}`, async () => handler());
@@ -69,5 +76,5 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
       ingestRoutes.push({ path, handler });
     },
   };
-  return { app, ingress };
+  return { app, ingress, routes };
 }
