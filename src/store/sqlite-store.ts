@@ -22,6 +22,9 @@ export interface SqliteStoreOptions {
 interface StreamRow { id: number; name: string; kind: 'events' | 'changelog' }
 
 /** Offsets and streams assigned inside a transaction, applied to the caches only after it commits. */
+/** Keys per dedupe lookup (SQLite allows up to 32766 parameters). */
+const SEEN_CHUNK = 500;
+
 interface PendingState { offsets: Map<number, number>; newStreams: string[] }
 
 type CdcDecider = (intent: CdcIntent, current: ResourceState | null) => CdcDecision;
@@ -53,6 +56,7 @@ export class SqliteStore implements EventStore {
   /** Last assigned offset per stream id; this process is the only writer. */
   private readonly lastOffsets = new Map<number, number>();
   private readonly listeners = new Set<(appended: Map<string, number>) => void>();
+  private readonly seenStatements = new Map<number, Database.Statement>();
   private readonly stmt: ReturnType<SqliteStore['prepare']>;
   private readonly commitTx: (batch: BatchWrite, pending: PendingState) => BatchResult;
   private readonly cdcTx: (cutoff: number, decide: CdcDecider, limit: number, collect: boolean, pending: PendingState) => CdcApplyResult;
@@ -105,7 +109,6 @@ export class SqliteStore implements EventStore {
         'INSERT INTO records(stream_id, offset, key, value, appended_at) VALUES (?, ?, ?, ?, ?)',
       ),
       insertDedupe: db.prepare('INSERT OR IGNORE INTO dedupe(request_key, seen_at) VALUES (?, ?)'),
-      selectDedupe: db.prepare('SELECT 1 FROM dedupe WHERE request_key = ?').pluck(),
       insertDeadLetter: db.prepare(
         'INSERT INTO dead_letters(time, source, request_key, diagnostic, record) VALUES (?, ?, ?, ?, ?)',
       ),
@@ -183,7 +186,16 @@ export class SqliteStore implements EventStore {
 
   seen(requestKeys: string[]): Set<string> {
     const out = new Set<string>();
-    for (const k of requestKeys) if (this.stmt.selectDedupe.get(k)) out.add(k);
+    // One statement per chunk instead of one per key; statements are cached by chunk size.
+    for (let i = 0; i < requestKeys.length; i += SEEN_CHUNK) {
+      const chunk = requestKeys.slice(i, i + SEEN_CHUNK);
+      let stmt = this.seenStatements.get(chunk.length);
+      if (!stmt) {
+        stmt = this.db.prepare(`SELECT request_key FROM dedupe WHERE request_key IN (${chunk.map(() => '?').join(',')})`).pluck();
+        this.seenStatements.set(chunk.length, stmt);
+      }
+      for (const k of stmt.all(...chunk) as string[]) out.add(k);
+    }
     return out;
   }
 
