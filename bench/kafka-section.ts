@@ -9,19 +9,14 @@ import { startKafka } from '../testbed/kafka.js';
 import { procCpuSeconds, startServer } from './children.js';
 import type { Batch } from './http-client.js';
 import { produceBaseline } from './kafka-baseline.js';
-import { measureKafkaEndToEnd, type PhaseResult } from './kafka-e2e.js';
+import { measureKafkaEndToEnd, type E2eOptions, type PhaseResult } from './kafka-e2e.js';
 import { messageBytes } from './kafka-topics.js';
 import { ms, num, pct, section, table } from './report.js';
 
-export interface KafkaSectionOptions {
+/** The load shape is the end-to-end measurement's own; the section adds where and how to run it. */
+export interface KafkaSectionOptions extends Pick<E2eOptions, 'path' | 'concurrency' | 'warmup' | 'load' | 'paced' | 'pacedPerSecond'> {
   spec: string;
   tmp: string;
-  path: string;
-  concurrency: number;
-  warmup: Batch[];
-  load: Batch[];
-  paced: Batch[];
-  pacedPerSecond: number;
   /** reflex's dispatcher batch (records per send), which the baseline copies. */
   sinkBatch: number;
   out: (line?: string) => void;
