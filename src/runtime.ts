@@ -12,6 +12,8 @@ import { BackpressureError } from './sources/types.js';
 import type { CompiledSpecSet } from './spec/types.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { EventStore } from './store/types.js';
+import { registerWebhookRoutes } from './webhooks/routes.js';
+import { WebhookService } from './webhooks/service.js';
 
 export interface RunningReflex {
   url: string;
@@ -34,6 +36,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     synchronous: config.store.sync,
   });
   store.ensureStreams(specs.streams);
+  const webhooks = new WebhookService(store, config.webhooks, logger.child({ part: 'webhooks' }));
   const cdc = new CdcApplier(store, { reorderWindowMs: config.cdc.reorderWindowMs, logger: logger.child({ part: 'cdc' }) });
   const ingestor = new Ingestor(store, specs, cdc);
   const resourceNames = [...new Set(specs.operations.filter((o) => o.resource?.cdc).map((o) => o.resource!.name))].sort();
@@ -55,6 +58,8 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     isReady: () => ready,
     retryDeadLetter: (dl) => ingestor.retry(dl),
     resources: resourceNames,
+    ingestAuth: config.server.ingestAuth,
+    routes: [(app) => registerWebhookRoutes(app, webhooks)],
     status: {
       sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag(), backlog: d.dispatcher.backlog(), maxBacklog: d.maxBacklog })),
     },
@@ -95,10 +100,12 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       // The name keys the sink's committed offsets: two sinks sharing one would skip each other's records.
       if (dispatchers.some((d) => d.name === name)) throw new Error(`two sinks are named '${name}'; give one of them another \`name:\``);
       const sinkLogger = logger.child({ sink: name });
-      const sink = connector!.create(settings, { name, logger: sinkLogger });
+      const sink = connector!.create(settings, { name, logger: sinkLogger, webhooks });
+      if (!sink) continue;
       dispatchers.push({ name, maxBacklog: (maxBacklog as number | undefined) ?? 100_000, dispatcher: new Dispatcher(store, sink, sinkLogger, { name, streams: connector!.streams(settings) }) });
     }
-    await app.listen({ host: config.server.host, port: config.server.port });
+    webhooks.retireUndeclared();
+    await app.listen({ host: listenHost(config, logger), port: config.server.port });
   } catch (err) {
     await app.close().catch(() => undefined);
     store.close();
@@ -106,14 +113,17 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   }
 
   for (const d of dispatchers) d.dispatcher.start();
+  webhooks.start();
   // Changes left pending by a crash (or a stop inside the window) apply now, or when their window ends.
   cdc.applyDue();
   cdc.start();
   for (const s of sources) await s.start();
   const pruneTimer = setInterval(() => {
     try {
-      const pruned = store.prune(Date.now(), (stream) => Math.min(...dispatchers.map((d) => d.dispatcher.deliveredOffset(stream))));
+      const pruned = store.prune(Date.now(), (stream) =>
+        Math.min(webhooks.fannedOutOffset(stream), ...dispatchers.map((d) => d.dispatcher.deliveredOffset(stream))));
       if (pruned.records > 0) logger.info('pruned records past retention', pruned);
+      if (config.store.retentionMs > 0) webhooks.prune(Date.now() - config.store.retentionMs);
     } catch (err) {
       logger.error('pruning failed', { error: (err as Error).message });
     }
@@ -123,7 +133,8 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
 
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
-  const url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
+  const host = typeof address === 'object' && address ? address.address : config.server.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   let stopping: Promise<void> | null = null;
   return {
     url,
@@ -138,11 +149,22 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         await app.close();
         cdc.stop();
         for (const d of dispatchers) await d.dispatcher.stop().catch((err: Error) => logger.error('sink stop failed', { error: err.message }));
+        await webhooks.stop().catch((err: Error) => logger.error('webhooks stop failed', { error: (err as Error).message }));
         store.close();
       })();
       return stopping;
     },
   };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Without an ingest credential anyone who reaches the port could write events: stay on loopback. */
+function listenHost(config: ReflexConfig, logger: Logger): string {
+  const host = config.server.host;
+  if (config.server.ingestAuth || LOOPBACK.has(host) || host.startsWith('127.')) return host;
+  logger.warn('no ingest credential is configured (server.ingestAuth), so reflex listens on loopback only', { requestedHost: host, listening: '127.0.0.1' });
+  return '127.0.0.1';
 }
 
 export type { ConnectorBlock };

@@ -58,6 +58,24 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv): ReflexConfig {
     if (size === null) problems.push(diag('/server/bodyLimit', `'${cfg.server.bodyLimit}' is not a size (e.g. 10mb)`));
     else out.server.bodyLimit = size;
   }
+  if (cfg.server?.ingestAuth) out.server.ingestAuth = cfg.server.ingestAuth;
+  const hooks = cfg.webhooks ?? {};
+  for (const key of ['allowPrivateAddresses', 'jitter', 'maxResponseBytes', 'concurrency'] as const) {
+    if (hooks[key] !== undefined) (out.webhooks as unknown as Record<string, unknown>)[key] = hooks[key];
+  }
+  for (const [key, field] of [['timeout', 'timeoutMs'], ['disableAfter', 'disableAfterMs'], ['rotationGrace', 'rotationGraceMs']] as const) {
+    if (hooks[key] === undefined) continue;
+    const ms = parseDuration(hooks[key]);
+    if (ms === null) problems.push(diag(`/webhooks/${key}`, `'${hooks[key]}' is not a duration (e.g. 15s, 5d)`));
+    else out.webhooks[field] = ms;
+  }
+  if (hooks.retrySchedule !== undefined) {
+    out.webhooks.retryScheduleMs = (hooks.retrySchedule as string[]).map((d, i) => {
+      const ms = d === '0' ? 0 : parseDuration(d);
+      if (ms === null) problems.push(diag(`/webhooks/retrySchedule/${i}`, `'${d}' is not a duration (e.g. 0s, 5s, 5m)`));
+      return ms ?? 0;
+    });
+  }
   if (cfg.store?.path) out.store.path = resolve(base, cfg.store.path);
   if (cfg.store?.sync) out.store.sync = cfg.store.sync;
   for (const [key, field] of [['retention', 'retentionMs'], ['dedupeWindow', 'dedupeWindowMs']] as const) {

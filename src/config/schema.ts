@@ -11,6 +11,36 @@ export const CONFIG_SCHEMA = {
         host: { type: 'string', description: 'address to listen on (default 127.0.0.1)' },
         port: { type: 'integer', minimum: 0, maximum: 65535, description: 'port (default 8088)' },
         bodyLimit: { type: ['string', 'integer'], description: 'largest accepted request body, e.g. 10mb (default)' },
+        ingestAuth: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'credential required on /ingest/*; without one reflex listens on loopback only',
+          properties: {
+            token: { type: 'string', minLength: 16, description: 'shared secret, sent as `Authorization: Bearer <token>` (use ${ENV})' },
+            basic: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['username', 'password'],
+              description: 'HTTP basic credentials (`Authorization: Basic`)',
+              properties: { username: { type: 'string', minLength: 1 }, password: { type: 'string', minLength: 8 } },
+            },
+          },
+        },
+      },
+    },
+    webhooks: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'how webhook endpoints (POST /webhooks, or `type: webhook` sinks) are delivered to',
+      properties: {
+        allowPrivateAddresses: { type: 'boolean', description: 'deliver to loopback, private and link-local addresses (default false)' },
+        retrySchedule: { type: 'array', minItems: 1, items: { type: 'string' }, description: 'delay before each attempt (default 0s, 5s, 5m, 30m, 2h, 5h, 10h, 10h)' },
+        jitter: { type: 'number', minimum: 0, maximum: 1, description: 'each retry delay is spread by ± this fraction (default 0.2)' },
+        timeout: { type: 'string', description: 'per request, e.g. 15s (default)' },
+        disableAfter: { type: 'string', description: 'an endpoint failing without a success this long is disabled (default 5d)' },
+        rotationGrace: { type: 'string', description: 'how long the previous secret keeps signing after a rotation (default 24h)' },
+        maxResponseBytes: { type: 'integer', minimum: 0, description: 'response bytes kept in the delivery log (default 4096)' },
+        concurrency: { type: 'integer', minimum: 1, description: 'deliveries in flight per endpoint (default 16)' },
       },
     },
     store: {

@@ -1,14 +1,23 @@
+import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from '../webhooks/types.js';
+
 /** reflex.yaml after defaults are applied (see src/config/schema.ts for the file's schema). */
 export interface ReflexConfig {
   /** Where the config came from, for messages (null when only defaults and flags are used). */
   file: string | null;
   specs: string[];
-  server: { host: string; port: number; bodyLimit: number };
+  server: { host: string; port: number; bodyLimit: number; ingestAuth: IngestAuth | null };
+  webhooks: WebhookSettings;
   store: { type: 'sqlite'; path: string; retentionMs: number; dedupeWindowMs: number; sync: 'full' | 'normal' };
   log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'text' | 'json' };
   cdc: { reorderWindowMs: number };
   sources: ConnectorBlock[];
   sinks: ConnectorBlock[];
+}
+
+/** Credentials accepted on /ingest/*; either one is enough. */
+export interface IngestAuth {
+  token?: string;
+  basic?: { username: string; password: string };
 }
 
 /** One `sources:` or `sinks:` entry; the connector named by `type` validates the rest. */
@@ -29,7 +38,8 @@ export function defaultConfig(): ReflexConfig {
   return {
     file: null,
     specs: [],
-    server: { host: '127.0.0.1', port: 8088, bodyLimit: 10 * 1024 * 1024 },
+    server: { host: '127.0.0.1', port: 8088, bodyLimit: 10 * 1024 * 1024, ingestAuth: null },
+    webhooks: { ...DEFAULT_WEBHOOK_SETTINGS, retryScheduleMs: [...DEFAULT_WEBHOOK_SETTINGS.retryScheduleMs] },
     store: { type: 'sqlite', path: '.reflex/reflex.db', retentionMs: 7 * 86_400_000, dedupeWindowMs: 86_400_000, sync: 'full' },
     log: { level: 'info', format: 'text' },
     cdc: { reorderWindowMs: 3000 },

@@ -7,6 +7,10 @@ export const EXCHANGE_VARIABLES = ['request', 'response', 'client', 'gateway', '
 const environment = new Environment({ homogeneousAggregateLiterals: false });
 for (const name of EXCHANGE_VARIABLES) environment.registerVariable(name, 'map');
 
+/** Webhook filters see one variable, `event`: the CloudEvent about to be delivered. */
+const eventEnvironment = new Environment({ homogeneousAggregateLiterals: false });
+eventEnvironment.registerVariable('event', 'map');
+
 export interface CompiledCel extends CompiledExpression<unknown> {
   /** The parsed AST, for reference checks against the spec's schemas. */
   readonly ast: unknown;
@@ -14,6 +18,15 @@ export interface CompiledCel extends CompiledExpression<unknown> {
 
 /** Parses and type-checks a CEL expression over the Exchange once. */
 export function compileCel(source: string): CompiledCel {
+  return compileIn(environment, source);
+}
+
+/** Parses and type-checks a CEL expression over `event` (a CloudEvent) once. */
+export function compileEventCel(source: string): CompiledCel {
+  return compileIn(eventEnvironment, source);
+}
+
+function compileIn(environment: Environment, source: string): CompiledCel {
   let parsed: ParseResult;
   try {
     parsed = environment.parse(source);

@@ -1,4 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { IngestAuth } from '../config/types.js';
+import { ingestAuthHook } from './ingest-auth.js';
 import type { Logger } from '../logger.js';
 import type { HttpAnswer, HttpIngress } from '../sources/connector.js';
 import type { EventStore } from '../store/types.js';
@@ -20,6 +22,10 @@ export interface ServerOptions {
   resources: string[];
   /** Extra read-only admin endpoints (sinks, specs); name -> handler. */
   status?: Record<string, () => unknown>;
+  /** Credential required on /ingest/*; null accepts any caller (reflex then listens on loopback only). */
+  ingestAuth?: IngestAuth | null;
+  /** More route groups (webhooks). */
+  routes?: Array<(app: FastifyInstance) => void>;
 }
 
 type IngressHandler = Parameters<HttpIngress['post']>[1];
@@ -36,6 +42,7 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
 
   // Ingest bodies stay raw text: the log format parses them and reports positions itself.
   app.register(async (scope) => {
+    if (options.ingestAuth) scope.addHook('onRequest', ingestAuthHook(options.ingestAuth));
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_req, body, done) => done(null, body));
     for (const { path, handler } of ingestRoutes) {
@@ -56,6 +63,7 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
 
   registerConsumerRoutes(app, options.store);
   registerResourceRoutes(app, options.store, options.resources);
+  for (const register of options.routes ?? []) register(app);
 
   app.post<{ Params: { id: string } }>('/dead-letters/:id/retry', async (request, reply) => {
     const dl = /^\d+$/.test(request.params.id) ? options.store.deadLetter(Number(request.params.id)) : null;

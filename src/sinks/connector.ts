@@ -1,10 +1,13 @@
 import type { Logger } from '../logger.js';
 import type { StreamRecord } from '../model/records.js';
+import type { WebhookRegistrar } from '../webhooks/types.js';
 
 /** Passed to a sink's factory. */
 export interface SinkContext {
   name: string;
   logger: Logger;
+  /** Webhook endpoints are delivered by reflex's webhook service; a sink can declare them. */
+  webhooks: WebhookRegistrar;
 }
 
 /**
@@ -23,5 +26,6 @@ export interface SinkConnector<C = Record<string, unknown>> {
   instanceName(config: C): string;
   /** Which streams this sink wants (`["*"]` for all). */
   streams(config: C): string[];
-  create(config: C, context: SinkContext): Sink;
+  /** The sink, or null when the connector handed its work to a service of reflex (webhooks). */
+  create(config: C, context: SinkContext): Sink | null;
 }

@@ -50,7 +50,8 @@ function toResourceState(row: StateRow): ResourceState {
 
 /** The embedded event log: one SQLite file in WAL mode, one writer (this process). */
 export class SqliteStore implements EventStore {
-  private readonly db: Database.Database;
+  /** Shared with stores of other parts (webhooks) that keep their tables in the same file. */
+  readonly db: Database.Database;
   private readonly now: () => number;
   private readonly streamsByName = new Map<string, StreamRow>();
   /** Last assigned offset per stream id; this process is the only writer. */
@@ -353,6 +354,13 @@ export class SqliteStore implements EventStore {
     if (!row) return [];
     const rows = this.stmt.readRecords.all(row.id, afterOffset, limit) as Array<{ offset: number; key: string | null; value: string }>;
     return rows.map((r) => ({ stream, offset: r.offset, key: r.key, value: JSON.parse(r.value) as unknown }));
+  }
+
+  firstOffsetSince(stream: string, timeMs: number): number | null {
+    const row = this.streamsByName.get(stream);
+    if (!row) return null;
+    const found = this.db.prepare('SELECT MIN(offset) AS o FROM records WHERE stream_id = ? AND appended_at >= ?').get(row.id, timeMs) as { o: number | null };
+    return found.o;
   }
 
   hasStream(stream: string): boolean {

@@ -125,6 +125,8 @@ export interface EventStore {
   /** Names only, from memory: cheap enough for every batch. */
   streamNames(): string[];
   hasStream(stream: string): boolean;
+  /** The first offset of `stream` appended at or after `timeMs`, or null when there is none. */
+  firstOffsetSince(stream: string, timeMs: number): number | null;
   lastOffset(stream: string): number;
   getConsumerOffset(stream: string, consumer: string): number | null;
   setConsumerOffset(stream: string, consumer: string, offset: number): void;

@@ -1,0 +1,93 @@
+import { isIP } from 'node:net';
+import { Agent } from 'undici';
+import { ForbiddenAddressError, guardedLookup, isForbiddenAddress } from './address-guard.js';
+
+export interface ClientOptions {
+  allowPrivateAddresses: boolean;
+  timeoutMs: number;
+  /** Response bodies are read up to this many bytes (for the delivery log), the rest is dropped. */
+  maxResponseBytes: number;
+  /** Keep-alive connections per endpoint. */
+  connections: number;
+}
+
+export interface PostResult {
+  /** HTTP status, or null when no response arrived (refused, timeout, forbidden address). */
+  status: number | null;
+  latencyMs: number;
+  error: string | null;
+  responseBody: string | null;
+}
+
+/**
+ * One keep-alive pool per webhook endpoint (undici Agent). Redirects are not followed (undici's
+ * default): a 3xx is a failed attempt like any other non-2xx.
+ */
+export class EndpointClient {
+  private readonly agent: Agent;
+
+  constructor(private readonly options: ClientOptions) {
+    this.agent = new Agent({
+      connections: options.connections,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connect: {
+        timeout: options.timeoutMs,
+        ...(options.allowPrivateAddresses ? {} : { lookup: guardedLookup }),
+      },
+    });
+  }
+
+  async post(url: URL, headers: Record<string, string>, body: string): Promise<PostResult> {
+    const started = performance.now();
+    const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
+    // IP literals never go through DNS, so the lookup guard does not see them.
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (!this.options.allowPrivateAddresses && isIP(host) && isForbiddenAddress(host)) {
+      return { status: null, latencyMs: 0, error: new ForbiddenAddressError(host, host).message, responseBody: null };
+    }
+    try {
+      const response = await this.agent.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      const responseBody = await readCapped(response.body, this.options.maxResponseBytes);
+      return { status: response.statusCode, latencyMs: elapsed(), error: null, responseBody };
+    } catch (err) {
+      return { status: null, latencyMs: elapsed(), error: describe(err as Error & { code?: string; cause?: Error }), responseBody: null };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, cap: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const room = cap - size;
+    if (room > 0) chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+    size += chunk.length;
+    if (size >= cap) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function describe(err: Error & { code?: string; cause?: Error & { code?: string } }): string {
+  const cause = err.cause;
+  if (cause instanceof ForbiddenAddressError) return cause.message;
+  if (err instanceof ForbiddenAddressError) return err.message;
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'timed out';
+  const code = err.code ?? cause?.code;
+  const message = cause?.message ?? err.message;
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}

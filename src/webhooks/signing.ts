@@ -1,0 +1,30 @@
+import { createHmac, randomBytes } from 'node:crypto';
+
+/**
+ * Standard Webhooks signatures (https://www.standardwebhooks.com/): secrets are `whsec_` + base64
+ * of the key bytes; the signature is `v1,` + base64 HMAC-SHA256 of `id.timestamp.body`.
+ */
+const PREFIX = 'whsec_';
+
+export function generateSecret(): string {
+  return PREFIX + randomBytes(24).toString('base64');
+}
+
+/** Why a user-given secret is unusable, or null when it is fine. */
+export function secretProblem(secret: string): string | null {
+  if (!secret.startsWith(PREFIX)) return `a signing secret starts with '${PREFIX}' followed by base64`;
+  const key = Buffer.from(secret.slice(PREFIX.length), 'base64');
+  if (key.length < 24 || key.length > 64) return 'a signing secret holds 24 to 64 bytes of base64 after whsec_';
+  return null;
+}
+
+function keyOf(secret: string): Buffer {
+  return Buffer.from(secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret, 'base64');
+}
+
+/** The `webhook-signature` header: one `v1,<sig>` per secret, space separated (several during rotation). */
+export function signatureHeader(secrets: string[], id: string, timestampSeconds: number, body: string): string {
+  return secrets
+    .map((secret) => 'v1,' + createHmac('sha256', keyOf(secret)).update(`${id}.${timestampSeconds}.${body}`).digest('base64'))
+    .join(' ');
+}

@@ -1,0 +1,337 @@
+import type Database from 'better-sqlite3';
+import type { DeliveryAttempt, EndpointInput, MessageStatus, WebhookEndpoint, WebhookMessage } from './types.js';
+
+/**
+ * Webhook endpoints and their delivery state, in the embedded store's own file, so that a restart
+ * resumes every pending retry on time. One row per (endpoint, event) carries the body as it was
+ * fanned out: retention of the event log never takes an undelivered webhook with it.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS webhook_endpoints (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  streams TEXT NOT NULL,
+  types TEXT,
+  filter TEXT,
+  description TEXT,
+  secrets TEXT NOT NULL,
+  enabled INTEGER NOT NULL,
+  disabled_reason TEXT,
+  disabled_at INTEGER,
+  failing_since INTEGER,
+  origin TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+-- How far each endpoint has fanned out each stream.
+CREATE TABLE IF NOT EXISTS webhook_cursors (
+  endpoint_id TEXT NOT NULL,
+  stream TEXT NOT NULL,
+  offset INTEGER NOT NULL,
+  PRIMARY KEY (endpoint_id, stream)
+) WITHOUT ROWID;
+-- status: 0 pending, 1 delivered, 2 dead. A pending message behind an earlier one of its key
+-- waits with next_at = BLOCKED until that one is settled (per-key order).
+CREATE TABLE IF NOT EXISTS webhook_messages (
+  id INTEGER PRIMARY KEY,
+  endpoint_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  stream TEXT NOT NULL,
+  offset INTEGER NOT NULL,
+  key TEXT,
+  payload TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_at INTEGER NOT NULL,
+  last_status INTEGER,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS webhook_messages_by_event ON webhook_messages(endpoint_id, event_id);
+CREATE INDEX IF NOT EXISTS webhook_messages_due ON webhook_messages(endpoint_id, next_at) WHERE status = 0;
+CREATE INDEX IF NOT EXISTS webhook_messages_by_key ON webhook_messages(endpoint_id, key, id) WHERE status = 0;
+CREATE INDEX IF NOT EXISTS webhook_messages_dead ON webhook_messages(endpoint_id, id) WHERE status = 2;
+CREATE INDEX IF NOT EXISTS webhook_messages_settled ON webhook_messages(updated_at) WHERE status = 1;
+CREATE TABLE IF NOT EXISTS webhook_attempts (
+  id INTEGER PRIMARY KEY,
+  endpoint_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  time INTEGER NOT NULL,
+  status_code INTEGER,
+  latency_ms REAL NOT NULL,
+  error TEXT,
+  response_body TEXT,
+  next_retry_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS webhook_attempts_by_endpoint ON webhook_attempts(endpoint_id, id);
+CREATE INDEX IF NOT EXISTS webhook_attempts_by_time ON webhook_attempts(time);
+`;
+
+export const BLOCKED = 9_000_000_000_000_000;
+const STATUS: MessageStatus[] = ['pending', 'delivered', 'dead'];
+
+export interface StoredSecret {
+  secret: string;
+  /** ms; null for the current secret. */
+  expiresAt: number | null;
+}
+
+export interface StoredEndpoint extends WebhookEndpoint {
+  secrets: StoredSecret[];
+}
+
+export interface NewMessage {
+  eventId: string;
+  stream: string;
+  offset: number;
+  key: string | null;
+  payload: string;
+}
+
+export interface DueMessage {
+  id: number;
+  eventId: string;
+  key: string | null;
+  payload: string;
+  attempts: number;
+}
+
+export interface Outcome {
+  endpointId: string;
+  message: DueMessage;
+  time: number;
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+  responseBody: string | null;
+  /** 'delivered', 'retry' (at nextAt), 'dead', or 'held' (endpoint disabled: stays pending). */
+  result: 'delivered' | 'retry' | 'dead' | 'held';
+  nextAt: number | null;
+}
+
+interface EndpointRow {
+  id: string; url: string; streams: string; types: string | null; filter: string | null; description: string | null;
+  secrets: string; enabled: number; disabled_reason: string | null; disabled_at: number | null; failing_since: number | null;
+  origin: 'api' | 'config'; created_at: number; updated_at: number;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function toEndpoint(r: EndpointRow): StoredEndpoint {
+  return {
+    id: r.id,
+    url: r.url,
+    streams: JSON.parse(r.streams) as string[],
+    types: r.types === null ? null : (JSON.parse(r.types) as string[]),
+    filter: r.filter,
+    description: r.description,
+    enabled: r.enabled === 1,
+    disabledReason: r.disabled_reason,
+    disabledAt: iso(r.disabled_at),
+    failingSince: iso(r.failing_since),
+    origin: r.origin,
+    createdAt: iso(r.created_at)!,
+    updatedAt: iso(r.updated_at)!,
+    secrets: JSON.parse(r.secrets) as StoredSecret[],
+  };
+}
+
+export class WebhookStore {
+  private readonly s;
+  private readonly settleTx: (outcomes: Outcome[]) => void;
+  private readonly fanOutTx: (endpointId: string, cursors: Map<string, number>, messages: NewMessage[], now: number) => number;
+
+  constructor(private readonly db: Database.Database) {
+    db.exec(SCHEMA);
+    this.s = {
+      endpoints: db.prepare('SELECT * FROM webhook_endpoints ORDER BY created_at, id'),
+      endpoint: db.prepare('SELECT * FROM webhook_endpoints WHERE id = ?'),
+      insertEndpoint: db.prepare(`INSERT INTO webhook_endpoints(id, url, streams, types, filter, description, secrets, enabled, origin, created_at, updated_at)
+        VALUES (@id, @url, @streams, @types, @filter, @description, @secrets, @enabled, @origin, @now, @now)`),
+      updateEndpoint: db.prepare(`UPDATE webhook_endpoints SET url = @url, streams = @streams, types = @types, filter = @filter,
+        description = @description, secrets = @secrets, updated_at = @now WHERE id = @id`),
+      setEnabled: db.prepare('UPDATE webhook_endpoints SET enabled = ?, disabled_reason = ?, disabled_at = ?, failing_since = CASE WHEN ? = 1 THEN NULL ELSE failing_since END, updated_at = ? WHERE id = ?'),
+      setFailingSince: db.prepare('UPDATE webhook_endpoints SET failing_since = ? WHERE id = ?'),
+      setSecrets: db.prepare('UPDATE webhook_endpoints SET secrets = ?, updated_at = ? WHERE id = ?'),
+      deleteEndpoint: db.prepare('DELETE FROM webhook_endpoints WHERE id = ?'),
+      deleteCursors: db.prepare('DELETE FROM webhook_cursors WHERE endpoint_id = ?'),
+      deleteMessages: db.prepare('DELETE FROM webhook_messages WHERE endpoint_id = ?'),
+      deleteAttempts: db.prepare('DELETE FROM webhook_attempts WHERE endpoint_id = ?'),
+      cursor: db.prepare('SELECT offset FROM webhook_cursors WHERE endpoint_id = ? AND stream = ?').pluck(),
+      setCursor: db.prepare('INSERT INTO webhook_cursors(endpoint_id, stream, offset) VALUES (?, ?, ?) ON CONFLICT(endpoint_id, stream) DO UPDATE SET offset = excluded.offset'),
+      pendingOfKey: db.prepare('SELECT 1 FROM webhook_messages WHERE endpoint_id = ? AND key = ? AND status = 0 LIMIT 1').pluck(),
+      // A replayed or re-sent event becomes pending again; its row (and place in key order) stays.
+      upsertMessage: db.prepare(`INSERT INTO webhook_messages(endpoint_id, event_id, stream, offset, key, payload, status, attempts, next_at, created_at, updated_at)
+        VALUES (@endpointId, @eventId, @stream, @offset, @key, @payload, 0, 0, @nextAt, @now, @now)
+        ON CONFLICT(endpoint_id, event_id) DO UPDATE SET status = 0, attempts = 0, next_at = excluded.next_at, payload = excluded.payload, last_error = NULL, updated_at = excluded.updated_at
+        WHERE webhook_messages.status <> 0`),
+      due: db.prepare('SELECT id, event_id AS eventId, key, payload, attempts FROM webhook_messages WHERE endpoint_id = ? AND status = 0 AND next_at <= ? ORDER BY next_at, id LIMIT ?'),
+      nextDue: db.prepare('SELECT MIN(next_at) FROM webhook_messages WHERE endpoint_id = ? AND status = 0').pluck(),
+      settle: db.prepare('UPDATE webhook_messages SET status = @status, attempts = attempts + 1, next_at = @nextAt, last_status = @statusCode, last_error = @error, updated_at = @time WHERE id = @id'),
+      unblockNext: db.prepare(`UPDATE webhook_messages SET next_at = @time WHERE id = (
+        SELECT id FROM webhook_messages WHERE endpoint_id = @endpointId AND key = @key AND status = 0 AND id > @id ORDER BY id LIMIT 1) AND next_at = ${BLOCKED}`),
+      insertAttempt: db.prepare(`INSERT INTO webhook_attempts(endpoint_id, event_id, attempt, time, status_code, latency_ms, error, response_body, next_retry_at)
+        VALUES (@endpointId, @eventId, @attempt, @time, @statusCode, @latencyMs, @error, @responseBody, @nextRetryAt)`),
+      attempts: db.prepare('SELECT * FROM webhook_attempts WHERE endpoint_id = ? AND id < ? ORDER BY id DESC LIMIT ?'),
+      attemptsOfEvent: db.prepare('SELECT * FROM webhook_attempts WHERE endpoint_id = ? AND event_id = ? ORDER BY id DESC LIMIT ?'),
+      messages: db.prepare('SELECT * FROM webhook_messages WHERE endpoint_id = ? AND status = ? AND id > ? ORDER BY id LIMIT ?'),
+      message: db.prepare('SELECT * FROM webhook_messages WHERE endpoint_id = ? AND event_id = ?'),
+      retryMessage: db.prepare('UPDATE webhook_messages SET status = 0, attempts = 0, next_at = ?, updated_at = ? WHERE endpoint_id = ? AND event_id = ? AND status <> 0'),
+      counts: db.prepare('SELECT status, COUNT(*) AS n FROM webhook_messages WHERE endpoint_id = ? GROUP BY status'),
+      pruneMessages: db.prepare('DELETE FROM webhook_messages WHERE status = 1 AND updated_at < ?'),
+      pruneAttempts: db.prepare('DELETE FROM webhook_attempts WHERE time < ?'),
+    };
+    this.settleTx = db.transaction((outcomes: Outcome[]) => {
+      for (const o of outcomes) this.settleOne(o);
+    });
+    this.fanOutTx = db.transaction((endpointId: string, cursors: Map<string, number>, messages: NewMessage[], now: number) => {
+      let added = 0;
+      for (const m of messages) {
+        const blocked = m.key !== null && this.s.pendingOfKey.get(endpointId, m.key) !== undefined;
+        added += this.s.upsertMessage.run({ endpointId, ...m, nextAt: blocked ? BLOCKED : now, now }).changes;
+      }
+      for (const [stream, offset] of cursors) this.s.setCursor.run(endpointId, stream, offset);
+      return added;
+    });
+  }
+
+  endpoints(): StoredEndpoint[] {
+    return (this.s.endpoints.all() as EndpointRow[]).map(toEndpoint);
+  }
+
+  endpoint(id: string): StoredEndpoint | null {
+    const row = this.s.endpoint.get(id) as EndpointRow | undefined;
+    return row ? toEndpoint(row) : null;
+  }
+
+  insertEndpoint(id: string, input: Required<Omit<EndpointInput, 'secret' | 'enabled'>> & { enabled: boolean }, secrets: StoredSecret[], origin: 'api' | 'config', now: number): void {
+    this.s.insertEndpoint.run({ id, url: input.url, streams: JSON.stringify(input.streams), types: input.types ? JSON.stringify(input.types) : null,
+      filter: input.filter, description: input.description, secrets: JSON.stringify(secrets), enabled: input.enabled ? 1 : 0, origin, now });
+  }
+
+  updateEndpoint(id: string, e: Pick<StoredEndpoint, 'url' | 'streams' | 'types' | 'filter' | 'description' | 'secrets'>, now: number): void {
+    this.s.updateEndpoint.run({ id, url: e.url, streams: JSON.stringify(e.streams), types: e.types ? JSON.stringify(e.types) : null,
+      filter: e.filter, description: e.description, secrets: JSON.stringify(e.secrets), now });
+  }
+
+  setEnabled(id: string, enabled: boolean, reason: string | null, now: number): void {
+    this.s.setEnabled.run(enabled ? 1 : 0, enabled ? null : reason, enabled ? null : now, enabled ? 1 : 0, now, id);
+  }
+
+  setFailingSince(id: string, since: number | null): void {
+    this.s.setFailingSince.run(since, id);
+  }
+
+  setSecrets(id: string, secrets: StoredSecret[], now: number): void {
+    this.s.setSecrets.run(JSON.stringify(secrets), now, id);
+  }
+
+  deleteEndpoint(id: string): void {
+    this.db.transaction(() => {
+      this.s.deleteEndpoint.run(id);
+      this.s.deleteCursors.run(id);
+      this.s.deleteMessages.run(id);
+      this.s.deleteAttempts.run(id);
+    })();
+  }
+
+  cursor(endpointId: string, stream: string): number | null {
+    return (this.s.cursor.get(endpointId, stream) as number | undefined) ?? null;
+  }
+
+  setCursor(endpointId: string, stream: string, offset: number): void {
+    this.s.setCursor.run(endpointId, stream, offset);
+  }
+
+  /** Adds messages and moves the cursors in one transaction; returns how many were (re)queued. */
+  fanOut(endpointId: string, cursors: Map<string, number>, messages: NewMessage[], now: number): number {
+    return this.fanOutTx(endpointId, cursors, messages, now);
+  }
+
+  due(endpointId: string, now: number, limit: number): DueMessage[] {
+    return this.s.due.all(endpointId, now, limit) as DueMessage[];
+  }
+
+  nextDue(endpointId: string): number | null {
+    return (this.s.nextDue.get(endpointId) as number | null) ?? null;
+  }
+
+  /** Records attempts and their consequences, many in one transaction. */
+  settle(outcomes: Outcome[]): void {
+    if (outcomes.length > 0) this.settleTx(outcomes);
+  }
+
+  private settleOne(o: Outcome): void {
+    const status = o.result === 'delivered' ? 1 : o.result === 'dead' ? 2 : 0;
+    const nextAt = o.result === 'retry' ? o.nextAt! : o.result === 'held' ? o.time : o.time;
+    this.s.settle.run({ id: o.message.id, status, nextAt, statusCode: o.statusCode, error: o.error, time: o.time });
+    this.s.insertAttempt.run({
+      endpointId: o.endpointId, eventId: o.message.eventId, attempt: o.message.attempts + 1, time: o.time,
+      statusCode: o.statusCode, latencyMs: o.latencyMs, error: o.error, responseBody: o.responseBody,
+      nextRetryAt: o.result === 'retry' ? o.nextAt : null,
+    });
+    if (status !== 0 && o.message.key !== null) this.s.unblockNext.run({ time: o.time, endpointId: o.endpointId, key: o.message.key, id: o.message.id });
+  }
+
+  attempts(endpointId: string, options: { before?: number; limit: number; eventId?: string }): DeliveryAttempt[] {
+    const rows = (options.eventId !== undefined
+      ? this.s.attemptsOfEvent.all(endpointId, options.eventId, options.limit)
+      : this.s.attempts.all(endpointId, options.before ?? Number.MAX_SAFE_INTEGER, options.limit)) as Array<Record<string, unknown>>;
+    return rows.map((r) => ({
+      id: r.id as number,
+      eventId: r.event_id as string,
+      attempt: r.attempt as number,
+      time: iso(r.time as number)!,
+      statusCode: r.status_code as number | null,
+      latencyMs: r.latency_ms as number,
+      error: r.error as string | null,
+      responseBody: r.response_body as string | null,
+      nextRetryAt: iso(r.next_retry_at as number | null),
+    }));
+  }
+
+  messages(endpointId: string, status: MessageStatus, afterId: number, limit: number): WebhookMessage[] {
+    return (this.s.messages.all(endpointId, STATUS.indexOf(status), afterId, limit) as Array<Record<string, unknown>>).map(toMessage);
+  }
+
+  message(endpointId: string, eventId: string): (WebhookMessage & { payload: string }) | null {
+    const row = this.s.message.get(endpointId, eventId) as Record<string, unknown> | undefined;
+    return row ? { ...toMessage(row), payload: row.payload as string } : null;
+  }
+
+  /** Makes a delivered or dead message pending again, due now. False when there is none, or it is pending already. */
+  retryMessage(endpointId: string, eventId: string, now: number): boolean {
+    return this.s.retryMessage.run(now, now, endpointId, eventId).changes > 0;
+  }
+
+  counts(endpointId: string): Record<MessageStatus, number> {
+    const out: Record<MessageStatus, number> = { pending: 0, delivered: 0, dead: 0 };
+    for (const row of this.s.counts.all(endpointId) as Array<{ status: number; n: number }>) out[STATUS[row.status]!] = row.n;
+    return out;
+  }
+
+  /** Forgets delivered messages and attempts older than `before`; pending and dead ones stay. */
+  prune(before: number): number {
+    return this.db.transaction(() => this.s.pruneMessages.run(before).changes + this.s.pruneAttempts.run(before).changes)();
+  }
+}
+
+function toMessage(r: Record<string, unknown>): WebhookMessage {
+  const nextAt = r.next_at as number;
+  return {
+    id: r.id as number,
+    endpointId: r.endpoint_id as string,
+    eventId: r.event_id as string,
+    stream: r.stream as string,
+    offset: r.offset as number,
+    key: r.key as string | null,
+    status: STATUS[r.status as number]!,
+    attempts: r.attempts as number,
+    nextAttemptAt: r.status === 0 && nextAt !== BLOCKED ? iso(nextAt) : null,
+    lastStatusCode: r.last_status as number | null,
+    lastError: r.last_error as string | null,
+    createdAt: iso(r.created_at as number)!,
+  };
+}
