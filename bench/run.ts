@@ -1,6 +1,6 @@
 /**
  * reflex benchmark (`npm run bench`): the rule engine alone, HTTP ingest throughput and latency at a
- * fixed rate, CDC, and end to end into Kafka, each beside a baseline measured in the same run on the same input. Prints PASS/MISS
+ * fixed rate, CDC, end to end into Kafka, and webhook deliveries, each beside a baseline measured in the same run on the same input. Prints PASS/MISS
  * against the targets but exits 0 on a miss: a benchmark informs, it does not gate.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { measureCdc, type CdcBenchResult } from './cdc.js';
 import type { CompiledSpecSet } from '../src/spec/types.js';
 import { toBatches, type Batch, type Tally } from './http-client.js';
 import { kafkaSection } from './kafka-section.js';
+import { webhookSection } from './webhooks.js';
 import { measureLatency, type LatencyResult } from './latency.js';
 import { drainCdc } from './reflex-drain.js';
 import { mark, ms, num, pct, section, table, verdict, type Verdict } from './report.js';
@@ -33,6 +34,11 @@ const LATENCY = { batchesPerSecond: 50, durationMs: 10_000, connections: 64 };
 const CDC = { exchanges: Number(process.env.BENCH_CDC_EXCHANGES ?? 1_000_000), keys: 100_000 };
 /** (e): 500 batches as fast as reflex takes them, then 100 more paced; 500 = the sink dispatcher's batch. */
 const KAFKA = { loadBatches: 500, pacedBatches: 100, pacedPerSecond: 20, sinkBatch: 500 };
+/** (f): 20k events to one receiver, 1k events to each of 50 receivers. */
+const WEBHOOKS = { single: 20_000, perEndpoint: 1_000, receivers: 50, concurrency: 16, keys: 1_000 };
+/** `BENCH_ONLY=a,f npm run bench` runs only those sections. */
+const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim().toLowerCase());
+const want = (letter: string) => !ONLY || ONLY.includes(letter);
 const TARGETS = { engineRatio: 0.5, httpRatio: 1 / 3, p99Ms: 50 };
 const INGEST_PATH = '/ingest/kong';
 
@@ -58,16 +64,17 @@ async function main(): Promise<void> {
   const cdcOps = specs.operations.filter((op) => op.resource?.cdc).length;
   out(`spec: examples/shop/openapi.yaml, ${specs.operations.length} operations, ${rules} event rules, ${cdcOps} operations with CDC`);
 
-  verdicts.push(await ruleEngineSection(engineInput, specs));
-  verdicts.push(...(await throughputSection(warmup, batches)));
-  verdicts.push(...(await latencySection(warmup, batches)));
+  if (want('a')) verdicts.push(await ruleEngineSection(engineInput, specs));
+  if (want('b')) verdicts.push(...(await throughputSection(warmup, batches)));
+  if (want('c')) verdicts.push(...(await latencySection(warmup, batches)));
 
-  cdcSection(await measureCdc(CDC.exchanges, CDC.keys));
-  await kafkaSection({
+  if (want('d')) cdcSection(await measureCdc(CDC.exchanges, CDC.keys));
+  if (want('e')) await kafkaSection({
     spec: SPEC, tmp, path: INGEST_PATH, concurrency: CONCURRENCY, warmup, out, ...KAFKA,
     load: batches.slice(0, KAFKA.loadBatches),
     paced: batches.slice(KAFKA.loadBatches, KAFKA.loadBatches + KAFKA.pacedBatches),
   });
+  if (want('f')) await webhookSection({ tmp, out, ...WEBHOOKS });
 
   out(section('Summary'));
   out(`    load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

@@ -24,13 +24,18 @@ export class WebhookInputError extends Error {
 
 const FAN_OUT_BATCH = 500;
 const IDLE_POLL_MS = 1000;
+const SETTLE_BATCH = 256;
+const SETTLE_DELAY_MS = 5;
 
 interface Live {
   endpoint: StoredEndpoint;
   url: URL;
   client: EndpointClient;
   filter: CompiledCel | null;
+  /** Messages sent or waiting for their outcome to be recorded: never picked again meanwhile. */
   inflight: Set<number>;
+  /** Requests on the wire (the concurrency limit counts these). */
+  sending: { n: number };
   /** When this endpoint's fan-out last logged a filter failure (one line per 30 s at most). */
   filterErrorLoggedAt: number;
 }
@@ -332,6 +337,7 @@ export class WebhookService implements WebhookRegistrar {
       client,
       filter: endpoint.filter ? compileEventCel(endpoint.filter) : null,
       inflight: old?.inflight ?? new Set(),
+      sending: old?.sending ?? { n: 0 },
       filterErrorLoggedAt: 0,
     });
     this.scheduleFanOut();
@@ -434,7 +440,7 @@ export class WebhookService implements WebhookRegistrar {
     let nextWake = now + IDLE_POLL_MS;
     for (const live of this.live.values()) {
       if (!live.endpoint.enabled) continue;
-      const room = this.settings.concurrency - live.inflight.size;
+      const room = this.settings.concurrency - live.sending.n;
       if (room > 0) {
         const due = this.store.due(live.endpoint.id, now, room + live.inflight.size).filter((m) => !live.inflight.has(m.id)).slice(0, room);
         for (const message of due) this.send(live, message);
@@ -458,6 +464,7 @@ export class WebhookService implements WebhookRegistrar {
 
   private send(live: Live, message: DueMessage): void {
     live.inflight.add(message.id);
+    live.sending.n++;
     const endpoint = live.endpoint;
     const now = this.now();
     const timestamp = Math.floor(now / 1000);
@@ -471,6 +478,7 @@ export class WebhookService implements WebhookRegistrar {
     };
     // The message leaves `inflight` only once its outcome is recorded, so no pump sends it twice.
     const sending = live.client.post(live.url, headers, message.payload).then((result) => {
+      live.sending.n--;
       this.settling.push(this.classify(live, message, result));
       this.scheduleSettle();
     });
@@ -493,14 +501,24 @@ export class WebhookService implements WebhookRegistrar {
     return { ...base, error, result: 'retry', nextAt: time + Math.round(schedule[attempt]! * spread) };
   }
 
+  /**
+   * Outcomes are recorded together, at most SETTLE_DELAY_MS after the first: one commit (one fsync)
+   * for many deliveries. The slot on the wire is free at once; only the message waits.
+   */
   private scheduleSettle(): void {
+    if (this.settling.length >= SETTLE_BATCH) {
+      this.flushSettled();
+      this.schedulePump();
+      return;
+    }
+    this.schedulePump();
     if (this.settleQueued) return;
     this.settleQueued = true;
-    setImmediate(() => {
+    setTimeout(() => {
       this.settleQueued = false;
       this.flushSettled();
       this.schedulePump();
-    });
+    }, SETTLE_DELAY_MS);
   }
 
   private flushSettled(): void {

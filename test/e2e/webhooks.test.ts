@@ -79,6 +79,7 @@ describe('webhooks', () => {
 
     await ingest(reflex, [orderUpdate('ord_1', 1), orderUpdate('ord_2', 2)]);
     await eventually(() => hook.delivered().length === 2, 10_000, 'two deliveries');
+    await eventually(async () => (await api('GET', `${reflex.url}/webhooks/${created.body.id}`)).body.counts.delivered === 2, 5000, 'recorded deliveries');
 
     const verifier = new Webhook(created.body.secret);
     for (const r of hook.requests) {
@@ -161,7 +162,7 @@ describe('webhooks', () => {
     // One by id, the other through a replay of the stream from offset 1.
     const retried = await api('POST', `${reflex.url}/webhooks/${body.id}/deliveries/${dead[0].eventId}/retry`);
     expect(retried.status).toBe(202);
-    await eventually(() => hook.delivered().length === 1);
+    await eventually(async () => (await api('GET', `${reflex.url}/webhooks/${body.id}`)).body.counts.delivered === 1);
     const replay = await api('POST', `${reflex.url}/webhooks/${body.id}/replay?from=1`);
     expect(replay.status).toBe(202);
     expect(replay.body.queued).toBe(2);
@@ -181,6 +182,8 @@ describe('webhooks', () => {
     const { body } = await api('POST', `${first.reflex.url}/webhooks`, { url: hook.url, streams: ['orders'] });
     await ingest(first.reflex, [orderUpdate('ord_k', 1)]);
     await eventually(() => hook.requests.length === 1, 10_000, 'the first failed attempt');
+    // Killed once the failure and its next attempt time are recorded (a crash before that repeats the attempt at once).
+    await eventually(async () => (await api('GET', `${first.reflex.url}/webhooks/${body.id}/deliveries`)).body.length === 1, 5000, 'the recorded failure');
     await first.reflex.kill9();
     up = true;
     const restartedAt = Date.now();
@@ -190,6 +193,8 @@ describe('webhooks', () => {
     // It waited for its scheduled time (2 s after the failure), not a fresh start.
     expect(hook.requests[1]!.at - hook.requests[0]!.at).toBeGreaterThanOrEqual(1900);
     expect(Date.now() - restartedAt).toBeLessThan(8000);
+    // Outcomes are recorded a few milliseconds after the answer.
+    await eventually(async () => (await api('GET', `${second.reflex.url}/webhooks/${body.id}/deliveries`)).body.length === 2);
     const attempts = (await api('GET', `${second.reflex.url}/webhooks/${body.id}/deliveries`)).body;
     expect(attempts.map((a: any) => a.statusCode)).toEqual([200, 500]);
   });
