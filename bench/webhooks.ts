@@ -73,7 +73,7 @@ async function undiciBaseline(urls: string[], bodies: string[], concurrency: num
 }
 
 async function reflexRun(dir: string, urls: string[], evs: ReturnType<typeof events>, o: WebhookSectionOptions): Promise<Run> {
-  const store = new SqliteStore({ path: join(dir, 'reflex.db'), retentionMs: 0, dedupeWindowMs: 86_400_000, synchronous: 'full' });
+  const store = new SqliteStore({ path: join(dir, 'reflex.db'), retentionMs: 0, dedupeWindowMs: 86_400_000, synchronous: (process.env.BENCH_SYNC as 'full' | 'normal' | undefined) ?? 'full' });
   store.ensureStreams([{ name: 'orders', kind: 'events' }]);
   const service = new WebhookService(store, { ...DEFAULT_WEBHOOK_SETTINGS, allowPrivateAddresses: true, concurrency: o.concurrency }, silentLogger);
   const ids = urls.map((url) => service.create({ url, streams: ['orders'] }).id);
@@ -106,7 +106,7 @@ export async function webhookSection(o: WebhookSectionOptions): Promise<void> {
   const { out } = o;
   out(section('(f) Webhooks: deliveries per second to local receivers'));
   out(`    receivers: node:http servers answering 204, in their own process; events: OrderUpdated CloudEvents over ${num(o.keys)} keys;`);
-  out(`    ${o.concurrency} requests in flight per endpoint for both. reflex: WebhookService in this process on the embedded store (sync full),`);
+  out(`    ${o.concurrency} requests in flight per endpoint for both. reflex: WebhookService in this process on the embedded store (sync ${process.env.BENCH_SYNC ?? 'full'}; BENCH_SYNC=normal to compare),`);
   out('    fan-out from the log, Standard Webhooks signature, per-key order, delivery and attempt rows committed per turn of the event loop.');
   out('    Baseline: undici posting the same bodies (no signing, no bookkeeping) with one Agent per receiver.');
   const child = await startServer('webhook-receivers.ts', [String(o.receivers)]);

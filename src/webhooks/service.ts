@@ -26,6 +26,7 @@ const FAN_OUT_BATCH = 500;
 const IDLE_POLL_MS = 1000;
 const SETTLE_BATCH = 256;
 const SETTLE_DELAY_MS = 5;
+const PREFETCH = 64;
 
 interface Live {
   endpoint: StoredEndpoint;
@@ -36,6 +37,8 @@ interface Live {
   inflight: Set<number>;
   /** Requests on the wire (the concurrency limit counts these). */
   sending: { n: number };
+  /** Read ahead: due, reserved, not sent yet. */
+  ready: DueMessage[];
   /** When this endpoint's fan-out last logged a filter failure (one line per 30 s at most). */
   filterErrorLoggedAt: number;
 }
@@ -338,6 +341,7 @@ export class WebhookService implements WebhookRegistrar {
       filter: endpoint.filter ? compileEventCel(endpoint.filter) : null,
       inflight: old?.inflight ?? new Set(),
       sending: old?.sending ?? { n: 0 },
+      ready: old?.ready ?? [],
       filterErrorLoggedAt: 0,
     });
     this.scheduleFanOut();
@@ -441,12 +445,22 @@ export class WebhookService implements WebhookRegistrar {
     for (const live of this.live.values()) {
       if (!live.endpoint.enabled) continue;
       const room = this.settings.concurrency - live.sending.n;
-      if (room > 0) {
-        const due = this.store.due(live.endpoint.id, now, room + live.inflight.size).filter((m) => !live.inflight.has(m.id)).slice(0, room);
-        for (const message of due) this.send(live, message);
+      if (room <= 0) continue;
+      // Due messages are read ahead (and reserved in `inflight`), so that a busy endpoint queries
+      // the store once per PREFETCH deliveries rather than once per answer.
+      if (live.ready.length < room) {
+        const due = this.store.due(live.endpoint.id, now, live.inflight.size + room + PREFETCH);
+        for (const m of due) {
+          if (live.inflight.has(m.id)) continue;
+          live.inflight.add(m.id);
+          live.ready.push(m);
+        }
       }
-      const next = this.store.nextDue(live.endpoint.id);
-      if (next !== null && next > now) nextWake = Math.min(nextWake, next);
+      for (let i = 0; i < room && live.ready.length > 0; i++) this.send(live, live.ready.shift()!);
+      if (live.sending.n === 0 && live.ready.length === 0) {
+        const next = this.store.nextDue(live.endpoint.id);
+        if (next !== null && next > now) nextWake = Math.min(nextWake, next);
+      }
     }
     this.armTimer(Math.max(1, nextWake - now));
   }
@@ -463,7 +477,6 @@ export class WebhookService implements WebhookRegistrar {
   }
 
   private send(live: Live, message: DueMessage): void {
-    live.inflight.add(message.id);
     live.sending.n++;
     const endpoint = live.endpoint;
     const now = this.now();
