@@ -23,6 +23,7 @@ export class WebhookInputError extends Error {
 }
 
 const FAN_OUT_BATCH = 500;
+const FAN_OUT_SLICE = 5000;
 const IDLE_POLL_MS = 1000;
 const SETTLE_BATCH = 256;
 const SETTLE_DELAY_MS = 5;
@@ -409,8 +410,12 @@ export class WebhookService implements WebhookRegistrar {
     });
   }
 
-  /** Moves every enabled endpoint's cursors to the end of its streams, queueing what it takes. */
+  /**
+   * Moves enabled endpoints' cursors towards the end of their streams, queueing what they take; at
+   * most FAN_OUT_SLICE records per call, so a large backlog never holds the event loop for long.
+   */
   private fanOut(): void {
+    let budget = FAN_OUT_SLICE;
     for (const live of this.live.values()) {
       const { endpoint } = live;
       // A disabled endpoint's cursor waits: re-enabling it delivers what it missed.
@@ -419,8 +424,13 @@ export class WebhookService implements WebhookRegistrar {
         let after = this.store.cursor(endpoint.id, stream) ?? 0;
         const last = this.events.lastOffset(stream);
         while (after < last) {
-          const records = this.events.read(stream, after, FAN_OUT_BATCH);
+          if (budget <= 0) {
+            this.scheduleFanOut();
+            return;
+          }
+          const records = this.events.read(stream, after, Math.min(FAN_OUT_BATCH, budget));
           if (records.length === 0) break;
+          budget -= records.length;
           after = records[records.length - 1]!.offset;
           this.store.fanOut(endpoint.id, new Map([[stream, after]]), this.select(live, records), this.now());
         }
@@ -536,7 +546,8 @@ export class WebhookService implements WebhookRegistrar {
 
   private flushSettled(): void {
     if (this.settling.length === 0) return;
-    const batch = this.settling.splice(0);
+    // Outcomes of an endpoint deleted meanwhile are forgotten with it.
+    const batch = this.settling.splice(0).filter((o) => this.live.has(o.endpointId));
     const release = () => {
       for (const o of batch) this.live.get(o.endpointId)?.inflight.delete(o.message.id);
     };
