@@ -1,4 +1,5 @@
 import { createRegistry, type Registry } from '../src/registry.js';
+import { envoyAlsSource } from './sources/envoy-als/source.js';
 import { exchangeFormat } from './sources/exchange/format.js';
 import { fileSource } from './sources/file/tail.js';
 import { httpReceiver } from './sources/http/receiver.js';
@@ -6,12 +7,13 @@ import { kafkaSource } from './sources/kafka/source.js';
 import { kongFormat } from './sources/kong/format.js';
 import { stdoutSink } from './sinks/stdout/sink.js';
 import { kafkaSink } from './sinks/kafka/sink.js';
+import { webhookSink } from './sinks/webhook/sink.js';
 
 /** Every built-in connector and format. Adding one is one import and one list entry. */
 export function builtinRegistry(): Registry {
   return createRegistry({
-    sources: [httpReceiver, fileSource, kafkaSource],
-    sinks: [stdoutSink, kafkaSink],
+    sources: [httpReceiver, fileSource, kafkaSource, envoyAlsSource],
+    sinks: [stdoutSink, kafkaSink, webhookSink],
     formats: [kongFormat, exchangeFormat],
   });
 }

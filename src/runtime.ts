@@ -100,7 +100,12 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       // The name keys the sink's committed offsets: two sinks sharing one would skip each other's records.
       if (dispatchers.some((d) => d.name === name)) throw new Error(`two sinks are named '${name}'; give one of them another \`name:\``);
       const sinkLogger = logger.child({ sink: name });
-      const sink = connector!.create(settings, { name, logger: sinkLogger, webhooks });
+      let sink;
+      try {
+        sink = connector!.create(settings, { name, logger: sinkLogger, webhooks });
+      } catch (err) {
+        throw new Error(`${where(sinkBlock)}sink '${name}': ${(err as Error).message}${(err as { field?: string }).field ? ` (at ${(err as { field?: string }).field})` : ''}`);
+      }
       if (!sink) continue;
       dispatchers.push({ name, maxBacklog: (maxBacklog as number | undefined) ?? 100_000, dispatcher: new Dispatcher(store, sink, sinkLogger, { name, streams: connector!.streams(settings) }) });
     }
@@ -155,6 +160,11 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       return stopping;
     },
   };
+}
+
+function where(block: ConnectorBlock): string {
+  const at = block.__location;
+  return at ? `${at.file}:${at.line ?? 0}:${at.column ?? 0}: ` : '';
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);

@@ -10,7 +10,22 @@ export interface ServerState {
   startedAt: string;
 }
 
-export type TestbedState = Partial<Record<string, ServerState>>;
+/** An Envoy started by `npm run testbed` with plugins/envoy/envoy.yaml (addresses as host:port or URL). */
+export interface EnvoyServerState {
+  pid: number;
+  version: string;
+  runDir: string;
+  startedAt: string;
+  listener: string;
+  admin: string;
+  upstream: string;
+  als: string;
+}
+
+export interface TestbedState {
+  kafka?: ServerState;
+  envoy?: EnvoyServerState;
+}
 
 const file = (dir: string) => join(dir, 'state.json');
 
@@ -23,7 +38,7 @@ export function readState(dir: string): TestbedState {
 }
 
 /** Sets (or with `undefined` removes) one server's entry; written via rename so readers never see half a file. */
-export function writeServerState(dir: string, name: string, entry: ServerState | undefined): void {
+export function writeServerState<K extends keyof TestbedState>(dir: string, name: K, entry: TestbedState[K] | undefined): void {
   const state = readState(dir);
   if (entry) state[name] = entry;
   else delete state[name];

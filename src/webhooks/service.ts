@@ -22,6 +22,7 @@ export class WebhookInputError extends Error {
   }
 }
 
+const RETIRED = 'no longer in reflex.yaml';
 const FAN_OUT_BATCH = 500;
 const FAN_OUT_SLICE = 5000;
 const IDLE_POLL_MS = 1000;
@@ -107,6 +108,7 @@ export class WebhookService implements WebhookRegistrar {
     const secrets = existing.secrets[0]?.secret === secret ? existing.secrets : [{ secret, expiresAt: null }, ...keep];
     this.store.updateEndpoint(id, { url: input.url, streams: input.streams, types: input.types ?? null, filter: input.filter ?? null, description: input.description ?? null, secrets }, now);
     this.initCursors(id, input.streams);
+    if (!existing.enabled && existing.disabledReason === RETIRED) this.store.setEnabled(id, true, null, now);
     this.load(this.store.endpoint(id)!);
   }
 
@@ -114,7 +116,7 @@ export class WebhookService implements WebhookRegistrar {
   retireUndeclared(): void {
     for (const e of this.store.endpoints()) {
       if (e.origin === 'config' && !this.declared.has(e.id) && e.enabled) {
-        this.setEnabled(e.id, false, 'no longer in reflex.yaml');
+        this.setEnabled(e.id, false, RETIRED);
       }
     }
   }

@@ -318,4 +318,13 @@ describe('webhooks: address safety with the default config', () => {
     expect(attempt.statusCode).toBeNull();
     expect(attempt.error).toContain(`${name} resolves to`);
   });
+
+  it('refuses to start with a webhook in reflex.yaml that points at a private address, naming the file and line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reflex-webhooks-'));
+    dirs.push(dir);
+    const secret = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
+    writeFileSync(join(dir, 'reflex.yaml'), `sinks:\n  - { type: webhook, name: internal, url: "http://10.0.0.8/hook", streams: [orders], secret: "${secret}" }\n`);
+    await expect(startReflexProcess(['--spec', SHOP, '--data', dir, '--config', join(dir, 'reflex.yaml')]))
+      .rejects.toThrow(/reflex\.yaml:2:\d+: sink 'internal': 10\.0\.0\.8 resolves to 10\.0\.0\.8.*allowPrivateAddresses to deliver there \(at \/url\)/);
+  });
 });

@@ -1,0 +1,183 @@
+import type { Exchange, HeaderMap, QueryMap } from '../../../src/model/exchange.js';
+import { normalizeBody } from '../../../src/model/body.js';
+import { hashHex } from '../../../src/model/hash.js';
+import { normalizeHeaders } from '../../../src/model/headers.js';
+import { EntryError, asObject, entryDiagnostic } from '../../../src/sources/entry-errors.js';
+import type { DecodedEntry } from '../../../src/sources/types.js';
+
+/**
+ * Envoy's `HTTPAccessLogEntry` (envoy/data/accesslog/v3/accesslog.proto), in its proto3 JSON form
+ * (lowerCamelCase names, enums by name, Timestamp as RFC 3339, Duration as "0.006s", UInt32Value as a
+ * number, Struct as plain JSON, default values omitted): what `proto.ts` decodes a message into, and
+ * what a dead letter keeps of an entry that cannot become an Exchange.
+ */
+export interface AlsHttpEntry {
+  commonProperties?: {
+    downstreamRemoteAddress?: AlsAddress;
+    startTime?: string;
+    timeToLastDownstreamTxByte?: string;
+    duration?: string;
+    upstreamCluster?: string;
+    metadata?: { filterMetadata?: Record<string, Record<string, unknown>> };
+    routeName?: string;
+    streamId?: string;
+    accessLogType?: string;
+  };
+  protocolVersion?: string;
+  request?: {
+    requestMethod?: string;
+    scheme?: string;
+    authority?: string;
+    path?: string;
+    userAgent?: string;
+    referer?: string;
+    forwardedFor?: string;
+    requestId?: string;
+    originalPath?: string;
+    requestHeaders?: Record<string, string>;
+  };
+  response?: {
+    responseCode?: number;
+    responseHeaders?: Record<string, string>;
+    responseCodeDetails?: string;
+  };
+}
+
+interface AlsAddress {
+  socketAddress?: { address?: string; portValue?: number };
+  pipe?: { path?: string };
+}
+
+/**
+ * Dynamic metadata namespace the Lua filter of plugins/envoy/envoy.yaml writes bodies into, and its
+ * keys: `request_body` / `response_body` (the text, cut at the filter's limit) and
+ * `request_body_truncated` / `response_body_truncated` (true when cut).
+ */
+export const METADATA_NAMESPACE = 'reflex';
+/** Envoy's docs store Lua metadata under the filter's own name; read it when `reflex` is absent. */
+const LUA_NAMESPACE = 'envoy.filters.http.lua';
+
+/**
+ * Entries that describe a finished request. Envoy can also log at stream start and periodically
+ * (`flush_access_log_on_new_request`, `access_log_flush_interval`); those would be the same request
+ * again, so they are skipped.
+ */
+const FINAL_TYPES = new Set([undefined, 'NotSet', 'DownstreamEnd']);
+
+export function isFinalEntry(entry: AlsHttpEntry): boolean {
+  return FINAL_TYPES.has(entry.commonProperties?.accessLogType);
+}
+
+/** One entry of an `http_logs` batch: an Exchange, or a dead letter that says which field is wrong. */
+export function decodeAlsEntry(raw: unknown, where: { node: string | null; index: number }): DecodedEntry {
+  try {
+    return { ok: true, exchange: alsToExchange(raw, where.node), raw };
+  } catch (err) {
+    if (!(err instanceof EntryError)) throw err;
+    return {
+      ok: false,
+      diagnostic: entryDiagnostic(err, { file: `envoy-als:${where.node ?? 'unknown-node'}`, prefix: `/httpLogs/logEntry/${where.index}` }),
+      raw,
+      requestKey: 'envoy:raw:' + hashHex(JSON.stringify(raw) ?? 'undefined'),
+    };
+  }
+}
+
+export function alsToExchange(raw: unknown, node: string | null): Exchange {
+  const entry = asObject(raw, '') as AlsHttpEntry;
+  const common = entry.commonProperties ? asObject(entry.commonProperties, '/commonProperties') as NonNullable<AlsHttpEntry['commonProperties']> : {};
+  const req = asObject(entry.request, '/request') as NonNullable<AlsHttpEntry['request']>;
+  const res = asObject(entry.response, '/response') as NonNullable<AlsHttpEntry['response']>;
+
+  const method = req.requestMethod;
+  if (!method || method === 'METHOD_UNSPECIFIED') throw new EntryError('RX302', '/request/requestMethod is required', '/request/requestMethod');
+  const status = res.responseCode;
+  if (status === undefined || status === 0) {
+    // Envoy logs 0 when no response was sent (the client went away first).
+    throw new EntryError('RX302', '/response/responseCode is required (0: Envoy sent no response)', '/response/responseCode');
+  }
+  if (!Number.isInteger(status) || status < 100 || status > 599) {
+    throw new EntryError('RX303', `/response/responseCode must be an HTTP status code (100-599), got ${status}`, '/response/responseCode');
+  }
+  const time = common.startTime;
+  if (!time) throw new EntryError('RX302', '/commonProperties/startTime is required', '/commonProperties/startTime');
+  // The path the upstream API saw (after a prefix rewrite; the client's is originalPath).
+  const uri = req.path || req.originalPath;
+  if (!uri) throw new EntryError('RX302', '/request/path is required', '/request/path');
+  const q = uri.indexOf('?');
+  const path = q === -1 ? uri : uri.slice(0, q);
+
+  const reqHeaders = normalizeHeaders(req.requestHeaders);
+  addFixed(reqHeaders, 'user-agent', req.userAgent);
+  addFixed(reqHeaders, 'referer', req.referer);
+  addFixed(reqHeaders, 'x-forwarded-for', req.forwardedFor);
+  addFixed(reqHeaders, 'x-request-id', req.requestId);
+  const resHeaders = normalizeHeaders(res.responseHeaders);
+
+  const meta = common.metadata?.filterMetadata;
+  const bodies = meta?.[METADATA_NAMESPACE] ?? meta?.[LUA_NAMESPACE] ?? {};
+
+  return {
+    request: {
+      id: req.requestId || common.streamId || 'h' + hashHex(JSON.stringify(raw)),
+      time: isoTime(time),
+      method,
+      scheme: req.scheme || null,
+      host: req.authority || null,
+      path,
+      query: q === -1 ? {} : parseQuery(uri.slice(q + 1)),
+      headers: reqHeaders,
+      body: readBody(bodies, 'request', reqHeaders['content-type']),
+      route: null,
+      params: {},
+    },
+    response: {
+      status,
+      headers: resHeaders,
+      body: readBody(bodies, 'response', resHeaders['content-type']),
+      latencyMs: durationMs(common.timeToLastDownstreamTxByte ?? common.duration),
+    },
+    client: { ip: addressOf(common.downstreamRemoteAddress), consumer: null },
+    gateway: { kind: 'envoy', service: common.upstreamCluster || null, route: common.routeName || null, node },
+    operation: null,
+  };
+}
+
+function addFixed(headers: HeaderMap, name: string, value: string | undefined): void {
+  if (value && headers[name] === undefined) headers[name] = value;
+}
+
+/** A body the filter cut is kept as text: a cut JSON document can still parse (`12` of `1234`) and mislead. */
+function readBody(bodies: Record<string, unknown>, part: 'request' | 'response', contentType: string | undefined): unknown {
+  const text = bodies[`${part}_body`];
+  if (typeof text !== 'string' || text === '') return null;
+  if (bodies[`${part}_body_truncated`] === true) return text;
+  return normalizeBody(text, contentType);
+}
+
+/** proto3 JSON Timestamps are RFC 3339 with up to 9 fractional digits; the Exchange keeps milliseconds. */
+function isoTime(value: string): string {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new EntryError('RX303', `/commonProperties/startTime must be an RFC 3339 time, got "${value}"`, '/commonProperties/startTime');
+  return new Date(ms).toISOString();
+}
+
+/** proto3 JSON Duration: seconds with an `s` suffix ("0.006s"). */
+function durationMs(value: string | undefined): number | null {
+  if (!value || !value.endsWith('s')) return null;
+  const seconds = Number(value.slice(0, -1));
+  return Number.isFinite(seconds) ? Math.round(seconds * 1e6) / 1e3 : null;
+}
+
+function addressOf(address: AlsAddress | undefined): string | null {
+  return address?.socketAddress?.address || address?.pipe?.path || null;
+}
+
+function parseQuery(query: string): QueryMap {
+  const out: QueryMap = {};
+  for (const [k, v] of new URLSearchParams(query)) {
+    const had = out[k];
+    out[k] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
+  }
+  return out;
+}

