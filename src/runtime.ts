@@ -59,6 +59,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     retryDeadLetter: (dl) => ingestor.retry(dl),
     resources: resourceNames,
     ingestAuth: config.server.ingestAuth,
+    apiAuth: config.server.apiAuth,
     routes: [(app) => registerWebhookRoutes(app, webhooks)],
     status: {
       sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag(), backlog: d.dispatcher.backlog(), maxBacklog: d.maxBacklog })),

@@ -59,6 +59,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv): ReflexConfig {
     else out.server.bodyLimit = size;
   }
   if (cfg.server?.ingestAuth) out.server.ingestAuth = cfg.server.ingestAuth;
+  if (cfg.server?.apiAuth) out.server.apiAuth = cfg.server.apiAuth;
   const hooks = cfg.webhooks ?? {};
   for (const key of ['allowPrivateAddresses', 'jitter', 'maxResponseBytes', 'concurrency'] as const) {
     if (hooks[key] !== undefined) (out.webhooks as unknown as Record<string, unknown>)[key] = hooks[key];

@@ -1,3 +1,22 @@
+/** A bearer token, HTTP basic credentials, or both (either is accepted). */
+function credential(where: string) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    description: `credential required on ${where}`,
+    properties: {
+      token: { type: 'string', minLength: 16, description: 'shared secret, sent as `Authorization: Bearer <token>` (use ${ENV})' },
+      basic: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['username', 'password'],
+        description: 'HTTP basic credentials (`Authorization: Basic`)',
+        properties: { username: { type: 'string', minLength: 1 }, password: { type: 'string', minLength: 8 } },
+      },
+    },
+  } as const;
+}
+
 /** JSON Schema of reflex.yaml. Connector blocks are checked again by their connector's own schema. */
 export const CONFIG_SCHEMA = {
   type: 'object',
@@ -11,21 +30,8 @@ export const CONFIG_SCHEMA = {
         host: { type: 'string', description: 'address to listen on (default 127.0.0.1)' },
         port: { type: 'integer', minimum: 0, maximum: 65535, description: 'port (default 8088)' },
         bodyLimit: { type: ['string', 'integer'], description: 'largest accepted request body, e.g. 10mb (default)' },
-        ingestAuth: {
-          type: 'object',
-          additionalProperties: false,
-          description: 'credential required on /ingest/*; without one reflex listens on loopback only',
-          properties: {
-            token: { type: 'string', minLength: 16, description: 'shared secret, sent as `Authorization: Bearer <token>` (use ${ENV})' },
-            basic: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['username', 'password'],
-              description: 'HTTP basic credentials (`Authorization: Basic`)',
-              properties: { username: { type: 'string', minLength: 1 }, password: { type: 'string', minLength: 8 } },
-            },
-          },
-        },
+        ingestAuth: { ...credential('/ingest/*; without one reflex listens on loopback only') },
+        apiAuth: { ...credential('every other route but /healthz and /readyz; without one they answer loopback clients only') },
       },
     },
     webhooks: {

@@ -5,7 +5,7 @@ export interface ReflexConfig {
   /** Where the config came from, for messages (null when only defaults and flags are used). */
   file: string | null;
   specs: string[];
-  server: { host: string; port: number; bodyLimit: number; ingestAuth: IngestAuth | null };
+  server: { host: string; port: number; bodyLimit: number; ingestAuth: Credential | null; apiAuth: Credential | null };
   webhooks: WebhookSettings;
   store: { type: 'sqlite'; path: string; retentionMs: number; dedupeWindowMs: number; sync: 'full' | 'normal' };
   log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'text' | 'json' };
@@ -14,8 +14,8 @@ export interface ReflexConfig {
   sinks: ConnectorBlock[];
 }
 
-/** Credentials accepted on /ingest/*; either one is enough. */
-export interface IngestAuth {
+/** A credential reflex accepts: a bearer token, HTTP basic, or either. */
+export interface Credential {
   token?: string;
   basic?: { username: string; password: string };
 }
@@ -38,7 +38,7 @@ export function defaultConfig(): ReflexConfig {
   return {
     file: null,
     specs: [],
-    server: { host: '127.0.0.1', port: 8088, bodyLimit: 10 * 1024 * 1024, ingestAuth: null },
+    server: { host: '127.0.0.1', port: 8088, bodyLimit: 10 * 1024 * 1024, ingestAuth: null, apiAuth: null },
     webhooks: { ...DEFAULT_WEBHOOK_SETTINGS, retryScheduleMs: [...DEFAULT_WEBHOOK_SETTINGS.retryScheduleMs] },
     store: { type: 'sqlite', path: '.reflex/reflex.db', retentionMs: 7 * 86_400_000, dedupeWindowMs: 86_400_000, sync: 'full' },
     log: { level: 'info', format: 'text' },

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { IngestAuth } from '../config/types.js';
-import { ingestAuthHook } from './ingest-auth.js';
+import type { Credential } from '../config/types.js';
+import { isLoopbackAddress, requireCredential } from './credentials.js';
 import type { Logger } from '../logger.js';
 import type { HttpAnswer, HttpIngress } from '../sources/connector.js';
 import type { EventStore } from '../store/types.js';
@@ -23,7 +23,9 @@ export interface ServerOptions {
   /** Extra read-only admin endpoints (sinks, specs); name -> handler. */
   status?: Record<string, () => unknown>;
   /** Credential required on /ingest/*; null accepts any caller (reflex then listens on loopback only). */
-  ingestAuth?: IngestAuth | null;
+  ingestAuth?: Credential | null;
+  /** Credential required on the other routes (health aside); null lets only loopback clients in. */
+  apiAuth?: Credential | null;
   /** More route groups (webhooks). */
   routes?: Array<(app: FastifyInstance) => void>;
 }
@@ -42,11 +44,11 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
 
   // Ingest bodies stay raw text: the log format parses them and reports positions itself.
   app.register(async (scope) => {
-    if (options.ingestAuth) scope.addHook('onRequest', ingestAuthHook(options.ingestAuth));
+    if (options.ingestAuth) scope.addHook('onRequest', requireCredential(options.ingestAuth, 'server.ingestAuth'));
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_req, body, done) => done(null, body));
     for (const { path, handler } of ingestRoutes) {
-      scope.post(path, async (request, reply) => {
+      scope.post(path, { config: { ingest: true } }, async (request, reply) => {
         const body = typeof request.body === 'string' ? request.body : '';
         const answer: HttpAnswer = await handler(body, request.headers);
         if (answer.headers) reply.headers(answer.headers);
@@ -55,9 +57,21 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
     }
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // The consumer and admin API (webhooks, dead letters) is guarded apart from ingest: a gateway's
+  // ingest credential must not be enough to register a webhook or read every event.
+  const apiCredential = options.apiAuth ? requireCredential(options.apiAuth, 'server.apiAuth') : null;
+  app.addHook('onRequest', async (request, reply) => {
+    const config = request.routeOptions.config as { ingest?: boolean; open?: boolean } | undefined;
+    if (config?.ingest || config?.open) return;
+    if (apiCredential) return apiCredential(request, reply);
+    if (!isLoopbackAddress(request.socket.remoteAddress)) {
+      return reply.code(403).send({ error: 'this route answers loopback clients only; set server.apiAuth to open it to the network' });
+    }
+  });
+
+  app.get('/healthz', { config: { open: true } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', async () => ownApiDocument());
-  app.get('/readyz', async (_req, reply) =>
+  app.get('/readyz', { config: { open: true } }, async (_req, reply) =>
     options.isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'starting' }));
   for (const [name, handler] of Object.entries(options.status ?? {})) app.get(`/${name}`, async () => handler());
 

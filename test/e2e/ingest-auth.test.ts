@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { kongLog } from '../support/kong-log.js';
@@ -64,5 +64,30 @@ describe('ingest credentials', () => {
     dirs.push(dir);
     writeFileSync(join(dir, 'reflex.yaml'), 'server:\n  ingestAuth: { token: short }\n');
     await expect(startReflexProcess(['--spec', SHOP, '--data', dir, '--config', join(dir, 'reflex.yaml')])).rejects.toThrow(/reflex\.yaml:2:\d+.*\/server\/ingestAuth\/token/s);
+  });
+
+  it('keeps the consumer and admin API to loopback clients unless server.apiAuth is set; health stays open', async () => {
+    const external = Object.values(networkInterfaces()).flat().find((i) => i && !i.internal && i.family === 'IPv4');
+    expect(external, 'this test needs a non-loopback IPv4 interface to call from').toBeDefined();
+    const open = await start(`server: { host: 0.0.0.0, ingestAuth: { token: "${TOKEN}" } }\n`);
+    const port = new URL(open.url).port;
+    const fromNetwork = `http://${external!.address}:${port}`;
+    expect((await fetch(`${fromNetwork}/healthz`)).status).toBe(200);
+    const refused = await fetch(`${fromNetwork}/webhooks`);
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).error).toContain('server.apiAuth');
+    expect((await fetch(`http://127.0.0.1:${port}/webhooks`)).status).toBe(200);
+    // The ingest token opens ingest, from anywhere, and nothing else.
+    expect((await ingest(fromNetwork, { authorization: `Bearer ${TOKEN}` })).status).toBe(200);
+
+    const API_TOKEN = 'api-token-0123456789abcdef';
+    const guarded = await start(`server: { host: 0.0.0.0, ingestAuth: { token: "${TOKEN}" }, apiAuth: { token: "${API_TOKEN}" } }\n`);
+    const gPort = new URL(guarded.url).port;
+    for (const base of [`http://${external!.address}:${gPort}`, `http://127.0.0.1:${gPort}`]) {
+      expect((await fetch(`${base}/streams`)).status).toBe(401);
+      expect((await fetch(`${base}/streams`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(401);
+      expect((await fetch(`${base}/streams`, { headers: { authorization: `Bearer ${API_TOKEN}` } })).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    }
   });
 });

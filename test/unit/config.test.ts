@@ -36,7 +36,7 @@ describe('reflex.yaml', () => {
     ].join('\n'));
     const cfg = loadConfig(file, { OUT_FORMAT: 'pretty' });
     expect(cfg.specs).toEqual([join(dir, 'specs/shop.yaml')]);
-    expect(cfg.server).toEqual({ host: '127.0.0.1', port: 9000, bodyLimit: 2 * 1024 * 1024, ingestAuth: null });
+    expect(cfg.server).toEqual({ host: '127.0.0.1', port: 9000, bodyLimit: 2 * 1024 * 1024, ingestAuth: null, apiAuth: null });
     expect(cfg.store).toMatchObject({ path: join(dir, 'data/r.db'), retentionMs: 2 * 86_400_000, dedupeWindowMs: 90 * 60_000, sync: 'full' });
     expect(cfg.sinks).toEqual([{ type: 'stdout', format: 'pretty' }]);
   });
