@@ -52,7 +52,6 @@ CREATE UNIQUE INDEX IF NOT EXISTS webhook_messages_by_event ON webhook_messages(
 CREATE INDEX IF NOT EXISTS webhook_messages_due ON webhook_messages(endpoint_id, next_at) WHERE status = 0;
 CREATE INDEX IF NOT EXISTS webhook_messages_by_key ON webhook_messages(endpoint_id, key, id) WHERE status = 0;
 CREATE INDEX IF NOT EXISTS webhook_messages_dead ON webhook_messages(endpoint_id, id) WHERE status = 2;
-CREATE INDEX IF NOT EXISTS webhook_messages_settled ON webhook_messages(updated_at) WHERE status = 1;
 CREATE TABLE IF NOT EXISTS webhook_attempts (
   id INTEGER PRIMARY KEY,
   endpoint_id TEXT NOT NULL,
@@ -66,7 +65,6 @@ CREATE TABLE IF NOT EXISTS webhook_attempts (
   next_retry_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS webhook_attempts_by_endpoint ON webhook_attempts(endpoint_id, id);
-CREATE INDEX IF NOT EXISTS webhook_attempts_by_time ON webhook_attempts(time);
 `;
 
 export const BLOCKED = 9_000_000_000_000_000;
@@ -180,8 +178,11 @@ export class WebhookStore {
       message: db.prepare('SELECT * FROM webhook_messages WHERE endpoint_id = ? AND event_id = ?'),
       retryMessage: db.prepare('UPDATE webhook_messages SET status = 0, attempts = 0, next_at = ?, updated_at = ? WHERE endpoint_id = ? AND event_id = ? AND status <> 0'),
       counts: db.prepare('SELECT status, COUNT(*) AS n FROM webhook_messages WHERE endpoint_id = ? GROUP BY status'),
-      pruneMessages: db.prepare('DELETE FROM webhook_messages WHERE status = 1 AND updated_at < ?'),
-      pruneAttempts: db.prepare('DELETE FROM webhook_attempts WHERE time < ?'),
+      // Ids grow with time, so old rows are a prefix of the table: no time index to keep up per delivery.
+      pruneMessages: db.prepare(`DELETE FROM webhook_messages WHERE status = 1 AND updated_at < @before
+        AND id < COALESCE((SELECT id FROM webhook_messages WHERE created_at >= @before ORDER BY id LIMIT 1), 9e18)`),
+      pruneAttempts: db.prepare(`DELETE FROM webhook_attempts
+        WHERE id < COALESCE((SELECT id FROM webhook_attempts WHERE time >= @before ORDER BY id LIMIT 1), 9e18)`),
     };
     this.settleTx = db.transaction((outcomes: Outcome[]) => {
       for (const o of outcomes) this.settleOne(o);
@@ -314,7 +315,7 @@ export class WebhookStore {
 
   /** Forgets delivered messages and attempts older than `before`; pending and dead ones stay. */
   prune(before: number): number {
-    return this.db.transaction(() => this.s.pruneMessages.run(before).changes + this.s.pruneAttempts.run(before).changes)();
+    return this.db.transaction(() => this.s.pruneMessages.run({ before }).changes + this.s.pruneAttempts.run({ before }).changes)();
   }
 }
 
