@@ -43,8 +43,8 @@ async function startReflex(yaml: string, dir = mkdtempSync(join(tmpdir(), 'refle
 const LOOPBACK_OK = (schedule = '[0s, 100ms, 200ms]', extra = '') =>
   `cdc: { reorderWindow: '0' }\nwebhooks: { allowPrivateAddresses: true, retrySchedule: ${schedule}, jitter: 0${extra} }\n`;
 
-async function receiver(answer?: Receiver['answer']): Promise<Receiver> {
-  const r = await startReceiver(answer);
+async function receiver(answer?: Receiver['answer'], port?: number): Promise<Receiver> {
+  const r = await startReceiver(answer, port);
   receivers.push(r);
   return r;
 }
@@ -149,16 +149,19 @@ describe('webhooks', () => {
 
   it('keeps events of a receiver down for the whole schedule as dead letters, and replay delivers them', async () => {
     const { reflex } = await startReflex(LOOPBACK_OK('[0s, 50ms, 100ms]'));
-    let up = false;
-    const hook = await receiver(() => ({ status: up ? 200 : 500 }));
-    const { body } = await api('POST', `${reflex.url}/webhooks`, { url: hook.url, streams: ['orders'] });
+    // Down: nothing listens on the port (connection refused).
+    const probe = await receiver();
+    const { port, url } = probe;
+    await receivers.splice(receivers.indexOf(probe), 1)[0]!.close();
+    const { body } = await api('POST', `${reflex.url}/webhooks`, { url, streams: ['orders'] });
     await ingest(reflex, [orderUpdate('ord_d1', 1), orderUpdate('ord_d2', 2)]);
     await eventually(async () => (await api('GET', `${reflex.url}/webhooks/${body.id}/dead-letters`)).body.length === 2, 10_000, 'two dead letters');
     const dead = (await api('GET', `${reflex.url}/webhooks/${body.id}/dead-letters`)).body;
-    expect(dead[0]).toMatchObject({ status: 'dead', attempts: 3, lastStatusCode: 500, key: 'ord_d1' });
-    expect(hook.requests).toHaveLength(6);
+    expect(dead[0]).toMatchObject({ status: 'dead', attempts: 3, lastStatusCode: null, key: 'ord_d1' });
+    expect(dead[0].lastError).toContain('ECONNREFUSED');
 
-    up = true;
+    // Back up on the same port.
+    const hook = await receiver(() => ({ status: 200 }), port);
     // One by id, the other through a replay of the stream from offset 1.
     const retried = await api('POST', `${reflex.url}/webhooks/${body.id}/deliveries/${dead[0].eventId}/retry`);
     expect(retried.status).toBe(202);
@@ -219,6 +222,19 @@ describe('webhooks', () => {
       expect(totals).toHaveLength(20);
     }
     expect(hook.requests.some((r) => r.status === 500)).toBe(true);
+  });
+
+  it('counts a receiver that does not answer within webhooks.timeout as a failed attempt, and keeps only the first bytes of an answer', async () => {
+    const { reflex } = await startReflex(LOOPBACK_OK('[0s, 50ms]', ', timeout: 300ms, maxResponseBytes: 100'));
+    const hook = await receiver(({ n }) => (n === 0 ? { status: 200, delayMs: 1500 } : { status: 200, body: 'x'.repeat(100_000) }));
+    const { body } = await api('POST', `${reflex.url}/webhooks`, { url: hook.url, streams: ['orders'] });
+    await ingest(reflex, [orderUpdate('ord_slow', 1)]);
+    await eventually(async () => (await api('GET', `${reflex.url}/webhooks/${body.id}/deliveries`)).body.length === 2, 10_000, 'two attempts');
+    const [second, first] = (await api('GET', `${reflex.url}/webhooks/${body.id}/deliveries`)).body;
+    expect(first).toMatchObject({ statusCode: null, error: 'timed out' });
+    expect(first.latencyMs).toBeLessThan(1000);
+    expect(second).toMatchObject({ statusCode: 200, error: null });
+    expect(second.responseBody).toBe('x'.repeat(100));
   });
 
   it('does not let a slow receiver delay a fast one', async () => {
