@@ -107,7 +107,7 @@ export async function webhookSection(o: WebhookSectionOptions): Promise<void> {
   out(section('(f) Webhooks: deliveries per second to local receivers'));
   out(`    receivers: node:http servers answering 204, in their own process; events: OrderUpdated CloudEvents over ${num(o.keys)} keys;`);
   out(`    ${o.concurrency} requests in flight per endpoint for both. reflex: WebhookService in this process on the embedded store (sync ${process.env.BENCH_SYNC ?? 'full'}; BENCH_SYNC=normal to compare),`);
-  out('    fan-out from the log, Standard Webhooks signature, per-key order, delivery and attempt rows committed per turn of the event loop.');
+  out('    fan-out from the log, Standard Webhooks signature, per-key order, delivery and attempt rows committed every 5 ms.');
   out('    Baseline: undici posting the same bodies (no signing, no bookkeeping) with one Agent per receiver.');
   const child = await startServer('webhook-receivers.ts', [String(o.receivers)]);
   try {
