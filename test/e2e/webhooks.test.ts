@@ -125,6 +125,23 @@ describe('webhooks', () => {
     expect(hook.delivered().map((e) => e.subject)).toEqual(['ord_b']);
   });
 
+  it('delivers change records of a changelog stream inside CloudEvents typed <stream>.<created|updated>', async () => {
+    const { reflex } = await startReflex(LOOPBACK_OK());
+    const hook = await receiver();
+    await api('POST', `${reflex.url}/webhooks`, { url: hook.url, streams: ['orders.changelog'] });
+    const create = kongLog({
+      id: 'req-cdc-create', startedAt: T0, method: 'POST', path: '/v1/orders', status: 201,
+      requestBody: { customerId: 'cus_1', items: [{ sku: 'S', quantity: 1 }] },
+      responseBody: { id: 'ord_cdc', customerId: 'cus_1', status: 'pending', total: 1, currency: 'EUR', items: [{ sku: 'S', quantity: 1 }] },
+    });
+    await ingest(reflex, [create, orderUpdate('ord_cdc', 2)]);
+    await eventually(() => hook.delivered().length === 2);
+    const [first, second] = hook.delivered();
+    expect(first).toMatchObject({ specversion: '1.0', type: 'orders.changelog.created', subject: 'ord_cdc', reflexstream: 'orders.changelog', data: { op: 'c', key: 'ord_cdc' } });
+    expect(second).toMatchObject({ type: 'orders.changelog.updated', data: { op: 'u', before: { total: 1 }, after: { total: 2 } } });
+    expect(hook.requests[0]!.headers['webhook-id']).toBe(first.id);
+  });
+
   it('retries a receiver that fails three times, then delivers each event exactly once', async () => {
     const { reflex } = await startReflex(LOOPBACK_OK('[0s, 50ms, 100ms, 150ms, 200ms]'));
     const failures = new Map<string, number>();
