@@ -69,6 +69,17 @@ describe('Kong log format', () => {
     expect(e!.ok && e!.exchange.request.body).toBe('{"items": [{"sku":');
   });
 
+  it('keeps a body the plugin flagged as cut as text, even when the cut happens to parse', () => {
+    const log = kongLog({ id: 'cut', startedAt: 1, method: 'POST', path: '/v1/orders', status: 201, responseBody: '1234' });
+    (log.response as Record<string, unknown>).body = '12';
+    (log.response as Record<string, unknown>).body_truncated = true;
+    let [e] = kongFormat.decode(JSON.stringify(log));
+    expect(e!.ok && e!.exchange.response.body).toBe('12');
+    delete (log.response as Record<string, unknown>).body_truncated;
+    [e] = kongFormat.decode(JSON.stringify(log));
+    expect(e!.ok && e!.exchange.response.body).toBe(12);
+  });
+
   it('falls back to the x-kong-request-id header, then to a hash of the record (old Kong versions)', () => {
     const log = kongLog({ id: 'hdr-id', startedAt: 1, method: 'GET', path: '/', status: 200 });
     delete (log.request as Record<string, unknown>).id;

@@ -17,6 +17,7 @@ import { originOf } from './origin.js';
  * Bodies: Kong does not log them by default. When the log carries `request.body` / `response.body`
  * (the raw text, as a plugin or `custom_fields_by_lua` stores it, or an already-parsed JSON value),
  * or `request.body_base64` / `response.body_base64`, they become the Exchange's bodies.
+ * `body_truncated: true` (set by plugins/kong) keeps a cut body as text.
  */
 export const kongFormat: LogFormat = {
   name: 'kong',
@@ -122,9 +123,14 @@ export function kongToExchange(raw: unknown): Exchange {
   };
 }
 
+/**
+ * A body the reflex plugin cut (`body_truncated: true`) stays text: a cut JSON document can still
+ * parse (`12` of `1234`) and would mislead the rules.
+ */
 function readBody(part: Record<string, unknown>, contentType: string | undefined): unknown {
-  if (typeof part.body_base64 === 'string') return normalizeBody(decodeBase64Body(part.body_base64), contentType);
-  return normalizeBody(part.body, contentType);
+  const text = typeof part.body_base64 === 'string' ? decodeBase64Body(part.body_base64) : part.body;
+  if (part.body_truncated === true && typeof text === 'string') return text;
+  return normalizeBody(text, contentType);
 }
 
 /** Kong logs a value-less argument as `true` and a repeated one as an array. */
