@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { repoRoot, testbedDir } from './paths.js';
-import { freePort, isAlive, sleep, stopPid, tail } from './proc.js';
+import { freePort, isAlive, sleep, stopPid, stopRecorded, tail } from './proc.js';
 
 const run = promisify(execFile);
 
@@ -167,17 +167,7 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyTestbed> {
   return { pid, version, adminUrl, runDir, log: () => tail(logFile), stop };
 }
 
-/** Stops an Envoy recorded by `npm run testbed`, by pid, and removes its run folder. */
-export async function stopRecordedEnvoy(entry: { pid: number; runDir: string }): Promise<void> {
-  if (isAlive(entry.pid) && looksLikeEnvoy(entry.pid)) await stopPid(entry.pid, { group: true, graceMs: 5_000 });
-  rmSync(entry.runDir, { recursive: true, force: true });
-}
-
-/** Guards against a recycled pid: only signal a process whose command line runs our envoy binary. */
-function looksLikeEnvoy(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('_bin/envoy');
-  } catch {
-    return true; // no /proc (macOS): trust the state file
-  }
+/** Stops a Envoy recorded by `npm run testbed`, by pid, and removes its run folder. */
+export function stopRecordedEnvoy(entry: { pid: number; runDir: string }): Promise<void> {
+  return stopRecorded(entry, '_bin/envoy', { graceMs: 5_000 });
 }

@@ -6,7 +6,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { KAFKA_VERSION, LOG4J2_PROPERTIES, kafkaPom, serverProperties } from './kafka-config.js';
 import { fetchJars } from './maven.js';
 import { testbedDir } from './paths.js';
-import { freePort, isAlive, sleep, stopPid, tail } from './proc.js';
+import { freePort, isAlive, sleep, stopPid, stopRecorded, tail } from './proc.js';
 import { readState } from './state.js';
 
 export { KAFKA_VERSION };
@@ -141,17 +141,7 @@ async function launch(version: string, dir: string, jvm: string[], options: Kafk
   };
 }
 
-/** Stops a broker recorded by `npm run testbed` (the CLI), by pid, and removes its run folder. */
-export async function stopRecordedKafka(entry: { pid: number; runDir: string }): Promise<void> {
-  if (isAlive(entry.pid) && looksLikeKafka(entry.pid)) await stopPid(entry.pid, { group: true });
-  rmSync(entry.runDir, { recursive: true, force: true });
-}
-
-/** Guards against a recycled pid: only signal a process whose command line runs kafka.Kafka. */
-function looksLikeKafka(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka');
-  } catch {
-    return true; // no /proc (macOS): trust the state file
-  }
+/** Stops a Kafka recorded by `npm run testbed`, by pid, and removes its run folder. */
+export function stopRecordedKafka(entry: { pid: number; runDir: string }): Promise<void> {
+  return stopRecorded(entry, 'kafka.Kafka');
 }

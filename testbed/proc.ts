@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A port the OS considers free right now on 127.0.0.1 (another process may still take it: callers retry). */
@@ -51,5 +51,22 @@ export function tail(path: string, n = 40): string {
     return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
   } catch {
     return '(no log)';
+  }
+}
+
+/**
+ * Stops a server recorded by `npm run testbed`, by pid, and removes its run folder. Only a process
+ * whose command line contains `marker` is signalled, so a recycled pid is left alone.
+ */
+export async function stopRecorded(entry: { pid: number; runDir: string }, marker: string, opts: { graceMs?: number } = {}): Promise<void> {
+  if (isAlive(entry.pid) && commandLineHas(entry.pid, marker)) await stopPid(entry.pid, { group: true, ...opts });
+  rmSync(entry.runDir, { recursive: true, force: true });
+}
+
+function commandLineHas(pid: number, marker: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+  } catch {
+    return true; // no /proc (macOS): trust the state file
   }
 }
