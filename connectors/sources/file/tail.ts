@@ -1,6 +1,8 @@
 import { open, stat } from 'node:fs/promises';
 import type { SourceConnector } from '../../../src/sources/connector.js';
-import { BackpressureError, PayloadError } from '../../../src/sources/types.js';
+import { BackpressureError, type DecodedEntry } from '../../../src/sources/types.js';
+import { decodeLine, unstorableLine } from './line-entries.js';
+import { readLines, type Batch, type FilePosition } from './line-reader.js';
 
 interface FileSourceConfig {
   path: string;
@@ -10,13 +12,18 @@ interface FileSourceConfig {
   pollMs?: number;
   /** Lines per committed batch. */
   batchLines?: number;
+  /** A longer line is a dead letter; also the size of the read buffer, which bounds memory. */
+  maxLineBytes?: number;
   name?: string;
 }
 
+const DEFAULT_MAX_LINE_BYTES = 10 * 1024 * 1024;
+
 /**
- * Reads a log file line by line (Kong's file-log writes NDJSON) from its checkpoint, a byte offset
- * committed with each batch, so a restart neither skips nor repeats. A file that shrank was rotated
- * or truncated: reading starts again at 0. A malformed line is logged and skipped with its line number.
+ * Reads a log file line by line (Kong's file-log writes NDJSON) from its checkpoint, committed with
+ * each batch, so a restart neither skips nor repeats. The checkpoint is `<byte offset>:<line number>`
+ * (older ones hold the offset alone). A file that shrank was rotated or truncated: reading starts
+ * again at 0. A line that cannot be read becomes a dead letter naming the file and line.
  */
 export const fileSource: SourceConnector<FileSourceConfig> = {
   type: 'file',
@@ -32,6 +39,12 @@ export const fileSource: SourceConnector<FileSourceConfig> = {
       follow: { type: 'boolean', default: true, description: 'keep reading as the file grows' },
       pollMs: { type: 'integer', minimum: 50, default: 1000, description: 'how often to look for new lines' },
       batchLines: { type: 'integer', minimum: 1, default: 500, description: 'lines per committed batch' },
+      maxLineBytes: {
+        type: 'integer',
+        minimum: 1024,
+        default: DEFAULT_MAX_LINE_BYTES,
+        description: 'a longer line is a dead letter (RX304) and is skipped unread; memory use stays about this size whatever the backlog',
+      },
     },
   },
   instanceName: (config) => config.name ?? `file:${config.path}`,
@@ -40,48 +53,53 @@ export const fileSource: SourceConnector<FileSourceConfig> = {
     if (!found) throw new Error(`unknown format '${config.format}' (known: ${[...ctx.formats.keys()].join(', ')})`);
     const format = found;
     const batchLines = config.batchLines ?? 500;
+    const maxLineBytes = config.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     let stopped = false;
     let timer: NodeJS.Timeout | null = null;
     let running: Promise<void> | null = null;
-    let offset = Number(ctx.getCheckpoint() ?? 0);
-    let lineNo = 0;
+    let position = parseCheckpoint(ctx.getCheckpoint());
 
     async function readNew(): Promise<void> {
       const info = await stat(config.path).catch(() => null);
       if (!info) return;
-      if (info.size < offset) {
+      if (info.size < position.offset) {
         ctx.logger.info('file shrank (rotated or truncated); reading from the start', { path: config.path });
-        offset = 0;
+        position = { offset: 0, line: 0 };
       }
-      if (info.size === offset) return;
+      if (info.size === position.offset) return;
       const fh = await open(config.path, 'r');
       try {
-        const buf = Buffer.alloc(info.size - offset);
-        await fh.read(buf, 0, buf.length, offset);
-        const lastNewline = buf.lastIndexOf(10);
-        if (lastNewline === -1) return; // an incomplete line: wait for the rest
-        const lines = buf.subarray(0, lastNewline + 1).toString('utf8').split('\n');
-        lines.pop();
-        let consumed = offset;
-        for (let i = 0; i < lines.length && !stopped; i += batchLines) {
-          const chunk = lines.slice(i, i + batchLines);
-          const entries = [];
-          for (const line of chunk) {
-            lineNo++;
-            consumed += Buffer.byteLength(line) + 1;
-            if (line.trim() === '') continue;
-            try {
-              entries.push(...format.decode(line));
-            } catch (err) {
-              if (!(err instanceof PayloadError)) throw err;
-              ctx.logger.warn('skipping malformed line', { path: config.path, line: lineNo, error: err.message });
-            }
-          }
-          await ctx.ingest(entries, String(consumed));
-          offset = consumed;
+        for await (const batch of readLines(fh, position, info.size, { maxLineBytes, batchLines, stopped: () => stopped })) {
+          await commit(batch);
+          position = batch.next;
         }
       } finally {
         await fh.close();
+      }
+    }
+
+    async function commit(batch: Batch): Promise<void> {
+      const perLine = batch.items.map((item) => decodeLine(format, config.path, item, maxLineBytes));
+      try {
+        await ctx.ingest(perLine.flat(), checkpointOf(batch.next));
+        return;
+      } catch (err) {
+        if (err instanceof BackpressureError) throw err;
+        if (batch.items.length === 1 && perLine[0]!.length === 0) throw err;
+        ctx.logger.warn('a batch could not be stored; storing its lines one by one', { path: config.path, error: (err as Error).message });
+      }
+      // One line per transaction, so the line the store refuses costs only itself. If even its dead
+      // letter cannot be stored, the store itself is failing: stop here and try again on the next poll.
+      for (let i = 0; i < batch.items.length; i++) {
+        const item = batch.items[i]!;
+        const checkpoint = checkpointOf({ offset: item.next, line: item.line });
+        try {
+          await ctx.ingest(perLine[i]!, checkpoint);
+        } catch (err) {
+          if (err instanceof BackpressureError) throw err;
+          const dead: DecodedEntry = unstorableLine(config.path, item, err);
+          await ctx.ingest([dead], checkpoint);
+        }
       }
     }
 
@@ -102,7 +120,7 @@ export const fileSource: SourceConnector<FileSourceConfig> = {
 
     return {
       async start() {
-        if (offset > 0) ctx.logger.info('resuming file', { path: config.path, byteOffset: offset });
+        if (position.offset > 0) ctx.logger.info('resuming file', { path: config.path, byteOffset: position.offset, line: position.line });
         running = readNew()
           .catch(reportFailure)
           .finally(schedule);
@@ -117,3 +135,13 @@ export const fileSource: SourceConnector<FileSourceConfig> = {
     };
   },
 };
+
+function checkpointOf(p: FilePosition): string {
+  return p.line === null ? String(p.offset) : `${p.offset}:${p.line}`;
+}
+
+function parseCheckpoint(value: string | null): FilePosition {
+  const m = /^(\d+)(?::(\d+))?$/.exec(value ?? '');
+  if (!m) return { offset: 0, line: 0 };
+  return { offset: Number(m[1]), line: m[2] === undefined ? null : Number(m[2]) };
+}
