@@ -1,6 +1,10 @@
 import { Webhook } from 'standardwebhooks';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { guardedLookup, isForbiddenAddress, urlProblem } from '../../src/webhooks/address-guard.js';
+import { EndpointClient } from '../../src/webhooks/http-client.js';
 import { generateSecret, secretProblem, signatureHeader } from '../../src/webhooks/signing.js';
 
 describe('webhook address guard', () => {
@@ -13,6 +17,31 @@ describe('webhook address guard', () => {
     expect(isForbiddenAddress(address)).toBe(forbidden);
   });
 
+  it.each([
+    // IPv4-compatible, IPv4-mapped in hex, SIIT, NAT64 and 6to4 forms of private addresses
+    ['::7f00:1', true], ['::a00:1', true], ['::ffff:7f00:1', true], ['::ffff:0:a00:1', true],
+    ['64:ff9b::a00:1', true], ['64:ff9b::7f00:1', true], ['64:ff9b:1::808:808', true], ['2002:c0a8:101::1', true], ['2002:7f00:1::', true],
+    // Teredo with a private server address; reserved (documentation) ranges
+    ['2001:0:a00:1::', true], ['192.0.2.7', true], ['2001:db8::1', true], ['fec0::1', true],
+    // the same forms of public addresses stay allowed
+    ['64:ff9b::808:808', false], ['2002:808:808::1', false], ['::808:808', false],
+  ])('%s (an embedded or reserved address) forbidden: %s', (address, forbidden) => {
+    expect(isForbiddenAddress(address, {})).toBe(forbidden);
+  });
+
+  it("refuses this machine's own addresses, public ones included", () => {
+    const own = Object.values(networkInterfaces()).flat().filter((i) => i !== undefined);
+    expect(own.length).toBeGreaterThan(0);
+    for (const i of own) expect(isForbiddenAddress(i.address), i.address).toBe(true);
+    // A public address is forbidden when an interface of this machine carries it, in every form.
+    const eth0 = [{ address: '93.184.216.34', netmask: '255.255.255.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: false, cidr: '93.184.216.34/24' }] as const;
+    expect(isForbiddenAddress('93.184.216.34', { eth0: [...eth0] })).toBe(true);
+    expect(isForbiddenAddress('::ffff:93.184.216.34', { eth0: [...eth0] })).toBe(true);
+    expect(isForbiddenAddress('2002:5db8:d822::1', { eth0: [...eth0] })).toBe(true);
+    expect(isForbiddenAddress('93.184.216.34', {})).toBe(false);
+    expect(urlProblem(`http://${own.find((i) => !i.internal && i.family === 'IPv4')?.address ?? '127.0.0.1'}:8080/x`, false)).toContain('allowPrivateAddresses');
+  });
+
   it('explains what is wrong with a URL', () => {
     expect(urlProblem('not a url', false)).toContain('is not a URL');
     expect(urlProblem('file:///etc/passwd', false)).toContain('http or https');
@@ -20,6 +49,38 @@ describe('webhook address guard', () => {
     expect(urlProblem('http://127.0.0.1:8080/x', false)).toContain('allowPrivateAddresses');
     expect(urlProblem('http://127.0.0.1:8080/x', true)).toBeNull();
     expect(urlProblem('https://hooks.example/x', false)).toBeNull();
+    // A trailing dot names the same host; URL literals in other spellings are the same address.
+    for (const url of ['http://localhost./x', 'http://api.localhost../x', 'http://127.0.0.1./x', 'http://0x7f.1/x', 'http://[::ffff:127.0.0.1]/x', 'http://[::127.0.0.1]/x', 'http://[64:ff9b::10.0.0.1]/x']) {
+      expect(urlProblem(url, false), url).toContain('allowPrivateAddresses');
+      expect(urlProblem(url, true), url).toBeNull();
+    }
+  });
+
+  it("does not connect to this machine's own non-loopback address (where 0.0.0.0 services listen)", async () => {
+    const external = Object.values(networkInterfaces()).flat().find((i) => i && !i.internal && i.family === 'IPv4');
+    expect(external, 'this test needs a non-loopback IPv4 interface').toBeDefined();
+    let hits = 0;
+    const server = createServer((_req, res) => {
+      hits++;
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+    const url = new URL(`http://${external!.address}:${(server.address() as AddressInfo).port}/hook`);
+    const options = { timeoutMs: 2000, maxResponseBytes: 100, connections: 1 };
+    const guarded = new EndpointClient({ ...options, allowPrivateAddresses: false });
+    const open = new EndpointClient({ ...options, allowPrivateAddresses: true });
+    try {
+      const refused = await guarded.post(url, {}, '{}');
+      expect(refused.status).toBeNull();
+      expect(refused.error).toContain('allowPrivateAddresses');
+      expect(hits).toBe(0);
+      // The same request goes through when private addresses are allowed: the guard, not the network, refused.
+      expect((await open.post(url, {}, '{}')).status).toBe(200);
+      expect(hits).toBe(1);
+    } finally {
+      await Promise.all([guarded.close(), open.close()]);
+      server.close();
+    }
   });
 
   it('refuses, at lookup time, a name that resolves to loopback', async () => {
