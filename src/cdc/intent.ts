@@ -2,14 +2,14 @@ import type { Exchange } from '../model/exchange.js';
 import type { ChangeOp } from '../model/records.js';
 import { isPromise, type CompiledExpression } from '../rules/expression.js';
 import type { CdcOp, CompiledOperation } from '../spec/types.js';
-import { formatKey } from '../pipeline/keys.js';
+import { UnsafeKeyError, formatKey } from '../pipeline/keys.js';
 import type { CdcIntent } from './types.js';
 
 const OP_LETTER: Record<Exclude<CdcOp, 'none'>, ChangeOp> = { create: 'c', update: 'u', delete: 'd', read: 'r' };
 
 /** Thrown with the part of x-reflex-cdc that failed; the pipeline turns it into a dead letter. */
 export class CdcFailure extends Error {
-  constructor(readonly code: 'RX406' | 'RX407' | 'RX408', message: string) {
+  constructor(readonly code: 'RX406' | 'RX407' | 'RX408' | 'RX409', message: string) {
     super(message);
   }
 }
@@ -41,7 +41,13 @@ function afterWhen(ex: Exchange, op: CompiledOperation, when: unknown): CdcInten
 
 function build(ex: Exchange, op: CompiledOperation, keyValue: unknown, stateValue: unknown): CdcIntent | null {
   const resource = op.resource!;
-  const key = formatKey(keyValue);
+  let key: string | null;
+  try {
+    key = formatKey(keyValue);
+  } catch (err) {
+    if (err instanceof UnsafeKeyError) throw new CdcFailure(err.code, `resource ${resource.name}: ${err.message}`);
+    throw err;
+  }
   if (key === null) {
     throw new CdcFailure('RX406', `the key of resource ${resource.name} is empty (${JSON.stringify(keyValue) ?? 'undefined'}) for ${ex.request.method} ${ex.request.path}`);
   }

@@ -6,6 +6,7 @@
 export function formatKey(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string') return value.length > 0 ? value : null;
+  if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) throw new UnsafeKeyError(value);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (Array.isArray(value)) {
     if (value.length === 0) return null;
@@ -18,4 +19,18 @@ export function formatKey(value: unknown): string | null {
     return parts.join('/');
   }
   return JSON.stringify(value);
+}
+
+/**
+ * RX409: a key that is a JSON number beyond 2^53. Its exact digits are lost (…993 reads as …992), so
+ * two resources could share one key; the exchange becomes a dead letter instead. Bodies parsed from
+ * text keep such integers exact (as strings), so this happens only for bodies a log already carried
+ * as parsed JSON.
+ */
+export class UnsafeKeyError extends Error {
+  readonly code = 'RX409';
+  constructor(value: number) {
+    super(`the key ${value} is an integer beyond 2^53, whose exact digits JSON numbers cannot keep (two resources could share it); log the body as text, or the id as a string`);
+    this.name = 'UnsafeKeyError';
+  }
 }

@@ -1,7 +1,11 @@
 import type { Diagnostic } from '../model/diagnostic.js';
+import type { Exchange } from '../model/exchange.js';
+import { hashJson } from '../model/hash.js';
+import type { DecodedEntry } from './types.js';
 
 /**
  * Codes for log entries that parse but cannot become an Exchange (they go to dead letters):
+ *   RX300 reading the entry failed otherwise (the message says why)
  *   RX301 entry is not an object   RX302 required field missing   RX303 field has the wrong type
  */
 export class EntryError extends Error {
@@ -27,7 +31,32 @@ export function entryDiagnostic(err: unknown, where: { file?: string; prefix: st
       ...(where.line !== undefined ? { line: where.line } : {}),
     };
   }
-  return { code: 'RX300', severity: 'error', message: `cannot read log entry: ${(err as Error).message}`, pointer: where.prefix };
+  return {
+    code: 'RX300',
+    severity: 'error',
+    message: `cannot read log entry: ${String((err as Error)?.message ?? err).split('\n')[0]}`,
+    pointer: where.prefix,
+    ...(where.file ? { file: where.file } : {}),
+    ...(where.line !== undefined ? { line: where.line } : {}),
+  };
+}
+
+/**
+ * One raw log entry to a DecodedEntry. Whatever goes wrong while reading it (a wrong field, or any
+ * exception at all) makes this entry a dead letter, never the whole payload's failure.
+ * `gateway` prefixes the request key of an unreadable entry (a hash of the entry).
+ */
+export function decodeWith(
+  raw: unknown,
+  where: { file?: string; prefix: string; line?: number },
+  gateway: string,
+  convert: (raw: unknown) => Exchange,
+): DecodedEntry {
+  try {
+    return { ok: true, exchange: convert(raw), raw, pointer: where.prefix, ...(where.line !== undefined ? { line: where.line } : {}) };
+  } catch (err) {
+    return { ok: false, diagnostic: entryDiagnostic(err, where), raw, requestKey: `${gateway}:raw:${hashJson(raw)}` };
+  }
 }
 
 type Obj = Record<string, unknown>;

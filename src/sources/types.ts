@@ -3,7 +3,8 @@ import type { Exchange } from '../model/exchange.js';
 
 /** One entry of a decoded payload: an Exchange, or why this entry could not become one. */
 export type DecodedEntry =
-  | { ok: true; exchange: Exchange; raw: unknown }
+  /** `pointer` and `line`: where the entry sat in its payload, for a dead letter made while processing it. */
+  | { ok: true; exchange: Exchange; raw: unknown; pointer?: string; line?: number }
   | { ok: false; diagnostic: Diagnostic; raw: unknown; requestKey: string };
 
 /** A payload that is not well-formed at all (bad JSON): the whole payload is rejected, nothing is stored. */
@@ -41,5 +42,10 @@ export interface LogFormat {
   name: string;
   summary: string;
   /** Throws PayloadError when the payload is malformed; entries that parse but do not fit become `ok: false`. */
-  decode(payload: string): DecodedEntry[];
+  decode(payload: string, options?: DecodeOptions): DecodedEntry[];
+}
+
+export interface DecodeOptions {
+  /** `limits.jsonDepth`: a body nested deeper stays text (default DEFAULT_JSON_DEPTH). */
+  maxDepth?: number;
 }

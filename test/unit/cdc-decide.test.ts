@@ -77,6 +77,40 @@ describe('CDC decisions', () => {
     ]);
   });
 
+  it('treats patch keys like constructor, prototype and __proto__ as data, in merge patches and JSON Patches', () => {
+    const start = JSON.parse('{"name": "Ada", "__proto__": {"x": 1}, "toString": "s"}');
+    const { records, skipped } = run([
+      intent('c', 'k', { after: start }),
+      intent('u', 'k', { patch: { format: 'merge', document: JSON.parse('{"constructor": {"a": 1}, "prototype": 2, "__proto__": {"y": 2}, "name": "Bo"}') } }),
+      intent('u', 'k', { patch: { format: 'json-patch', document: [
+        { op: 'add', path: '/constructor/b', value: JSON.parse('{"__proto__": 3}') },
+        { op: 'remove', path: '/prototype' },
+        { op: 'replace', path: '/__proto__/y', value: 5 },
+      ] } }),
+      // Inherited members are not there: replacing one fails like any missing member.
+      intent('u', 'k', { patch: { format: 'json-patch', document: [{ op: 'replace', path: '/hasOwnProperty', value: 1 }] } }),
+    ]);
+    expect(skipped).toEqual([expect.stringContaining('JSON Patch operation 0 failed')]);
+    expect(records.slice(1).map((r) => [JSON.stringify(r.after), r.changed])).toEqual([
+      ['{"name":"Bo","__proto__":{"x":1,"y":2},"toString":"s","constructor":{"a":1},"prototype":2}', ['/__proto__/y', '/constructor', '/name', '/prototype']],
+      ['{"name":"Bo","__proto__":{"x":1,"y":5},"toString":"s","constructor":{"a":1,"b":{"__proto__":3}}}', ['/__proto__/y', '/constructor/b', '/prototype']],
+    ]);
+    const after = records[2]!.after as Record<string, unknown>;
+    expect(Object.getPrototypeOf(after)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(after.constructor)).toBe(Object.prototype);
+  });
+
+  it('skips a JSON Patch whose result would be nested too deep to store, instead of failing the batch', () => {
+    const deepPath = '/a'.repeat(900);
+    const nested = (n: number) => { let v: unknown = 1; for (let i = 0; i < n; i++) v = { a: v }; return v; };
+    const { skipped, records } = run([
+      intent('c', 'k', { after: nested(900) }),
+      intent('u', 'k', { patch: { format: 'json-patch', document: [{ op: 'replace', path: deepPath, value: nested(200) }] } }),
+    ]);
+    expect(records).toHaveLength(1);
+    expect(skipped).toEqual([expect.stringContaining('nested deeper than 1000 levels')]);
+  });
+
   it('never rolls state back with an older log, and breaks equal times by request id', () => {
     const t = 5_000_000;
     const { records, late, states } = run([
