@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
 import { exchangeFormat } from '../../connectors/sources/exchange/format.js';
 import { decodeEntry, kongFormat } from '../../connectors/sources/kong/format.js';
 import { normalizeBody } from '../../src/model/body.js';
@@ -132,5 +136,27 @@ describe('redaction', () => {
     expect(JSON.parse(out.request.body)).toEqual({ card: { number: REDACTED } });
     expect(() => JSON.stringify(out)).not.toThrow();
     expect(raw.request.headers.Authorization).toBe('Bearer s3cret'); // a copy
+  });
+});
+
+describe('limits.jsonDepth', () => {
+  it('is read from reflex.yaml (default 256, 16-1000) and bounds what the formats parse', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reflex-limits-'));
+    try {
+      const file = join(dir, 'reflex.yaml');
+      writeFileSync(file, 'limits:\n  jsonDepth: 32\n');
+      expect(loadConfig(file, {}).limits.jsonDepth).toBe(32);
+      writeFileSync(file, 'store: { sync: full }\n');
+      expect(loadConfig(file, {}).limits.jsonDepth).toBe(256);
+      writeFileSync(file, 'limits:\n  jsonDepth: 100000\n');
+      expect(() => loadConfig(file, {})).toThrow(/limits\/jsonDepth|jsonDepth/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const log = kongLog({ id: 'd', startedAt: 1, method: 'POST', path: '/', status: 200, responseBody: deepArray(40) });
+    const [shallow] = kongFormat.decode(JSON.stringify(log), { maxDepth: 32 });
+    expect(shallow!.ok && shallow!.exchange.response.body).toBe(deepArray(40));
+    const [roomy] = kongFormat.decode(JSON.stringify(log), { maxDepth: 64 });
+    expect(roomy!.ok && roomy!.exchange.response.body).toBeInstanceOf(Array);
   });
 });
