@@ -1,14 +1,15 @@
 import { formatDiagnostic, type Diagnostic } from '../model/diagnostic.js';
 import { checkSpecSet } from '../spec/compile.js';
 import { displayPath } from '../spec/locate.js';
+import type { RefPolicy } from '../spec/ref-files.js';
 import { resolve } from 'node:path';
 
 /**
  * `reflex lint <spec>...`: prints every finding like tsc does, then one summary line.
  * Exit code 1 when there is an error; warnings are printed but pass.
  */
-export async function runLint(files: string[], out: (line: string) => void): Promise<number> {
-  const { diagnostics } = await checkSpecSet(files);
+export async function runLint(files: string[], out: (line: string) => void, refs?: RefPolicy): Promise<number> {
+  const { diagnostics } = await checkSpecSet(files, refs);
   for (const d of diagnostics) out(formatDiagnostic(d));
   out(summary(diagnostics, files.map((f) => displayPath(resolve(f)))));
   return diagnostics.some((d) => d.severity === 'error') ? 1 : 0;

@@ -4,12 +4,14 @@ import { DiagnosticError, formatDiagnostic } from '../model/diagnostic.js';
 import { runServe } from './serve.js';
 import { runTest } from './test-command.js';
 import { runLint } from './lint.js';
+import { resolve } from 'node:path';
+import { DEFAULT_REF_POLICY, type RefPolicy } from '../spec/ref-files.js';
 
 export const USAGE = `reflex: API traffic in, domain events out
 
 Usage:
   reflex serve --spec <file>... [--config reflex.yaml] [--host 127.0.0.1] [--port 8088] [--data .reflex]
-  reflex lint  <spec>...
+  reflex lint  <spec>... [--allow-refs <dir|url>...]
   reflex test  <spec>... --logs <file> [--format kong|exchange] [--expect <file>]
 
 Commands:
@@ -44,9 +46,9 @@ export async function main(argv: string[], registry: Registry, io: CliIO): Promi
         return await runServe(values, registry, io);
       }
       case 'lint': {
-        const { positionals } = parseArgs({ args: rest, options: {}, allowPositionals: true });
+        const { values, positionals } = parseArgs({ args: rest, options: { 'allow-refs': { type: 'string', multiple: true } }, allowPositionals: true });
         if (positionals.length === 0) return usage(io, 'lint needs at least one spec file');
-        return await runLint(positionals, io.out);
+        return await runLint(positionals, io.out, refPolicy(values['allow-refs']));
       }
       case 'test': {
         const { values, positionals } = parseArgs({
@@ -76,6 +78,11 @@ export async function main(argv: string[], registry: Registry, io: CliIO): Promi
     io.err(`reflex: ${(err as Error).message}`);
     return 1;
   }
+}
+
+/** `--allow-refs`: more folders (relative to the working directory) or URL prefixes a spec's $refs may read. */
+function refPolicy(allow: string[] | undefined): RefPolicy {
+  return { ...DEFAULT_REF_POLICY, allow: (allow ?? []).map((a) => (/^https?:\/\//i.test(a) ? a : resolve(a))) };
 }
 
 function usage(io: CliIO, problem: string): number {

@@ -9,6 +9,7 @@
  *   RX004 not an OpenAPI 3.0/3.1 document
  *   RX005 the document violates the OpenAPI schema
  *   RX006 the OpenAPI parser failed otherwise
+ *   RX007 a $ref reflex refuses to read (outside the spec's folder tree, not a regular file, too large, http)
  *
  *   RX100 unknown x-reflex annotation (e.g. `x-reflex-event`)
  *   RX101 known annotation in a place where reflex does not read it
@@ -39,6 +40,7 @@ export const CODES = {
   notOpenApi: 'RX004',
   openApiSchema: 'RX005',
   parserFailed: 'RX006',
+  refusedRef: 'RX007',
 
   unknownAnnotation: 'RX100',
   misplacedAnnotation: 'RX101',

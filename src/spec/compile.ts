@@ -5,6 +5,7 @@ import { DEFAULT_REDACT } from '../pipeline/redact.js';
 import { CODES } from './codes.js';
 import { compileSpec, type CompiledSpec } from './compile-spec.js';
 import { loadSpec } from './load.js';
+import type { RefPolicy } from './ref-files.js';
 import type { Located } from './locate.js';
 import { withHint } from './report.js';
 import { buildRouter } from './route-tree.js';
@@ -14,17 +15,17 @@ import type { CompiledOperation, CompiledSpecSet, RedactPath, StreamInfo } from 
  * Loads, checks and compiles a set of annotated OpenAPI specs. Every problem in every file is
  * collected; if any is an error, one DiagnosticError carries them all (warnings included).
  */
-export async function loadSpecSet(files: string[]): Promise<CompiledSpecSet> {
-  const { set, diagnostics } = await checkSpecSet(files);
+export async function loadSpecSet(files: string[], refs?: RefPolicy): Promise<CompiledSpecSet> {
+  const { set, diagnostics } = await checkSpecSet(files, refs);
   if (!set) throw new DiagnosticError(diagnostics);
   return set;
 }
 
 /** Like loadSpecSet, but returns the diagnostics instead of throwing (for `reflex lint`). */
-export async function checkSpecSet(files: string[]): Promise<{ set: CompiledSpecSet | null; diagnostics: Diagnostic[] }> {
+export async function checkSpecSet(files: string[], refs?: RefPolicy): Promise<{ set: CompiledSpecSet | null; diagnostics: Diagnostic[] }> {
   // The same file named twice (a glob plus an explicit path) is one spec, not a clash with itself.
   const distinct = files.filter((f, i) => files.findIndex((g) => resolve(g) === resolve(f)) === i);
-  const loaded = await Promise.all(distinct.map((f) => loadSpec(f)));
+  const loaded = await Promise.all(distinct.map((f) => loadSpec(f, refs)));
   const compiled: CompiledSpec[] = [];
   for (const spec of loaded) {
     // A file that could not be read or parsed has nothing left to check.

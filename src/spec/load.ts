@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
@@ -7,6 +6,7 @@ import { CODES } from './codes.js';
 import { isObject, type Obj } from './doc.js';
 import { keyOfUrl, SourceMap } from './locate.js';
 import { reportParserFailure, reportSchemaErrors } from './openapi-errors.js';
+import { confinedResolver, DEFAULT_REF_POLICY, readBounded, RefusedRef, type RefPolicy } from './ref-files.js';
 import { Reporter } from './report.js';
 
 /** One OpenAPI file, dereferenced and validated, with the map back to its sources. */
@@ -24,9 +24,10 @@ export interface LoadedSpec {
 /**
  * Reads one spec with swagger-parser: `$ref`s across files, OpenAPI 3.0/3.1 schema validation.
  * Every file is parsed by our own plugin with the `yaml` package, so the locator sees exactly
- * the text the dereferencer read. Never throws: problems land in `report`.
+ * the text the dereferencer read. `$ref`s read only what `refs` allows (see ref-files.ts).
+ * Never throws: problems land in `report`.
  */
-export async function loadSpec(file: string): Promise<LoadedSpec> {
+export async function loadSpec(file: string, refs: RefPolicy = DEFAULT_REF_POLICY): Promise<LoadedSpec> {
   const key = resolve(file);
   const sources = new SourceMap(key);
   const report = new Reporter(sources);
@@ -34,8 +35,12 @@ export async function loadSpec(file: string): Promise<LoadedSpec> {
 
   let text: string;
   try {
-    text = await readFile(key, 'utf8');
+    text = (await readBounded(key, refs.maxBytes, spec.display)).toString('utf8');
   } catch (err) {
+    if (err instanceof RefusedRef) {
+      report.push({ code: CODES.unreadable, severity: 'error', message: err.message, file: spec.display });
+      return spec;
+    }
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
     report.push({ code: CODES.unreadable, severity: 'error', message: `cannot read ${spec.display}: ${reason}`, file: spec.display });
     return spec;
@@ -48,7 +53,7 @@ export async function loadSpec(file: string): Promise<LoadedSpec> {
   const syntax: Diagnostic[] = [];
   const parser = new SwaggerParser();
   try {
-    await parser.validate(key, parserOptions(sources, syntax) as SwaggerParser.Options);
+    await parser.validate(key, parserOptions(sources, syntax, confinedResolver(key, refs)) as SwaggerParser.Options);
   } catch (err) {
     const brokenRefs = reportParserFailure(err, report, parser.api, syntax.some((d) => d.severity === 'error'));
     // A broken $ref stops swagger-parser before its schema check; run it anyway to report everything at once.
@@ -99,7 +104,7 @@ function checkVersion(raw: unknown, report: Reporter): boolean {
   return true;
 }
 
-function parserOptions(sources: SourceMap, syntax: Diagnostic[]): object {
+function parserOptions(sources: SourceMap, syntax: Diagnostic[], resolver: object): object {
   const plugin = {
     name: 'reflex-yaml',
     order: 1,
@@ -116,6 +121,8 @@ function parserOptions(sources: SourceMap, syntax: Diagnostic[]): object {
   return {
     // Our plugin parses YAML and JSON alike; the built-in ones would parse a second time.
     parse: { json: false, yaml: plugin, text: false, binary: false },
+    // Ours replaces both built-in resolvers: files only inside the allowed folders, http only when allowed.
+    resolve: { file: false, http: false, reflex: resolver },
     continueOnError: true,
     dereference: { circular: true },
   };

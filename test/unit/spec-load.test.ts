@@ -1,7 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DiagnosticError } from '../../src/model/diagnostic.js';
 import { loadSpecSet } from '../../src/spec/compile.js';
 import { loadSpec } from '../../src/spec/load.js';
+import { DEFAULT_REF_POLICY } from '../../src/spec/ref-files.js';
 import { F, linesOf } from './spec-helpers.js';
 
 const E = `${F}/errors`;
@@ -63,5 +67,78 @@ describe('loading OpenAPI documents', () => {
     // 1 + 1 + 17 errors; the 2 warnings of annotations.yaml travel along
     expect(severities.filter((s) => s === 'error')).toHaveLength(19);
     expect(severities.filter((s) => s === 'warning')).toHaveLength(2);
+  });
+});
+
+describe('what a $ref may read', () => {
+  const root = mkdtempSync(join(tmpdir(), 'reflex-refs-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const specs = join(root, 'specs');
+  const outside = join(root, 'outside');
+  mkdirSync(join(specs, 'sub'), { recursive: true });
+  mkdirSync(outside);
+  const pathItem = (description: string) => `get:\n  responses:\n    '200': { description: ${description} }\n`;
+  writeFileSync(join(outside, 'secret.yaml'), pathItem('TOPSECRET-VALUE'));
+  writeFileSync(join(specs, 'sub', 'ok.yaml'), pathItem('fine'));
+  writeFileSync(join(specs, 'sub', 'big.yaml'), pathItem('x'.repeat(4096)));
+  symlinkSync(join(outside, 'secret.yaml'), join(specs, 'sub', 'link.yaml'));
+  const spec = join(specs, 'api.yaml');
+  writeFileSync(spec, [
+    'openapi: 3.1.0',
+    "info: { title: refs, version: '1' }",
+    'paths:',
+    '  /passwd:',
+    "    $ref: '/etc/passwd'",
+    '  /secret:',
+    "    $ref: '../outside/secret.yaml'",
+    '  /zero:',
+    "    $ref: '/dev/zero'",
+    '  /link:',
+    "    $ref: 'sub/link.yaml'",
+    '  /remote:',
+    "    $ref: 'https://schemas.example/x.yaml'",
+    '  /ok:',
+    "    $ref: 'sub/ok.yaml'",
+    '',
+  ].join('\n'));
+  const lines = (d: Array<{ file?: string; line?: number; column?: number; code: string; pointer?: string; message: string }>) =>
+    d.map((x) => `${x.file}:${x.line}:${x.column} ${x.code} ${x.pointer} ${x.message}`);
+
+  it('RX007: only regular files inside the spec\'s folder tree; never outside, through a link, a device or http', async () => {
+    const loaded = await loadSpec(spec);
+    const got = lines(loaded.report.diagnostics);
+    expect(got).toEqual([
+      expect.stringMatching(/:5:11 RX007 \/paths\/~1passwd\/\$ref cannot resolve \$ref '\/etc\/passwd': \/etc\/passwd is not read: it is outside the spec's folder /),
+      expect.stringMatching(/:7:11 RX007 \/paths\/~1secret\/\$ref .*outside\/secret\.yaml is not read: it is outside the spec's folder /),
+      expect.stringMatching(/:9:11 RX007 \/paths\/~1zero\/\$ref .*\/dev\/zero is not read/),
+      expect.stringMatching(/:11:11 RX007 \/paths\/~1link\/\$ref .*sub\/link\.yaml is not read: it is outside/),
+      expect.stringMatching(/:13:11 RX007 \/paths\/~1remote\/\$ref .*http\(s\) \$refs are refused/),
+    ]);
+    expect(got.every((l) => l.startsWith(`${loaded.display}:`))).toBe(true);
+    // What was refused was never read: its content is nowhere, neither in messages nor in the document.
+    expect(JSON.stringify(loaded.report.diagnostics)).not.toContain('TOPSECRET');
+    expect(JSON.stringify(loaded.api)).not.toContain('TOPSECRET');
+    expect(JSON.stringify(loaded.api)).not.toContain('root:');
+    expect((loaded.api as { paths: Record<string, unknown> }).paths['/ok']).toMatchObject({ get: { responses: { 200: { description: 'fine' } } } });
+  });
+
+  it('reads more folders when allowed, still only regular files up to maxBytes', async () => {
+    const allowed = await loadSpec(spec, { allow: [outside, '/dev'], maxBytes: DEFAULT_REF_POLICY.maxBytes });
+    const got = lines(allowed.report.diagnostics);
+    expect(got.some((l) => l.includes('~1secret') || l.includes('~1link'))).toBe(false);
+    expect(got).toContainEqual(expect.stringMatching(/RX007 \/paths\/~1zero\/\$ref .*\/dev\/zero is not read: it is not a regular file/));
+    expect(JSON.stringify(allowed.api)).toContain('TOPSECRET-VALUE');
+
+    const small = join(specs, 'small.yaml');
+    writeFileSync(small, "openapi: 3.1.0\ninfo: { title: t, version: '1' }\npaths:\n  /big:\n    $ref: 'sub/big.yaml'\n");
+    const limited = await loadSpec(small, { allow: [], maxBytes: 1024 });
+    expect(lines(limited.report.diagnostics)).toEqual([
+      expect.stringMatching(/:5:11 RX007 \/paths\/~1big\/\$ref .*sub\/big\.yaml is not read: it has \d+ bytes, more than specRefs\.maxBytes \(1024\)/),
+    ]);
+  });
+
+  it('RX001: the spec itself must be a regular file (reading /dev/zero would never end)', async () => {
+    const loaded = await loadSpec('/dev/zero');
+    expect(loaded.report.diagnostics).toMatchObject([{ code: 'RX001', message: '/dev/zero is not read: it is not a regular file' }]);
   });
 });
