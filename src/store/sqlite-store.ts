@@ -1,6 +1,5 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { guardStoreErrors, openDatabase } from './sqlite-open.js';
 import type { StreamRecord } from '../model/records.js';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
 import type { CdcDecision, CdcIntent, ResourceState } from '../cdc/types.js';
@@ -64,13 +63,15 @@ export class SqliteStore implements EventStore {
 
   constructor(private readonly options: SqliteStoreOptions) {
     this.now = options.now ?? Date.now;
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new Database(options.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.db.pragma('busy_timeout = 5000');
-    // 64 MiB of page cache: indexes of large streams stay in memory instead of being re-read per batch.
-    this.db.pragma('cache_size = -65536');
+    // Every error from here on names the database file (and the OS's reason where there is one).
+    guardStoreErrors(this, options.path);
+    this.db = openDatabase(options.path, [
+      'journal_mode = WAL',
+      `synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`,
+      'busy_timeout = 5000',
+      // 64 MiB of page cache: indexes of large streams stay in memory instead of being re-read per batch.
+      'cache_size = -65536',
+    ]);
     this.migrate();
     this.stmt = this.prepare();
     for (const row of this.db.prepare('SELECT id, name, kind FROM streams').all() as StreamRow[]) {

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { StoreError } from '../../src/store/sqlite-open.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { EntryOutcome } from '../../src/store/types.js';
 
@@ -170,6 +171,62 @@ describe('SqliteStore retention and sinks', () => {
     expect(pruned.records).toBe(3);
     expect(store.read('orders', 0, 10).map((r) => r.offset)).toEqual([2, 3]);
     expect(store.read('payments', 0, 10)).toEqual([]);
+    store.close();
+  });
+});
+
+describe('SqliteStore refuses what it cannot write, naming the file and the reason', () => {
+  const tempDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reflex-store-'));
+    dirs.push(dir);
+    return dir;
+  };
+  const open = (path: string) => new SqliteStore({ path, retentionMs: 0, dedupeWindowMs: 3_600_000, synchronous: 'normal' });
+  const refusal = (path: string) => {
+    try {
+      open(path).close();
+    } catch (err) {
+      return err as StoreError;
+    }
+    throw new Error(`opening ${path} should have failed`);
+  };
+
+  it('a database path that is a folder, or under a file', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'reflex.db'));
+    const folder = refusal(join(dir, 'reflex.db'));
+    expect(folder).toBeInstanceOf(StoreError);
+    expect(folder.message).toBe(`cannot open the store ${join(dir, 'reflex.db')}: it is not a regular file (EISDIR: not a regular file)`);
+    writeFileSync(join(dir, 'file'), '');
+    const under = refusal(join(dir, 'file', 'reflex.db'));
+    expect(under.message).toMatch(new RegExp(`^cannot open the store ${join(dir, 'file', 'reflex.db')}: its folder ${join(dir, 'file')} cannot be created \\((EEXIST|ENOTDIR): `));
+  });
+
+  it('a file that is not a database', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'reflex.db'), 'this is not SQLite, but long enough to have a header that SQLite reads and rejects '.repeat(10));
+    const err = refusal(join(dir, 'reflex.db'));
+    expect(err.message).toBe(`cannot write the store ${join(dir, 'reflex.db')}: file is not a database (SQLITE_NOTADB)`);
+  });
+
+  it('an error at run time names the file and SQLite\'s code (here: the database is full)', () => {
+    const { store, path } = openStore();
+    store.commit({ entries: [entry('a')] });
+    // A page limit makes SQLite answer exactly as on a full disk.
+    store.db.pragma(`max_page_count = ${store.db.pragma('page_count', { simple: true }) as number}`);
+    let caught: unknown;
+    try {
+      store.commit({ entries: [entry('b', 'orders', 2000)] });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(StoreError);
+    expect((caught as StoreError).message).toMatch(new RegExp(`^store error ${path}: database or disk is full \\(SQLITE_FULL\\)`));
+    expect((caught as StoreError).code).toBe('SQLITE_FULL');
+    // The failed batch left nothing behind and the store goes on once there is room.
+    store.db.pragma('max_page_count = 1073741823');
+    expect(store.commit({ entries: [entry('c')] })).toMatchObject({ accepted: 1 });
+    expect(store.read('orders', 0, 10).map((r) => r.key)).toEqual(['a-0', 'c-0']);
     store.close();
   });
 });
