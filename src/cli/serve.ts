@@ -29,7 +29,7 @@ export async function runServe(flags: ServeFlags, registry: Registry, io: CliIO)
   if (config.specs.length === 0) throw new Error('no spec to serve: pass --spec <file> or list `specs:` in the config');
 
   const logger = createLogger({ level: config.log.level, json: config.log.format === 'json', write: io.err });
-  const specs = await loadSpecSet(config.specs);
+  const specs = await loadSpecSet(config.specs, config.specRefs);
   for (const w of specs.warnings) logger.warn(w.message, { file: w.file, line: w.line, pointer: w.pointer });
   const running = await startReflex(config, specs, registry, logger);
   logger.info('reflex is listening', {

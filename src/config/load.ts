@@ -92,6 +92,12 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv): ReflexConfig {
     if (ms === null) problems.push(diag('/cdc/reorderWindow', `'${cfg.cdc.reorderWindow}' is not a duration (e.g. 3s, 500ms, 0)`));
     else out.cdc.reorderWindowMs = ms;
   }
+  if (cfg.specRefs?.allow) out.specRefs.allow = (cfg.specRefs.allow as string[]).map((a) => (/^https?:\/\//i.test(a) ? a : resolve(base, a)));
+  if (cfg.specRefs?.maxBytes !== undefined) {
+    const size = parseSize(cfg.specRefs.maxBytes);
+    if (size === null) problems.push(diag('/specRefs/maxBytes', `'${cfg.specRefs.maxBytes}' is not a size (e.g. 32mb)`));
+    else out.specRefs.maxBytes = size;
+  }
   const blocks = (list: unknown[] | undefined, name: 'sources' | 'sinks'): ConnectorBlock[] =>
     (list ?? []).map((b, i) => {
       const pointer = `/${name}/${i}`;

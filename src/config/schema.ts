@@ -75,6 +75,15 @@ export const CONFIG_SCHEMA = {
         reorderWindow: { type: 'string', description: 'changes wait this long so out-of-order logs apply in request-time order (default 3s; 0 applies at once)' },
       },
     },
+    specRefs: {
+      type: 'object',
+      additionalProperties: false,
+      description: "what a spec's $refs may read besides the spec's own folder tree",
+      properties: {
+        allow: { type: 'array', items: { type: 'string' }, description: 'more folders (relative to the config file) and http(s) URL prefixes $refs may read (default none)' },
+        maxBytes: { type: ['string', 'integer'], description: 'largest file a $ref (or the spec itself) may be, e.g. 32mb (default)' },
+      },
+    },
     sources: { type: 'array', items: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } } },
     sinks: { type: 'array', items: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } } },
   },

@@ -1,3 +1,4 @@
+import { DEFAULT_REF_POLICY, type RefPolicy } from '../spec/ref-files.js';
 import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from '../webhooks/types.js';
 
 /** reflex.yaml after defaults are applied (see src/config/schema.ts for the file's schema). */
@@ -10,6 +11,8 @@ export interface ReflexConfig {
   store: { type: 'sqlite'; path: string; retentionMs: number; dedupeWindowMs: number; sync: 'full' | 'normal' };
   log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'text' | 'json' };
   cdc: { reorderWindowMs: number };
+  /** What spec `$ref`s may read besides each spec's own folder tree. */
+  specRefs: RefPolicy;
   sources: ConnectorBlock[];
   sinks: ConnectorBlock[];
 }
@@ -43,6 +46,7 @@ export function defaultConfig(): ReflexConfig {
     store: { type: 'sqlite', path: '.reflex/reflex.db', retentionMs: 7 * 86_400_000, dedupeWindowMs: 86_400_000, sync: 'full' },
     log: { level: 'info', format: 'text' },
     cdc: { reorderWindowMs: 3000 },
+    specRefs: { allow: [...DEFAULT_REF_POLICY.allow], maxBytes: DEFAULT_REF_POLICY.maxBytes },
     sources: [],
     sinks: [],
   };

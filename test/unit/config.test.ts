@@ -41,6 +41,15 @@ describe('reflex.yaml', () => {
     expect(cfg.sinks).toEqual([{ type: 'stdout', format: 'pretty' }]);
   });
 
+  it('specRefs: allowed folders relative to the config file, URL prefixes as given, a size', () => {
+    const defaults = loadConfig(write('refs-default.yaml', 'specs: [a.yaml]\n'), {});
+    expect(defaults.specRefs).toEqual({ allow: [], maxBytes: 32 * 1024 * 1024 });
+    const cfg = loadConfig(write('refs.yaml', 'specRefs: { allow: [shared/schemas, "https://schemas.example/"], maxBytes: 1mb }\n'), {});
+    expect(cfg.specRefs).toEqual({ allow: [join(dir, 'shared/schemas'), 'https://schemas.example/'], maxBytes: 1024 * 1024 });
+    const [d] = errorsOf(() => loadConfig(write('refs-bad.yaml', 'specRefs:\n  maxBytes: lots\n'), {}));
+    expect(d).toMatchObject({ code: 'RX200', pointer: '/specRefs/maxBytes', line: 2 });
+  });
+
   it('names the file, line, column and key of an unknown key', () => {
     const file = write('typo.yaml', 'server:\n  host: 0.0.0.0\n  prot: 80\n');
     const [d] = errorsOf(() => loadConfig(file, {}));
