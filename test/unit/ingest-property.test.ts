@@ -4,10 +4,13 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinRegistry } from '../../connectors/index.js';
+import { exchangeFormat } from '../../connectors/sources/exchange/format.js';
 import { defaultConfig } from '../../src/config/types.js';
 import { silentLogger } from '../../src/logger.js';
+import { Ingestor } from '../../src/pipeline/ingest.js';
 import { startReflex, type RunningReflex } from '../../src/runtime.js';
 import { loadSpecSet } from '../../src/spec/compile.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { kongLog } from '../support/kong-log.js';
 
 /**
@@ -206,5 +209,26 @@ describe('what the property found, one by one', () => {
     expect(await post('/ingest/kong', serialize([a, b]))).toMatchObject({ status: 200, body: { deadLetters: 0 } });
     const events = (await reflex.app.inject({ method: 'GET', url: '/streams/orders/events?after=0&limit=1000' })).json() as Array<{ key: string }>;
     expect(events.map((e) => e.key)).toEqual(expect.arrayContaining(['9007199254740993', '9007199254740992']));
+  });
+});
+
+describe('an entry whose results cannot be stored', () => {
+  it('becomes a dead letter (RX400) and the rest of the batch commits, instead of a failed batch', async () => {
+    const specs = await loadSpecSet(['examples/shop/openapi.yaml']);
+    const store = new SqliteStore({ path: join(dir, 'unstorable.db'), retentionMs: 0, dedupeWindowMs: 86_400_000, synchronous: 'normal' });
+    try {
+      store.ensureStreams(specs.streams);
+      const entries = exchangeFormat.decode(`${serialize(exchangeEntry())}\n${serialize(exchangeEntry())}\n`);
+      // A value JSON cannot hold stands for anything a store write may refuse for one entry alone.
+      const second = entries[1]!;
+      if (second.ok) (second.exchange.response.body as Record<string, unknown>).extra = 10n;
+      const result = await new Ingestor(store, specs).ingest(entries, { source: 'test' });
+      expect(result).toMatchObject({ accepted: 2, deadLetters: 1, records: 1 });
+      const [dl] = store.deadLetters(0, 10);
+      expect(dl!.diagnostic).toMatchObject({ code: 'RX400', message: expect.stringContaining('cannot be stored') });
+      expect(dl!.requestKey).toBe(`http:${second.ok ? second.exchange.request.id : ''}`);
+    } finally {
+      store.close();
+    }
   });
 });
