@@ -8,7 +8,7 @@ import { CdcApplier } from './cdc/applier.js';
 import type { Registry } from './registry.js';
 import { createServer } from './server/app.js';
 import type { Source } from './sources/connector.js';
-import { BackpressureError } from './sources/types.js';
+import { BackpressureError, type DecodeOptions, type LogFormat } from './sources/types.js';
 import type { CompiledSpecSet } from './spec/types.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { EventStore } from './store/types.js';
@@ -38,7 +38,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   store.ensureStreams(specs.streams);
   const webhooks = new WebhookService(store, config.webhooks, logger.child({ part: 'webhooks' }));
   const cdc = new CdcApplier(store, { reorderWindowMs: config.cdc.reorderWindowMs, logger: logger.child({ part: 'cdc' }) });
-  const ingestor = new Ingestor(store, specs, cdc);
+  const ingestor = new Ingestor(store, specs, cdc, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules, logger: logger.child({ part: 'ingest' }) });
   const resourceNames = [...new Set(specs.operations.filter((o) => o.resource?.cdc).map((o) => o.resource!.name))].sort();
   let ready = false;
   const dispatchers: Array<{ name: string; dispatcher: Dispatcher; maxBacklog: number }> = [];
@@ -60,6 +60,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     resources: resourceNames,
     ingestAuth: config.server.ingestAuth,
     apiAuth: config.server.apiAuth,
+    timeouts: { requestMs: config.server.requestTimeoutMs, headersMs: config.server.headersTimeoutMs, idleMs: config.server.idleTimeoutMs },
     routes: [(app) => registerWebhookRoutes(app, webhooks)],
     status: {
       sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag(), backlog: d.dispatcher.backlog(), maxBacklog: d.maxBacklog })),
@@ -79,7 +80,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       sources.push(connector!.create(settings, {
         name,
         logger: logger.child({ source: name }),
-        formats: registry.formats,
+        formats: withDecodeOptions(registry.formats, { maxDepth: config.limits.jsonDepth }),
         http: ingress,
         ingest: (entries, checkpoint) => {
           checkBacklog();
@@ -161,6 +162,13 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       return stopping;
     },
   };
+}
+
+/** The formats as sources see them: decoding with this config's limits. */
+function withDecodeOptions(formats: ReadonlyMap<string, LogFormat>, options: DecodeOptions): ReadonlyMap<string, LogFormat> {
+  const out = new Map<string, LogFormat>();
+  for (const [name, f] of formats) out.set(name, { ...f, decode: (payload, o) => f.decode(payload, { ...options, ...o }) });
+  return out;
 }
 
 function where(block: ConnectorBlock): string {

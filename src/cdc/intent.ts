@@ -1,5 +1,6 @@
 import type { Exchange } from '../model/exchange.js';
 import type { ChangeOp } from '../model/records.js';
+import { BudgetExceeded, DEFAULT_RULE_LIMITS, type RuleLimits } from '../rules/budget.js';
 import { isPromise, type CompiledExpression } from '../rules/expression.js';
 import type { CdcOp, CompiledOperation } from '../spec/types.js';
 import { UnsafeKeyError, formatKey } from '../pipeline/keys.js';
@@ -19,20 +20,22 @@ export class CdcFailure extends Error {
  * resource, op none, `when` false, or nothing known about the new state). Synchronous unless the
  * `state` expression needs jsonata's async evaluator.
  */
-export function cdcIntentOf(ex: Exchange, op: CompiledOperation): CdcIntent | null | Promise<CdcIntent | null> {
+export function cdcIntentOf(
+  ex: Exchange, op: CompiledOperation, limits: RuleLimits = DEFAULT_RULE_LIMITS,
+): CdcIntent | null | Promise<CdcIntent | null> {
   const resource = op.resource;
   if (!resource?.cdc || op.cdc.op === 'none') return null;
-  const when = attempt('RX408', 'when', op.cdc.when, ex);
-  if (isPromise(when)) return when.then((w) => afterWhen(ex, op, w));
-  return afterWhen(ex, op, when);
+  const when = attempt('RX408', 'when', op.cdc.when, ex, limits);
+  if (isPromise(when)) return when.then((w) => afterWhen(ex, op, w, limits));
+  return afterWhen(ex, op, when, limits);
 }
 
-function afterWhen(ex: Exchange, op: CompiledOperation, when: unknown): CdcIntent | null | Promise<CdcIntent | null> {
+function afterWhen(ex: Exchange, op: CompiledOperation, when: unknown, limits: RuleLimits): CdcIntent | null | Promise<CdcIntent | null> {
   if (typeof when !== 'boolean') throw new CdcFailure('RX408', `x-reflex-cdc.when must give a boolean, got ${typeof when}`);
   if (!when) return null;
   const resource = op.resource!;
-  const keyValue = attempt('RX406', 'key', resource.key, ex);
-  const stateValue = op.cdc.state ? attempt('RX407', 'state', op.cdc.state, ex) : undefined;
+  const keyValue = attempt('RX406', 'key', resource.key, ex, limits);
+  const stateValue = op.cdc.state ? attempt('RX407', 'state', op.cdc.state, ex, limits) : undefined;
   if (isPromise(keyValue) || isPromise(stateValue)) {
     return Promise.all([keyValue, stateValue]).then(([k, s]) => build(ex, op, k, s));
   }
@@ -87,9 +90,9 @@ function build(ex: Exchange, op: CompiledOperation, keyValue: unknown, stateValu
 }
 
 /** Evaluates one expression; a throw (or rejection) becomes a CdcFailure naming the part. No closure on the sync path. */
-function attempt(code: CdcFailure['code'], part: string, expr: CompiledExpression, ex: Exchange): unknown {
+function attempt(code: CdcFailure['code'], part: string, expr: CompiledExpression, ex: Exchange, limits: RuleLimits): unknown {
   try {
-    const v = expr.evaluate(ex);
+    const v = expr.evaluate(ex, limits);
     return isPromise(v) ? v.catch((err: unknown) => fail(code, part, err)) : v;
   } catch (err) {
     return fail(code, part, err);
@@ -98,5 +101,7 @@ function attempt(code: CdcFailure['code'], part: string, expr: CompiledExpressio
 
 function fail(code: CdcFailure['code'], part: string, err: unknown): never {
   if (err instanceof CdcFailure) throw err;
+  // The pipeline reports a budget with its own code (RX411-RX413).
+  if (err instanceof BudgetExceeded) throw new BudgetExceeded(err.budget, `${part} ${err.message}`);
   throw new CdcFailure(code, `x-reflex-cdc ${part} failed: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
 }

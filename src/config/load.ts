@@ -58,6 +58,19 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv): ReflexConfig {
     if (size === null) problems.push(diag('/server/bodyLimit', `'${cfg.server.bodyLimit}' is not a size (e.g. 10mb)`));
     else out.server.bodyLimit = size;
   }
+  for (const [key, field] of [['requestTimeout', 'requestTimeoutMs'], ['headersTimeout', 'headersTimeoutMs'], ['idleTimeout', 'idleTimeoutMs']] as const) {
+    const value = cfg.server?.[key];
+    if (value === undefined) continue;
+    const ms = value === '0' ? 0 : parseDuration(value);
+    if (ms === null) problems.push(diag(`/server/${key}`, `'${value}' is not a duration (e.g. 60s, 2m, 0 for none)`));
+    else out.server[field] = ms;
+  }
+  // Node refuses to start a server whose headers may take longer than the whole request.
+  const { requestTimeoutMs, headersTimeoutMs } = out.server;
+  if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) {
+    problems.push(diag(cfg.server?.headersTimeout !== undefined ? '/server/headersTimeout' : '/server/requestTimeout',
+      `server.headersTimeout (${headersTimeoutMs} ms) must not exceed server.requestTimeout (${requestTimeoutMs} ms)`));
+  }
   if (cfg.server?.ingestAuth) out.server.ingestAuth = cfg.server.ingestAuth;
   if (cfg.server?.apiAuth) out.server.apiAuth = cfg.server.apiAuth;
   const hooks = cfg.webhooks ?? {};
@@ -97,6 +110,18 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv): ReflexConfig {
     const size = parseSize(cfg.specRefs.maxBytes);
     if (size === null) problems.push(diag('/specRefs/maxBytes', `'${cfg.specRefs.maxBytes}' is not a size (e.g. 32mb)`));
     else out.specRefs.maxBytes = size;
+  }
+  if (cfg.limits?.jsonDepth !== undefined) out.limits.jsonDepth = cfg.limits.jsonDepth;
+  if (cfg.limits?.ruleTimeout !== undefined) {
+    const ms = parseDuration(cfg.limits.ruleTimeout);
+    if (ms === null || ms < 1) problems.push(diag('/limits/ruleTimeout', `'${cfg.limits.ruleTimeout}' is not a duration of at least 1ms (e.g. 50ms, 1s)`));
+    else out.limits.rules.timeoutMs = ms;
+  }
+  if (cfg.limits?.ruleDepth !== undefined) out.limits.rules.maxDepth = cfg.limits.ruleDepth;
+  if (cfg.limits?.eventSize !== undefined) {
+    const size = parseSize(cfg.limits.eventSize);
+    if (size === null) problems.push(diag('/limits/eventSize', `'${cfg.limits.eventSize}' is not a size (e.g. 1mb, 256kb)`));
+    else out.limits.rules.eventSize = size;
   }
   const blocks = (list: unknown[] | undefined, name: 'sources' | 'sinks'): ConnectorBlock[] =>
     (list ?? []).map((b, i) => {

@@ -32,6 +32,9 @@ export const CONFIG_SCHEMA = {
         bodyLimit: { type: ['string', 'integer'], description: 'largest accepted request body, e.g. 10mb (default)' },
         ingestAuth: { ...credential('/ingest/*; without one reflex listens on loopback only') },
         apiAuth: { ...credential('every other route but /healthz and /readyz; without one they answer loopback clients only') },
+        requestTimeout: { type: 'string', description: 'a request (headers and body) not received within this is answered 408 and its connection closed (default 60s; 0: none)' },
+        headersTimeout: { type: 'string', description: 'the same for the request headers alone, at most requestTimeout (default 20s; 0: none)' },
+        idleTimeout: { type: 'string', description: 'a connection silent this long, either way, is closed (default 2m; 0: none)' },
       },
     },
     webhooks: {
@@ -82,6 +85,17 @@ export const CONFIG_SCHEMA = {
       properties: {
         allow: { type: 'array', items: { type: 'string' }, description: 'more folders (relative to the config file) and http(s) URL prefixes $refs may read (default none)' },
         maxBytes: { type: ['string', 'integer'], description: 'largest file a $ref (or the spec itself) may be, e.g. 32mb (default)' },
+      },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'bounds on what one log entry may cost',
+      properties: {
+        jsonDepth: { type: 'integer', minimum: 16, maximum: 1000, description: 'a body nested deeper than this many levels stays text (default 256)' },
+        ruleTimeout: { type: 'string', description: 'longest one rule expression may run, e.g. 50ms (default); past it the exchange is a dead letter (RX411)' },
+        ruleDepth: { type: 'integer', minimum: 16, maximum: 10000, description: "deepest a JSONata expression's evaluation may nest, recursion included (default 500; RX412)" },
+        eventSize: { type: ['string', 'integer'], description: 'largest event a rule may build, serialized, e.g. 1mb (default; RX413)' },
       },
     },
     sources: { type: 'array', items: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } } },

@@ -5,7 +5,25 @@ import type { BatchResult, DeadLetter, EntryOutcome, EventStore } from '../store
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { CdcApplier } from '../cdc/applier.js';
 import { decide } from '../cdc/decide.js';
+import type { Logger } from '../logger.js';
+import { DEFAULT_JSON_DEPTH } from '../model/json-depth.js';
+import { setImmediate as immediate } from 'node:timers/promises';
+import type { RuleLimits } from '../rules/budget.js';
 import { processExchange, type Outcome } from './process.js';
+import { UnsafeKeyError } from './keys.js';
+import { redactRaw } from './redact.js';
+
+/** How long a batch runs on the event loop before it lets other work in. */
+const YIELD_AFTER_MS = 5;
+
+/**
+ * Lets timers and I/O run. An immediate queued from an I/O callback runs in the same turn of the
+ * loop, before any new I/O is read; the second one comes only after the loop went round once.
+ */
+async function yieldToEventLoop(): Promise<void> {
+  await immediate();
+  await immediate();
+}
 
 export interface IngestOptions {
   /** Name of the source, kept with dead letters. */
@@ -42,7 +60,23 @@ export class Ingestor {
     private readonly specs: CompiledSpecSet,
     /** Without a reorder window, changes apply right after the batch, before it is acknowledged. */
     private readonly cdc: CdcApplier | null = null,
+    /** `rules`: the budgets of every rule evaluation (limits.ruleTimeout, ruleDepth, eventSize). */
+    private readonly options: { jsonDepth?: number; logger?: Logger; rules?: RuleLimits } = {},
   ) {}
+
+  /** Gateway routes whose unmatched exchanges were logged already: one line each, not one per exchange. */
+  private readonly unmatchedLogged = new Set<string>();
+
+  private logUnmatched(entries: readonly EntryOutcome[]): void {
+    const logger = this.options.logger;
+    if (!logger) return;
+    for (const e of entries) {
+      const u = e.unmatched;
+      if (!u || this.unmatchedLogged.has(u.label) || this.unmatchedLogged.size >= 1000) continue;
+      this.unmatchedLogged.add(u.label);
+      logger.warn(`exchanges of ${u.label} match no operation (counted in GET /unmatched; logged once per route)`, { tried: u.hint });
+    }
+  }
 
   ingest(entries: DecodedEntry[], options: IngestOptions): Promise<BatchResult> {
     const run = this.tail.then(() => this.apply(entries, options));
@@ -74,7 +108,7 @@ export class Ingestor {
     exchange.operation = null;
     let outcome: Outcome;
     try {
-      outcome = await processExchange(exchange, this.specs, dl.requestKey);
+      outcome = await processExchange(exchange, this.specs, dl.requestKey, this.options.rules);
     } catch (err) {
       outcome = internalFailure(err);
     }
@@ -90,8 +124,9 @@ export class Ingestor {
     const dedupeKeys = entries.map((e, i) => (e.ok ? dedupeKeyOf(e.exchange, keys[i]!) : keys[i]!));
     const seen = this.store.seen(dedupeKeys);
     const inBatch = new Set<string>();
-    const outcomes: Array<EntryOutcome | Promise<EntryOutcome>> = [];
+    const resolved: EntryOutcome[] = [];
     let skipped = 0;
+    let sliceStart = performance.now();
     for (let i = 0; i < entries.length; i++) {
       const dedupeKey = dedupeKeys[i]!;
       if (seen.has(dedupeKey) || inBatch.has(dedupeKey)) {
@@ -99,43 +134,102 @@ export class Ingestor {
         continue;
       }
       inBatch.add(dedupeKey);
-      outcomes.push(this.outcomeOf(entries[i]!, keys[i]!, dedupeKey, options.source));
+      const outcome = this.outcomeOf(entries[i]!, keys[i]!, dedupeKey, options.source);
+      resolved.push(outcome instanceof Promise ? await outcome : outcome);
+      // Each rule may run up to limits.ruleTimeout: between exchanges, let /healthz, SIGTERM and
+      // other requests in. The batch still commits in one transaction, below.
+      if (performance.now() - sliceStart > YIELD_AFTER_MS) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
     }
-    const resolved = outcomes.some((o) => o instanceof Promise) ? await Promise.all(outcomes) : (outcomes as EntryOutcome[]);
-    const result = this.store.commit({
-      entries: resolved,
+    const write = (entries: EntryOutcome[]) => this.store.commit({
+      entries,
       ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
       ...(options.collect ? { collect: true } : {}),
       ...(this.cdc?.immediate ? { decideCdc: decide } : {}),
     });
+    let result: BatchResult;
+    try {
+      result = write(resolved);
+    } catch (err) {
+      // The transaction rolled back. When some entries cannot be written (a value JSON cannot hold),
+      // those become dead letters and the rest commits; a store failure (disk, file) stays the batch's.
+      const storable = resolved.map((o) => storableOutcome(o, options.source));
+      if (!storable.some((o, i) => o !== resolved[i])) throw err;
+      result = write(storable);
+    }
     result.duplicates += skipped;
     if (result.cdc) this.cdc?.report(result.cdc.skipped);
+    if (result.unmatched > 0) this.logUnmatched(resolved);
     return result;
   }
 
   private outcomeOf(entry: DecodedEntry, requestKey: string, dedupeKey: string, source: string): EntryOutcome | Promise<EntryOutcome> {
     if (!entry.ok) {
-      return { requestKey: dedupeKey, records: [], deadLetter: { source, requestKey, diagnostic: entry.diagnostic, record: entry.raw } };
+      // Stored as received, but never with credentials in it, nor deeper than anything can walk.
+      const record = redactRaw(entry.raw, this.specs.redact, this.options.jsonDepth ?? DEFAULT_JSON_DEPTH);
+      return { requestKey: dedupeKey, records: [], deadLetter: { source, requestKey, diagnostic: entry.diagnostic, record } };
     }
     const exchange = entry.exchange;
+    const where = { ...(entry.pointer !== undefined ? { pointer: entry.pointer } : {}), ...(entry.line !== undefined ? { line: entry.line } : {}) };
     let outcome: Outcome | Promise<Outcome>;
     try {
-      outcome = processExchange(exchange, this.specs, requestKey);
+      outcome = processExchange(exchange, this.specs, requestKey, this.options.rules);
     } catch (err) {
-      outcome = internalFailure(err);
+      outcome = internalFailure(err, where);
     }
     if (outcome instanceof Promise) {
-      return outcome.catch(internalFailure).then((o) => toEntry(o, exchange, requestKey, dedupeKey, source));
+      return outcome.catch((err: unknown) => internalFailure(err, where)).then((o) => toEntry(o, exchange, requestKey, dedupeKey, source));
     }
     return toEntry(outcome, exchange, requestKey, dedupeKey, source);
   }
 }
 
-function internalFailure(err: unknown): Outcome {
+/**
+ * Anything a rule or the pipeline throws that is not a rule's own failure (RX401-RX408): this entry
+ * becomes a dead letter with RX400, never the batch's 500. `where` is the entry's place in its payload.
+ */
+function internalFailure(err: unknown, where: { pointer?: string; line?: number } = {}): Outcome {
+  if (err instanceof UnsafeKeyError) return { kind: 'failed', diagnostic: { code: err.code, severity: 'error', message: err.message, ...where } };
   return {
     kind: 'failed',
-    diagnostic: { code: 'RX400', severity: 'error', message: `internal error while processing: ${(err as Error)?.stack ?? String(err)}` },
+    diagnostic: { code: 'RX400', severity: 'error', message: `internal error while processing: ${errorText(err)}`, ...where },
   };
+}
+
+function errorText(err: unknown): string {
+  try {
+    return String((err as Error)?.message ?? err).split('\n')[0]!;
+  } catch {
+    return 'unknown error';
+  }
+}
+
+/**
+ * The outcome as it can be written: values that JSON.stringify refuses (a cycle, a BigInt, nesting
+ * too deep for the stack) make the entry a dead letter instead (RX400, its record kept if it can be).
+ * Returns the same object when nothing needs to change.
+ */
+function storableOutcome(o: EntryOutcome, source: string): EntryOutcome {
+  const problem = unstorable([o.records.map((r) => r.value), o.cdc ?? null]) ?? (o.deadLetter ? unstorable([o.deadLetter.diagnostic]) : null);
+  const recordProblem = o.deadLetter ? unstorable([o.deadLetter.record]) : null;
+  if (problem === null && recordProblem === null) return o;
+  const diagnostic = problem !== null || !o.deadLetter
+    ? { code: 'RX400', severity: 'error' as const, message: `the records of this entry cannot be stored: ${problem ?? recordProblem}` }
+    : o.deadLetter.diagnostic;
+  // An entry's dedupe key is `<time>|<request key>` (see dedupeKeyOf).
+  const requestKey = o.deadLetter?.requestKey ?? o.requestKey.slice(o.requestKey.indexOf('|') + 1);
+  return { requestKey: o.requestKey, records: [], deadLetter: { source, requestKey, diagnostic, record: recordProblem === null && o.deadLetter ? o.deadLetter.record : null } };
+}
+
+function unstorable(value: unknown): string | null {
+  try {
+    JSON.stringify(value);
+    return null;
+  } catch (err) {
+    return errorText(err);
+  }
 }
 
 function toEntry(outcome: Outcome, exchange: Exchange, requestKey: string, dedupeKey: string, source: string): EntryOutcome {
@@ -143,7 +237,7 @@ function toEntry(outcome: Outcome, exchange: Exchange, requestKey: string, dedup
     case 'records':
       return { requestKey: dedupeKey, records: outcome.records, ...(outcome.cdc ? { cdc: outcome.cdc } : {}) };
     case 'unmatched':
-      return { requestKey: dedupeKey, records: [], unmatched: { label: outcome.label, method: exchange.request.method, path: exchange.request.path } };
+      return { requestKey: dedupeKey, records: [], unmatched: { label: outcome.label, method: exchange.request.method, path: exchange.request.path, hint: outcome.hint } };
     case 'failed':
       // The redacted Exchange is kept, so the entry can be processed again once the rule is fixed.
       return { requestKey: dedupeKey, records: [], deadLetter: { source, requestKey, diagnostic: outcome.diagnostic, record: exchange } };

@@ -2,11 +2,13 @@ import type { Diagnostic } from '../model/diagnostic.js';
 import type { Exchange } from '../model/exchange.js';
 import type { CloudEvent } from '../model/records.js';
 import { hashHex } from '../model/hash.js';
+import { BudgetExceeded, DEFAULT_RULE_LIMITS, type RuleLimits } from '../rules/budget.js';
 import { isPromise, type CompiledExpression } from '../rules/expression.js';
-import type { CompiledOperation, CompiledRule, CompiledSpecSet } from '../spec/types.js';
+import type { CompiledOperation, CompiledRule, CompiledSpecSet, RequestPaths } from '../spec/types.js';
 import { CdcFailure, cdcIntentOf } from '../cdc/intent.js';
 import type { CdcIntent } from '../cdc/types.js';
 import type { PendingRecord } from '../store/types.js';
+import { describeAttempts } from '../spec/route-attempts.js';
 import { formatKey } from './keys.js';
 import { redact } from './redact.js';
 
@@ -19,10 +21,12 @@ import { redact } from './redact.js';
  *   RX404 `key` failed    RX405 the key is empty
  *   RX406 the resource key for CDC failed or is empty   RX407 x-reflex-cdc.state failed
  *   RX408 x-reflex-cdc.when failed or is not a boolean
+ *   RX411 an expression ran past limits.ruleTimeout   RX412 past limits.ruleDepth
+ *   RX413 the event is larger than limits.eventSize
  */
 export type Outcome =
   | { kind: 'records'; operation: CompiledOperation; records: PendingRecord[]; cdc: CdcIntent | null }
-  | { kind: 'unmatched'; label: string }
+  | { kind: 'unmatched'; label: string; /** What route matching tried (describeAttempts). */ hint: string }
   | { kind: 'failed'; diagnostic: Diagnostic };
 
 export class RuleFailure extends Error {
@@ -35,12 +39,15 @@ export function processExchange(
   exchange: Exchange,
   specs: CompiledSpecSet,
   requestKey: string,
+  limits: RuleLimits = DEFAULT_RULE_LIMITS,
 ): Outcome | Promise<Outcome> {
   redact(exchange, specs.redact);
-  const match = specs.router.match(exchange.request.method, exchange.request.path);
+  const paths = requestPaths(exchange);
+  const match = specs.router.route(paths);
   if (!match) {
     const g = exchange.gateway;
-    return { kind: 'unmatched', label: `${g.kind}/${g.route ?? g.service ?? '-'}` };
+    const hint = describeAttempts(paths.method, specs.router.explain(paths));
+    return { kind: 'unmatched', label: `${g.kind}/${g.route ?? g.service ?? '-'}`, hint };
   }
   const op = match.operation;
   exchange.request.route = op.path;
@@ -48,14 +55,20 @@ export function processExchange(
   exchange.operation = { id: op.id, method: op.method, path: op.path };
   const records: PendingRecord[] = [];
   try {
-    const pending = runRules(exchange, op, requestKey, records, 0);
-    if (pending) return finishAsync(pending.then(() => cdcIntentOf(exchange, op)), op, records);
-    const cdc = cdcIntentOf(exchange, op);
+    const pending = runRules(exchange, op, requestKey, records, 0, limits);
+    if (pending) return finishAsync(pending.then(() => cdcIntentOf(exchange, op, limits)), op, records);
+    const cdc = cdcIntentOf(exchange, op, limits);
     if (isPromise(cdc)) return finishAsync(cdc, op, records);
     return { kind: 'records', operation: op, records, cdc };
   } catch (err) {
     return failed(err, op);
   }
+}
+
+export function requestPaths(exchange: Exchange): RequestPaths {
+  const r = exchange.request;
+  // `?? null`: dead letters kept by earlier versions carry no upstreamPath.
+  return { method: r.method, path: r.path, upstreamPath: r.upstreamPath ?? null, routePrefix: exchange.gateway.routePrefix ?? null };
 }
 
 /** The async tail, kept out of the synchronous path so that path allocates no closures. */
@@ -68,12 +81,14 @@ function finishAsync(cdc: Promise<CdcIntent | null>, op: CompiledOperation, reco
 
 function failed(err: unknown, op: CompiledOperation): Outcome {
   if (err instanceof RuleFailure) return { kind: 'failed', diagnostic: err.diagnostic };
-  if (err instanceof CdcFailure) {
+  if (err instanceof CdcFailure || err instanceof BudgetExceeded) {
     const loc = op.location;
+    const code = err instanceof CdcFailure ? err.code : BUDGET_CODES[err.budget];
+    const message = err instanceof CdcFailure ? err.message : `x-reflex-cdc ${err.message}`;
     return {
       kind: 'failed',
       diagnostic: {
-        code: err.code, severity: 'error', message: err.message, file: loc.file, pointer: `${loc.pointer}/x-reflex-cdc`,
+        code, severity: 'error', message, file: loc.file, pointer: `${loc.pointer}/x-reflex-cdc`,
         ...(loc.line !== undefined ? { line: loc.line, column: loc.column ?? 1 } : {}),
       },
     };
@@ -88,19 +103,20 @@ function runRules(
   requestKey: string,
   out: PendingRecord[],
   start: number,
+  limits: RuleLimits,
 ): Promise<void> | undefined {
   for (let i = start; i < op.rules.length; i++) {
     const rule = op.rules[i]!;
-    const when = evaluatePart(rule, 'when', rule.when, ex);
+    const when = evaluatePart(rule, 'when', rule.when, ex, limits);
     if (isPromise(when)) {
-      return when.then((w) => continueAsync(ex, op, requestKey, out, i, w));
+      return when.then((w) => continueAsync(ex, op, requestKey, out, i, w, limits));
     }
     if (!checkWhen(rule, when)) continue;
-    const emitted = emit(ex, op, rule, requestKey);
+    const emitted = emit(ex, op, rule, requestKey, limits);
     if (isPromise(emitted)) {
       return emitted.then((rec) => {
         out.push(rec);
-        return runRules(ex, op, requestKey, out, i + 1);
+        return runRules(ex, op, requestKey, out, i + 1, limits);
       });
     }
     out.push(emitted);
@@ -109,11 +125,11 @@ function runRules(
 }
 
 async function continueAsync(
-  ex: Exchange, op: CompiledOperation, requestKey: string, out: PendingRecord[], i: number, when: unknown,
+  ex: Exchange, op: CompiledOperation, requestKey: string, out: PendingRecord[], i: number, when: unknown, limits: RuleLimits,
 ): Promise<void> {
   const rule = op.rules[i]!;
-  if (checkWhen(rule, when)) out.push(await emit(ex, op, rule, requestKey));
-  await runRules(ex, op, requestKey, out, i + 1);
+  if (checkWhen(rule, when)) out.push(await emit(ex, op, rule, requestKey, limits));
+  await runRules(ex, op, requestKey, out, i + 1, limits);
 }
 
 function checkWhen(rule: CompiledRule, value: unknown): boolean {
@@ -121,18 +137,21 @@ function checkWhen(rule: CompiledRule, value: unknown): boolean {
   throw new RuleFailure(ruleDiagnostic(rule, 'RX402', `'when' of event ${rule.type} must give a boolean, got ${typeof value}`));
 }
 
-function emit(ex: Exchange, op: CompiledOperation, rule: CompiledRule, requestKey: string): PendingRecord | Promise<PendingRecord> {
-  const data = evaluatePart(rule, 'data', rule.data, ex);
+function emit(
+  ex: Exchange, op: CompiledOperation, rule: CompiledRule, requestKey: string, limits: RuleLimits,
+): PendingRecord | Promise<PendingRecord> {
+  const data = evaluatePart(rule, 'data', rule.data, ex, limits);
   const keyExpr = rule.key ?? op.resource?.key ?? null;
-  const key = keyExpr ? evaluatePart(rule, 'key', keyExpr, ex) : null;
+  const key = keyExpr ? evaluatePart(rule, 'key', keyExpr, ex, limits) : null;
   if (isPromise(data) || isPromise(key)) {
-    return Promise.all([data, key]).then(([d, k]) => build(ex, op, rule, requestKey, d, k, keyExpr !== null));
+    return Promise.all([data, key]).then(([d, k]) => build(ex, op, rule, requestKey, d, k, keyExpr !== null, limits));
   }
-  return build(ex, op, rule, requestKey, data, key, keyExpr !== null);
+  return build(ex, op, rule, requestKey, data, key, keyExpr !== null, limits);
 }
 
 function build(
   ex: Exchange, op: CompiledOperation, rule: CompiledRule, requestKey: string, data: unknown, keyValue: unknown, keyed: boolean,
+  limits: RuleLimits,
 ): PendingRecord {
   const subject = keyed ? formatKey(keyValue) : null;
   if (keyed && subject === null) {
@@ -151,7 +170,28 @@ function build(
     reflexoperation: op.id,
     reflexrequestid: ex.request.id,
   };
-  return { stream: rule.stream, key: subject, value: event };
+  return { stream: rule.stream, key: subject, value: event, json: serialize(event, rule, limits.eventSize) };
+}
+
+/**
+ * The event as the store writes it, serialized here once so that its size can be checked without
+ * a second JSON.stringify. A UTF-8 byte is at most 3 per UTF-16 unit, so short events skip the count.
+ */
+function serialize(event: CloudEvent, rule: CompiledRule, eventSize: number): string {
+  let json: string;
+  try {
+    json = JSON.stringify(event);
+  } catch (err) {
+    throw new RuleFailure(ruleDiagnostic(rule, CODES.data, `'data' of event ${rule.type} cannot be written as JSON: ${(err as Error).message}`));
+  }
+  if (json.length * 3 > eventSize) {
+    const bytes = Buffer.byteLength(json);
+    if (bytes > eventSize) {
+      throw new RuleFailure(ruleDiagnostic(rule, BUDGET_CODES.eventSize,
+        `event ${rule.type} is ${bytes} bytes, larger than limits.eventSize (${eventSize} bytes)`));
+    }
+  }
+  return json;
 }
 
 /** Deterministic: the same log entry and rule always make the same id, so every sink can drop duplicates. */
@@ -160,14 +200,15 @@ export function eventId(requestKey: string, operationId: string, rule: CompiledR
 }
 
 const CODES = { when: 'RX401', data: 'RX403', key: 'RX404' } as const;
+const BUDGET_CODES = { ruleTimeout: 'RX411', ruleDepth: 'RX412', eventSize: 'RX413' } as const;
 
 /**
  * Evaluates one expression of a rule; a throw (or a rejected promise) becomes a RuleFailure naming
  * the rule. No closure is made unless the expression went async: this runs for every rule of every exchange.
  */
-function evaluatePart(rule: CompiledRule, part: keyof typeof CODES, expr: CompiledExpression, ex: Exchange): unknown {
+function evaluatePart(rule: CompiledRule, part: keyof typeof CODES, expr: CompiledExpression, ex: Exchange, limits: RuleLimits): unknown {
   try {
-    const v = expr.evaluate(ex);
+    const v = expr.evaluate(ex, limits);
     return isPromise(v) ? v.catch((err: unknown) => partFailed(rule, part, err)) : v;
   } catch (err) {
     return partFailed(rule, part, err);
@@ -176,6 +217,9 @@ function evaluatePart(rule: CompiledRule, part: keyof typeof CODES, expr: Compil
 
 function partFailed(rule: CompiledRule, part: keyof typeof CODES, err: unknown): never {
   if (err instanceof RuleFailure) throw err;
+  if (err instanceof BudgetExceeded) {
+    throw new RuleFailure(ruleDiagnostic(rule, BUDGET_CODES[err.budget], `'${part}' of event ${rule.type} ${err.message}`));
+  }
   const message = String((err as Error)?.message ?? err).split('\n')[0];
   throw new RuleFailure(ruleDiagnostic(rule, CODES[part], `'${part}' of event ${rule.type} failed: ${message}`));
 }

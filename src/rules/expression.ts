@@ -1,9 +1,14 @@
+import type { RuleLimits } from './budget.js';
+
 /** An expression compiled once at spec load and evaluated per exchange on the hot path. */
 export interface CompiledExpression<T = unknown> {
   readonly language: 'cel' | 'jsonata';
   readonly source: string;
-  /** Synchronous where the compiled form allows it; a Promise only for jsonata's fallback evaluator. */
-  evaluate(input: unknown): T | Promise<T>;
+  /**
+   * Synchronous where the compiled form allows it; a Promise only for jsonata's fallback evaluator.
+   * Past a budget of `limits` (default DEFAULT_RULE_LIMITS) it throws (or rejects with) BudgetExceeded.
+   */
+  evaluate(input: unknown, limits?: RuleLimits): T | Promise<T>;
   /** jsonata only: true when compiled to synchronous closures, false when jsonata's evaluator runs. */
   readonly fast?: boolean;
 }

@@ -26,12 +26,16 @@
  *   RX122 unknown CEL variable
  *   RX123 CEL type error
  *   RX124 JSONata syntax error
+ *   RX125 a CEL `matches` pattern that RE2 cannot compile (backreferences, lookaround)
  *   RX130 unknown field of the exchange (e.g. `response.stauts`)
  *   RX131 unknown property of a request/response body schema
  *   RX132 unknown path or query parameter
  *   RX150 warning: x-reflex-cdc has no effect (no resource with cdc: true)
  *   RX151 warning: resource declared but not used by any path
  *   RX152 warning: an operation can never match (another one has the same method and template)
+ *   RX153 warning: a JSONata function calls itself with no condition (it never ends)
+ *   RX154 warning: CEL comprehensions nested over request/response data (cost grows with the product of sizes)
+ *   RX155 warning: a request path matches one operation as the client called it and another as the upstream saw it
  */
 export const CODES = {
   unreadable: 'RX001',
@@ -57,12 +61,16 @@ export const CODES = {
   celUnknownVariable: 'RX122',
   celType: 'RX123',
   jsonataSyntax: 'RX124',
+  celRegex: 'RX125',
   unknownField: 'RX130',
   unknownProperty: 'RX131',
   unknownParameter: 'RX132',
   cdcWithoutEffect: 'RX150',
   unusedResource: 'RX151',
   shadowedRoute: 'RX152',
+  endlessRecursion: 'RX153',
+  nestedComprehension: 'RX154',
+  clientUpstreamAmbiguity: 'RX155',
 } as const;
 
 export type SpecCode = (typeof CODES)[keyof typeof CODES];

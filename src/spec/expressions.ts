@@ -1,15 +1,18 @@
 import { Environment } from '@marcbachmann/cel-js';
-import { compileCel, EXCHANGE_VARIABLES, type CompiledCel } from '../rules/cel.js';
+import { compileCel, EXCHANGE_VARIABLES, RegexSyntaxError, type CompiledCel } from '../rules/cel.js';
 import { ExpressionError, type CompiledExpression } from '../rules/expression.js';
 import { compileJsonata } from '../rules/jsonata/index.js';
 import { CODES } from './codes.js';
+import { lintCelComprehensions, lintJsonataRecursion } from './expression-lint.js';
 import type { Reporter } from './report.js';
 import { didYouMean } from './suggest.js';
 
 /** Compiles a CEL annotation value; on failure reports it at the offending character and returns null. */
 export function compileCelAt(source: string, pointer: string, label: string, report: Reporter): CompiledCel | null {
   try {
-    return compileCel(source);
+    const compiled = compileCel(source);
+    lintCelComprehensions(compiled.ast, pointer, label, report);
+    return compiled;
   } catch (err) {
     if (!(err instanceof ExpressionError)) throw err;
     const problem = classifyCel(err, source);
@@ -20,7 +23,9 @@ export function compileCelAt(source: string, pointer: string, label: string, rep
 
 export function compileJsonataAt(source: string, pointer: string, label: string, report: Reporter): CompiledExpression | null {
   try {
-    return compileJsonata(source);
+    const compiled = compileJsonata(source);
+    lintJsonataRecursion(source, pointer, label, report);
+    return compiled;
   } catch (err) {
     if (!(err instanceof ExpressionError)) throw err;
     report.error(CODES.jsonataSyntax, pointer, `${label}: invalid JSONata: ${err.message}`, { offset: err.offset ?? 0, hint: err.hint });
@@ -41,7 +46,7 @@ function knownCelFunctions(): Set<string> {
 }
 
 interface CelProblem {
-  code: (typeof CODES)['celSyntax' | 'celUnknownFunction' | 'celUnknownVariable' | 'celType'];
+  code: (typeof CODES)['celSyntax' | 'celUnknownFunction' | 'celUnknownVariable' | 'celType' | 'celRegex'];
   message: string;
   offset: number;
   hint?: string | undefined;
@@ -53,6 +58,7 @@ interface CelProblem {
  */
 function classifyCel(err: ExpressionError, source: string): CelProblem {
   const offset = err.offset ?? 0;
+  if (err instanceof RegexSyntaxError) return { code: CODES.celRegex, message: err.message, offset, hint: err.hint };
   const variable = /^Unknown variable: (\w+)/.exec(err.message);
   if (variable) {
     const name = variable[1]!;

@@ -91,6 +91,9 @@ export class SqliteStore implements EventStore {
 
   private migrate(): void {
     this.db.exec(SCHEMA_SQL);
+    // Columns added since version 1, for stores created before them.
+    const unmatchedColumns = this.db.prepare('PRAGMA table_info(unmatched)').all() as Array<{ name: string }>;
+    if (!unmatchedColumns.some((c) => c.name === 'last_hint')) this.db.exec('ALTER TABLE unmatched ADD COLUMN last_hint TEXT');
     const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
       | { value: string }
       | undefined;
@@ -115,9 +118,9 @@ export class SqliteStore implements EventStore {
         'INSERT INTO dead_letters(time, source, request_key, diagnostic, record) VALUES (?, ?, ?, ?, ?)',
       ),
       upsertUnmatched: db.prepare(
-        `INSERT INTO unmatched(label, count, last_method, last_path, last_seen) VALUES (?, 1, ?, ?, ?)
+        `INSERT INTO unmatched(label, count, last_method, last_path, last_seen, last_hint) VALUES (?, 1, ?, ?, ?, ?)
          ON CONFLICT(label) DO UPDATE SET count = count + 1, last_method = excluded.last_method,
-           last_path = excluded.last_path, last_seen = excluded.last_seen`,
+           last_path = excluded.last_path, last_seen = excluded.last_seen, last_hint = excluded.last_hint`,
       ),
       upsertCheckpoint: db.prepare(
         `INSERT INTO checkpoints(source, value, updated_at) VALUES (?, ?, ?)
@@ -164,7 +167,7 @@ export class SqliteStore implements EventStore {
       ),
       selectCounter: db.prepare('SELECT value FROM counters WHERE name = ?').pluck(),
       listUnmatched: db.prepare(
-        'SELECT label, count, last_method, last_path, last_seen FROM unmatched ORDER BY count DESC, label',
+        'SELECT label, count, last_method, last_path, last_seen, last_hint FROM unmatched ORDER BY count DESC, label',
       ),
     };
   }
@@ -219,7 +222,7 @@ export class SqliteStore implements EventStore {
       }
       result.accepted++;
       for (const rec of entry.records) {
-        const offset = this.append(rec.stream, rec.key, rec.value, now, pending);
+        const offset = this.append(rec.stream, rec.key, rec.value, now, pending, rec.json);
         result.appended.set(rec.stream, offset);
         result.committed?.push({ stream: rec.stream, offset, key: rec.key, value: rec.value });
         result.records++;
@@ -235,7 +238,7 @@ export class SqliteStore implements EventStore {
       }
       if (entry.unmatched) {
         const u = entry.unmatched;
-        this.stmt.upsertUnmatched.run(u.label, u.method, u.path, now);
+        this.stmt.upsertUnmatched.run(u.label, u.method, u.path, now, u.hint ?? null);
         result.unmatched++;
       }
     }
@@ -251,13 +254,13 @@ export class SqliteStore implements EventStore {
   }
 
   /** Appends one record inside the running transaction; caches are updated only after commit. */
-  private append(streamName: string, key: string | null, value: unknown, now: number, pending: PendingState): number {
+  private append(streamName: string, key: string | null, value: unknown, now: number, pending: PendingState, json?: string): number {
     const known = this.streamsByName.has(streamName);
     const stream = this.streamRow(streamName);
     if (!known) pending.newStreams.push(streamName);
     const offset = (pending.offsets.get(stream.id) ?? this.lastOffsets.get(stream.id) ?? 0) + 1;
     pending.offsets.set(stream.id, offset);
-    this.stmt.insertRecord.run(stream.id, offset, key, JSON.stringify(value), now);
+    this.stmt.insertRecord.run(stream.id, offset, key, json ?? JSON.stringify(value), now);
     return offset;
   }
 
@@ -417,12 +420,13 @@ export class SqliteStore implements EventStore {
   }
 
   unmatched(): UnmatchedCount[] {
-    return (this.stmt.listUnmatched.all() as Array<{ label: string; count: number; last_method: string; last_path: string; last_seen: number }>).map((r) => ({
+    return (this.stmt.listUnmatched.all() as Array<{ label: string; count: number; last_method: string; last_path: string; last_seen: number; last_hint: string | null }>).map((r) => ({
       label: r.label,
       count: r.count,
       lastMethod: r.last_method,
       lastPath: r.last_path,
       lastSeen: new Date(r.last_seen).toISOString(),
+      hint: r.last_hint,
     }));
   }
 

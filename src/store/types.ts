@@ -7,6 +7,8 @@ export interface PendingRecord {
   stream: string;
   key: string | null;
   value: unknown;
+  /** `value` already serialized (the pipeline does it once to check limits.eventSize). */
+  json?: string;
 }
 
 /**
@@ -25,7 +27,7 @@ export interface EntryOutcome {
   /** A resource state change, kept pending until the reorder window has passed. */
   cdc?: CdcIntent;
   /** Label of the gateway route when no operation matched. */
-  unmatched?: { label: string; method: string; path: string };
+  unmatched?: { label: string; method: string; path: string; hint?: string };
 }
 
 export interface DeadLetterWrite {
@@ -105,6 +107,8 @@ export interface UnmatchedCount {
   lastMethod: string;
   lastPath: string;
   lastSeen: string;
+  /** What route matching tried for the last one, and why nothing matched. */
+  hint: string | null;
 }
 
 export interface ConsumerOffset {
