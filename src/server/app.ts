@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Credential } from '../config/types.js';
 import { isLoopbackAddress, requireCredential } from './credentials.js';
+import { requireLoopbackHost } from './loopback-host.js';
+import { requireJsonMediaType } from './media-type.js';
 import type { Logger } from '../logger.js';
 import type { HttpAnswer, HttpIngress } from '../sources/connector.js';
 import type { EventStore } from '../store/types.js';
@@ -28,13 +30,37 @@ export interface ServerOptions {
   apiAuth?: Credential | null;
   /** More route groups (webhooks). */
   routes?: Array<(app: FastifyInstance) => void>;
+  /** Milliseconds (0: none) to receive a whole request, its headers, and between two socket reads or writes. */
+  timeouts?: ServerTimeouts;
 }
+
+export interface ServerTimeouts {
+  requestMs: number;
+  headersMs: number;
+  idleMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ServerTimeouts = { requestMs: 60_000, headersMs: 20_000, idleMs: 120_000 };
 
 type IngressHandler = Parameters<HttpIngress['post']>[1];
 
 /** One HTTP server: ingest, the consumer API, health. Receivers add their routes through `ingress`. */
 export function createServer(options: ServerOptions): { app: FastifyInstance; ingress: HttpIngress; routes: string[] } {
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit, return503OnClosing: true });
+  const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit,
+    return503OnClosing: true,
+    // Node answers 408 and closes the socket when a request (headers and body) takes longer than
+    // requestTimeout; it looks every connectionsCheckingInterval (30 s by default, too coarse).
+    requestTimeout: timeouts.requestMs,
+    connectionTimeout: timeouts.idleMs,
+    http: {
+      requestTimeout: timeouts.requestMs,
+      headersTimeout: timeouts.headersMs,
+      connectionsCheckingInterval: checkingInterval(timeouts),
+    },
+  });
   // Every route as `METHOD /path`, so a test can hold the served API against specs/reflex-api.yaml.
   const routes: string[] = [];
   app.addHook('onRoute', (route) => {
@@ -45,6 +71,8 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
   // Ingest bodies stay raw text: the log format parses them and reports positions itself.
   app.register(async (scope) => {
     if (options.ingestAuth) scope.addHook('onRequest', requireCredential(options.ingestAuth, 'server.ingestAuth'));
+    else scope.addHook('onRequest', requireLoopbackHost('server.ingestAuth'));
+    scope.addHook('onRequest', requireJsonMediaType);
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_req, body, done) => done(null, body));
     for (const { path, handler } of ingestRoutes) {
@@ -60,6 +88,7 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
   // The consumer and admin API (webhooks, dead letters) is guarded apart from ingest: a gateway's
   // ingest credential must not be enough to register a webhook or read every event.
   const apiCredential = options.apiAuth ? requireCredential(options.apiAuth, 'server.apiAuth') : null;
+  const loopbackHost = requireLoopbackHost('server.apiAuth');
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config as { ingest?: boolean; open?: boolean } | undefined;
     if (config?.ingest || config?.open) return;
@@ -67,6 +96,7 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
     if (!isLoopbackAddress(request.socket.remoteAddress)) {
       return reply.code(403).send({ error: 'this route answers loopback clients only; set server.apiAuth to open it to the network' });
     }
+    return loopbackHost(request, reply);
   });
 
   app.get('/healthz', { config: { open: true } }, async () => ({ status: 'ok' }));
@@ -75,7 +105,8 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
     options.isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'starting' }));
   for (const [name, handler] of Object.entries(options.status ?? {})) app.get(`/${name}`, async () => handler());
 
-  registerConsumerRoutes(app, options.store);
+  // An SSE tail is quiet between events: its heartbeat must come before the idle timeout closes it.
+  registerConsumerRoutes(app, options.store, { heartbeatMs: timeouts.idleMs > 0 ? Math.min(15_000, Math.floor(timeouts.idleMs / 2)) : 15_000 });
   registerResourceRoutes(app, options.store, options.resources);
   for (const register of options.routes ?? []) register(app);
 
@@ -87,10 +118,10 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
     return { retried: dl.id, records: retried.result.records };
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; parameter?: string }, request, reply) => {
     const status = err.statusCode ?? 500;
     if (status >= 500) options.logger.error('request failed', { method: request.method, url: request.url, error: err.stack ?? err.message });
-    return reply.code(status).send({ error: err.message, ...(err.code ? { code: err.code } : {}) });
+    return reply.code(status).send({ error: err.message, ...(err.code ? { code: err.code } : {}), ...(err.parameter ? { parameter: err.parameter } : {}) });
   });
 
   const ingress: HttpIngress = {
@@ -99,4 +130,10 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
     },
   };
   return { app, ingress, routes };
+}
+
+/** Often enough that a timeout fires within a quarter of its length; never more than Node's 30 s. */
+function checkingInterval(t: ServerTimeouts): number {
+  const shortest = Math.min(...[t.requestMs, t.headersMs].filter((ms) => ms > 0));
+  return Number.isFinite(shortest) ? Math.min(30_000, Math.max(100, Math.floor(shortest / 4))) : 30_000;
 }

@@ -1,14 +1,14 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { EventStore } from '../store/types.js';
-
-const MAX_LIMIT = 1000;
+import { PAGE_QUERY, pageLimit, pagePosition } from './paging.js';
 
 /**
  * The HTTP consumer API: list streams, page through a stream by offset, keep a consumer's offset,
  * and a live tail over Server-Sent Events that resumes from Last-Event-ID.
  */
-export function registerConsumerRoutes(app: FastifyInstance, store: EventStore): void {
+export function registerConsumerRoutes(app: FastifyInstance, store: EventStore, options: { heartbeatMs?: number } = {}): void {
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
   // Open tails end when the server stops; otherwise they would keep it from closing. In-flight
   // ingest requests, by contrast, are left to finish.
   const tails = new Set<ServerResponse>();
@@ -28,11 +28,7 @@ export function registerConsumerRoutes(app: FastifyInstance, store: EventStore):
       schema: {
         querystring: {
           type: 'object',
-          properties: {
-            after: { type: 'string', pattern: '^[0-9]+$' },
-            limit: { type: 'string', pattern: '^[0-9]+$' },
-            consumer: { type: 'string', minLength: 1 },
-          },
+          properties: { after: PAGE_QUERY.after, limit: PAGE_QUERY.limit, consumer: { type: 'string', minLength: 1 } },
           additionalProperties: false,
         },
       },
@@ -40,11 +36,11 @@ export function registerConsumerRoutes(app: FastifyInstance, store: EventStore):
     async (request, reply) => {
       const { name } = request.params;
       if (!store.hasStream(name)) return stream404(reply, name);
-      const { after, limit, consumer } = request.query;
-      let from = after !== undefined ? Number(after) : 0;
-      if (after === undefined && consumer) from = store.getConsumerOffset(name, consumer) ?? 0;
-      const n = Math.min(limit !== undefined ? Number(limit) : 100, MAX_LIMIT);
-      return store.read(name, from, n).map((r) => ({ offset: r.offset, key: r.key, value: r.value }));
+      const after = pagePosition('after', request.query.after);
+      const limit = pageLimit(request.query.limit);
+      const { consumer } = request.query;
+      const from = after ?? (consumer ? store.getConsumerOffset(name, consumer) ?? 0 : 0);
+      return store.read(name, from, limit).map((r) => ({ offset: r.offset, key: r.key, value: r.value }));
     },
   );
 
@@ -83,10 +79,11 @@ export function registerConsumerRoutes(app: FastifyInstance, store: EventStore):
   app.get<{ Params: { name: string }; Querystring: { after?: string } }>('/streams/:name/tail', async (request, reply) => {
     const { name } = request.params;
     if (!store.hasStream(name)) return stream404(reply, name);
+    // A browser's EventSource resends Last-Event-ID on reconnect; a bad one is ignored, a bad `after` is not.
     const lastEventId = request.headers['last-event-id'];
+    const after = pagePosition('after', request.query.after);
     const resume = typeof lastEventId === 'string' && /^\d+$/.test(lastEventId) ? Number(lastEventId)
-      : request.query.after !== undefined && /^\d+$/.test(request.query.after) ? Number(request.query.after)
-      : store.lastOffset(name); // a fresh tail starts at the end, like `tail -f`
+      : after ?? store.lastOffset(name); // a fresh tail starts at the end, like `tail -f`
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -121,7 +118,7 @@ export function registerConsumerRoutes(app: FastifyInstance, store: EventStore):
     const unsubscribe = store.onAppend((appended) => {
       if (appended.has(name)) flush();
     });
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs);
     tails.add(res);
     res.on('close', () => {
       tails.delete(res);
@@ -133,9 +130,7 @@ export function registerConsumerRoutes(app: FastifyInstance, store: EventStore):
   });
 
   app.get<{ Querystring: { after?: string; limit?: string } }>('/dead-letters', async (request) => {
-    const after = Number(request.query.after ?? 0) || 0;
-    const limit = Math.min(Number(request.query.limit ?? 100) || 100, MAX_LIMIT);
-    return store.deadLetters(after, limit);
+    return store.deadLetters(pagePosition('after', request.query.after) ?? 0, pageLimit(request.query.limit));
   });
 
   app.get('/unmatched', async () => store.unmatched());

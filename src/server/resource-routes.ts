@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { EventStore } from '../store/types.js';
+import { pageKey, pageLimit } from './paging.js';
 
 /** Current state of resources with CDC: one key, or pages of keys in key order. */
 export function registerResourceRoutes(app: FastifyInstance, store: EventStore, names: string[]): void {
@@ -11,8 +12,7 @@ export function registerResourceRoutes(app: FastifyInstance, store: EventStore, 
   app.get<{ Params: { name: string }; Querystring: { after?: string; limit?: string } }>('/resources/:name', async (request, reply) => {
     const { name } = request.params;
     if (!known.has(name)) return reply.code(404).send(unknown(name));
-    const limit = Math.min(Number(request.query.limit ?? 100) || 100, 1000);
-    return store.listResource(name, request.query.after ?? '', limit).map((r) => ({
+    return store.listResource(name, pageKey('after', request.query.after), pageLimit(request.query.limit)).map((r) => ({
       key: r.key, state: r.state, version: r.version, time: new Date(r.timeMs).toISOString(),
     }));
   });

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { PAGE_QUERY, pageLimit, pagePosition } from '../server/paging.js';
 import type { EndpointInput } from './types.js';
 import { WebhookInputError, type WebhookService } from './service.js';
 
@@ -68,14 +69,15 @@ export function registerWebhookRoutes(app: FastifyInstance, service: WebhookServ
 
   app.get<{ Params: { id: string }; Querystring: { before?: string; limit?: string; eventId?: string } }>('/webhooks/:id/deliveries', {
     schema: { querystring: { type: 'object', additionalProperties: false, properties: {
-      before: { type: 'string', pattern: '^[0-9]+$' }, limit: { type: 'string', pattern: '^[0-9]+$' }, eventId: { type: 'string' },
+      before: PAGE_QUERY.before, limit: PAGE_QUERY.limit, eventId: { type: 'string' },
     } } },
   }, async (request, reply) => {
     try {
-      const { before, limit, eventId } = request.query;
+      const { eventId } = request.query;
+      const before = pagePosition('before', request.query.before);
       return service.deliveries(request.params.id, {
-        limit: Math.min(Number(limit ?? 100) || 100, 1000),
-        ...(before !== undefined ? { before: Number(before) } : {}),
+        limit: pageLimit(request.query.limit),
+        ...(before !== undefined ? { before } : {}),
         ...(eventId !== undefined ? { eventId } : {}),
       });
     } catch (err) {
@@ -85,12 +87,12 @@ export function registerWebhookRoutes(app: FastifyInstance, service: WebhookServ
 
   app.get<{ Params: { id: string }; Querystring: { status?: 'pending' | 'delivered' | 'dead'; after?: string; limit?: string } }>('/webhooks/:id/messages', {
     schema: { querystring: { type: 'object', additionalProperties: false, properties: {
-      status: { enum: ['pending', 'delivered', 'dead'] }, after: { type: 'string', pattern: '^[0-9]+$' }, limit: { type: 'string', pattern: '^[0-9]+$' },
+      status: { enum: ['pending', 'delivered', 'dead'] }, after: PAGE_QUERY.after, limit: PAGE_QUERY.limit,
     } } },
   }, async (request, reply) => {
     try {
       const { status, after, limit } = request.query;
-      return service.messages(request.params.id, status ?? 'pending', Number(after ?? 0), Math.min(Number(limit ?? 100) || 100, 1000));
+      return service.messages(request.params.id, status ?? 'pending', pagePosition('after', after) ?? 0, pageLimit(limit));
     } catch (err) {
       return fail(reply, err);
     }
@@ -98,7 +100,7 @@ export function registerWebhookRoutes(app: FastifyInstance, service: WebhookServ
 
   app.get<{ Params: { id: string }; Querystring: { after?: string; limit?: string } }>('/webhooks/:id/dead-letters', async (request, reply) => {
     try {
-      return service.messages(request.params.id, 'dead', Number(request.query.after ?? 0) || 0, Math.min(Number(request.query.limit ?? 100) || 100, 1000));
+      return service.messages(request.params.id, 'dead', pagePosition('after', request.query.after) ?? 0, pageLimit(request.query.limit));
     } catch (err) {
       return fail(reply, err);
     }

@@ -9,6 +9,8 @@ const exchange = (id: string, body: unknown) => JSON.stringify({
   response: { status: 201, headers: { 'content-type': 'application/json' }, body },
 });
 
+const NDJSON = { 'content-type': 'application/x-ndjson' };
+
 describe('dead letters', () => {
   it('can be processed again after the rule is fixed; the events appear and the dead letter goes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'reflex-dl-'));
@@ -16,7 +18,7 @@ describe('dead letters', () => {
     copyFileSync(`${ROOT}test/e2e/fixtures/fragile.yaml`, spec);
     let reflex = await startReflexProcess(['--spec', spec, '--data', dir]);
     try {
-      await fetch(`${reflex.url}/ingest/exchanges`, { method: 'POST', body: [exchange('t1', { id: 'a', size: 50 }), exchange('t2', { id: 'b' })].join('\n') });
+      await fetch(`${reflex.url}/ingest/exchanges`, { method: 'POST', headers: NDJSON, body: [exchange('t1', { id: 'a', size: 50 }), exchange('t2', { id: 'b' })].join('\n') });
       const [dl] = (await (await fetch(`${reflex.url}/dead-letters`)).json()) as Array<{ id: number; requestKey: string; record: any }>;
       expect(dl).toMatchObject({ requestKey: 'http:t2', record: { request: { headers: { authorization: '[redacted]' } } } });
 
@@ -35,7 +37,7 @@ describe('dead letters', () => {
       expect(await (await fetch(`${reflex.url}/dead-letters`)).json()).toEqual([]);
       expect((await fetch(`${reflex.url}/dead-letters/${dl!.id}/retry`, { method: 'POST' })).status).toBe(404);
       // The original entry sent again is still a duplicate.
-      const resent = await fetch(`${reflex.url}/ingest/exchanges`, { method: 'POST', body: exchange('t2', { id: 'b' }) });
+      const resent = await fetch(`${reflex.url}/ingest/exchanges`, { method: 'POST', headers: NDJSON, body: exchange('t2', { id: 'b' }) });
       expect(await resent.json()).toMatchObject({ duplicates: 1, records: 0 });
     } finally {
       await reflex.stop();

@@ -36,7 +36,10 @@ describe('reflex.yaml', () => {
     ].join('\n'));
     const cfg = loadConfig(file, { OUT_FORMAT: 'pretty' });
     expect(cfg.specs).toEqual([join(dir, 'specs/shop.yaml')]);
-    expect(cfg.server).toEqual({ host: '127.0.0.1', port: 9000, bodyLimit: 2 * 1024 * 1024, ingestAuth: null, apiAuth: null });
+    expect(cfg.server).toEqual({
+      host: '127.0.0.1', port: 9000, bodyLimit: 2 * 1024 * 1024, ingestAuth: null, apiAuth: null,
+      requestTimeoutMs: 60_000, headersTimeoutMs: 20_000, idleTimeoutMs: 120_000,
+    });
     expect(cfg.store).toMatchObject({ path: join(dir, 'data/r.db'), retentionMs: 2 * 86_400_000, dedupeWindowMs: 90 * 60_000, sync: 'full' });
     expect(cfg.sinks).toEqual([{ type: 'stdout', format: 'pretty' }]);
   });
@@ -48,6 +51,17 @@ describe('reflex.yaml', () => {
     expect(cfg.specRefs).toEqual({ allow: [join(dir, 'shared/schemas'), 'https://schemas.example/'], maxBytes: 1024 * 1024 });
     const [d] = errorsOf(() => loadConfig(write('refs-bad.yaml', 'specRefs:\n  maxBytes: lots\n'), {}));
     expect(d).toMatchObject({ code: 'RX200', pointer: '/specRefs/maxBytes', line: 2 });
+  });
+
+  it('server timeouts: durations, 0 for none; headers may not take longer than the whole request', () => {
+    const cfg = loadConfig(write('timeouts.yaml', 'server: { requestTimeout: 30s, headersTimeout: 5s, idleTimeout: "0" }\n'), {});
+    expect(cfg.server).toMatchObject({ requestTimeoutMs: 30_000, headersTimeoutMs: 5_000, idleTimeoutMs: 0 });
+    expect(errorsOf(() => loadConfig(write('timeouts-bad.yaml', 'server:\n  requestTimeout: 10s\n  headersTimeout: 1m\n'), {}))).toEqual([
+      expect.objectContaining({ pointer: '/server/headersTimeout', line: 3, message: 'server.headersTimeout (60000 ms) must not exceed server.requestTimeout (10000 ms)' }),
+    ]);
+    expect(errorsOf(() => loadConfig(write('timeouts-word.yaml', 'server:\n  idleTimeout: long\n'), {}))).toEqual([
+      expect.objectContaining({ pointer: '/server/idleTimeout', line: 2, message: expect.stringContaining("'long' is not a duration") }),
+    ]);
   });
 
   it('names the file, line, column and key of an unknown key', () => {
