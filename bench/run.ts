@@ -14,6 +14,7 @@ import type { CompiledSpecSet } from '../src/spec/types.js';
 import { toBatches, type Batch, type Tally } from './http-client.js';
 import { kafkaSection } from './kafka-section.js';
 import { webhookSection } from './webhooks.js';
+import { fileBacklogSection } from './file-backlog.js';
 import { measureLatency, type LatencyResult } from './latency.js';
 import { drainCdc } from './reflex-drain.js';
 import { mark, ms, num, pct, section, table, verdict, type Verdict } from './report.js';
@@ -36,6 +37,8 @@ const CDC = { exchanges: Number(process.env.BENCH_CDC_EXCHANGES ?? 1_000_000), k
 const KAFKA = { loadBatches: 500, pacedBatches: 100, pacedPerSecond: 20, sinkBatch: 500 };
 /** (f): 20k events to one receiver, 1k events to each of 50 receivers. */
 const WEBHOOKS = { single: 20_000, perEndpoint: 1_000, receivers: 50, concurrency: 16, keys: 1_000 };
+/** (g): size of the generated file-log backlog. */
+const FILE_MB = Number(process.env.BENCH_FILE_MB ?? 1024);
 /** `BENCH_ONLY=a,f npm run bench` runs only those sections. */
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim().toLowerCase());
 const want = (letter: string) => !ONLY || ONLY.includes(letter);
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
     paced: batches.slice(KAFKA.loadBatches, KAFKA.loadBatches + KAFKA.pacedBatches),
   });
   if (want('f')) await webhookSection({ tmp, out, ...WEBHOOKS });
+  if (want('g')) await fileBacklogSection({ tmp, out, megabytes: FILE_MB });
 
   out(section('Summary'));
   out(`    load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

@@ -30,7 +30,9 @@ export async function* readLines(
   size: number,
   options: { maxLineBytes: number; batchLines: number; stopped: () => boolean },
 ): AsyncGenerator<Batch> {
-  const buf = Buffer.allocUnsafe(options.maxLineBytes + 1);
+  const cap = options.maxLineBytes + 1;
+  // No bigger than what there is to read (a poll that finds one new line needs no 10 MiB buffer).
+  const buf = Buffer.allocUnsafe(Math.min(cap, Math.max(size - from.offset, 64 * 1024)));
   let pos = from.offset;
   let line = from.line ?? (await countLines(fh, pos, buf));
   while (pos < size && !options.stopped()) {
@@ -54,7 +56,7 @@ export async function* readLines(
       pos += start;
       continue;
     }
-    if (bytesRead < buf.length) return; // the last line is not complete yet
+    if (bytesRead < cap) return; // the last line is not complete yet
     // No newline within the limit: skip the line without keeping it, up to its end (once it has one).
     const end = await findNewline(fh, pos + bytesRead, size, buf);
     if (end === -1) return;
