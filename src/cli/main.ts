@@ -12,12 +12,13 @@ export const USAGE = `reflex: API traffic in, domain events out
 Usage:
   reflex serve --spec <file>... [--config reflex.yaml] [--host 127.0.0.1] [--port 8088] [--data .reflex]
   reflex lint  <spec>... [--allow-refs <dir|url>...]
-  reflex test  <spec>... --logs <file> [--format kong|exchange] [--expect <file>]
+  reflex test  <spec>... --logs <file> [--format kong|exchange] [--expect <file>] [--explain <request id>]
 
 Commands:
   serve   load the specs, open the embedded store and listen for logs and consumers
   lint    check every x-reflex annotation; exit 1 with file:line:column, pointer and reason per fault
-  test    dry run: print the records the logs would produce (NDJSON); with --expect, diff and exit 1 on mismatch
+  test    dry run: print the records the logs would produce (NDJSON); with --expect, diff and exit 1 on mismatch;
+          with --explain <request id>, show for that entry the paths tried, the operation, each rule's result
 `;
 
 export interface CliIO {
@@ -53,12 +54,12 @@ export async function main(argv: string[], registry: Registry, io: CliIO): Promi
       case 'test': {
         const { values, positionals } = parseArgs({
           args: rest,
-          options: { logs: { type: 'string' }, format: { type: 'string', default: 'kong' }, expect: { type: 'string' } },
+          options: { logs: { type: 'string' }, format: { type: 'string', default: 'kong' }, expect: { type: 'string' }, explain: { type: 'string' } },
           allowPositionals: true,
         });
         if (positionals.length === 0) return usage(io, 'test needs at least one spec file');
         if (!values.logs) return usage(io, 'test needs --logs <file>');
-        return await runTest({ specs: positionals, logs: values.logs, format: values.format!, ...(values.expect ? { expect: values.expect } : {}) }, registry, io);
+        return await runTest({ specs: positionals, logs: values.logs, format: values.format!, ...(values.expect ? { expect: values.expect } : {}), ...(values.explain !== undefined ? { explain: values.explain } : {}) }, registry, io);
       }
       case undefined:
       case 'help':

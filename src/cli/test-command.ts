@@ -10,12 +10,15 @@ import { CdcApplier } from '../cdc/applier.js';
 import { silentLogger } from '../logger.js';
 import type { CliIO } from './main.js';
 import { diffRecords } from './record-diff.js';
+import { explainEntries } from './explain.js';
 
 export interface TestOptions {
   specs: string[];
   logs: string;
   format: string;
   expect?: string;
+  /** A request id: explain what each step makes of that entry instead of printing records. */
+  explain?: string;
 }
 
 /**
@@ -39,6 +42,12 @@ export async function runTest(options: TestOptions, registry: Registry, io: CliI
     throw err;
   }
 
+  if (options.explain !== undefined) {
+    if (await explainEntries(entries, options.explain, specs, io.out)) return 0;
+    io.err(`reflex: no entry with request id '${options.explain}' in ${options.logs} (${entries.length} entries)`);
+    return 1;
+  }
+
   const store = new SqliteStore({ path: ':memory:', retentionMs: 0, dedupeWindowMs: Number.MAX_SAFE_INTEGER, synchronous: 'normal' });
   try {
     const cdc = new CdcApplier(store, { reorderWindowMs: Number.MAX_SAFE_INTEGER, logger: silentLogger });
@@ -50,7 +59,10 @@ export async function runTest(options: TestOptions, registry: Registry, io: CliI
     // Through JSON, as the store keeps them (expression results may carry evaluator-internal fields).
     const actual = committed.map((r) => JSON.parse(JSON.stringify({ stream: r.stream, key: r.key, value: r.value })) as unknown);
     for (const dl of store.deadLetters(0, Number.MAX_SAFE_INTEGER)) io.err(`dead letter: ${formatDiagnostic(dl.diagnostic)}`);
-    for (const u of store.unmatched()) io.err(`unmatched: ${u.count} × ${u.lastMethod} ${u.lastPath} (${u.label})`);
+    for (const u of store.unmatched()) {
+      io.err(`unmatched: ${u.count} × ${u.lastMethod} ${u.lastPath} (${u.label})`);
+      if (u.hint) io.err(`  tried: ${u.hint}`);
+    }
     io.err(`${entries.length} entries: ${result.records} events, ${changes.records} change records (${changes.late} late), ${result.deadLetters} dead letters, ${result.unmatched} unmatched, ${result.duplicates} duplicates`);
 
     if (!options.expect) {

@@ -14,8 +14,10 @@ export interface ExchangeRequest {
   method: string;
   scheme: string | null;
   host: string | null;
-  /** Path the API saw, percent-encoded as logged, without the query string. */
+  /** Path the client called (before the gateway stripped or rewrote a prefix), percent-encoded as logged, without the query string. */
   path: string;
+  /** Path the upstream service saw (Kong `upstream_uri`, Envoy `:path` after a rewrite); null when the gateway does not log it. */
+  upstreamPath: string | null;
   query: QueryMap;
   headers: HeaderMap;
   body: unknown;
@@ -38,6 +40,13 @@ export interface Exchange {
   request: ExchangeRequest;
   response: ExchangeResponse;
   client: { ip: string | null; consumer: string | null };
-  gateway: { kind: GatewayKind; service: string | null; route: string | null; node: string | null };
+  gateway: {
+    kind: GatewayKind;
+    service: string | null;
+    route: string | null;
+    node: string | null;
+    /** Path prefix of the gateway route the request came through (Kong `route.paths`), when logged. */
+    routePrefix?: string | null;
+  };
   operation: { id: string; method: string; path: string } | null;
 }

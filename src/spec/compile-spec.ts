@@ -8,11 +8,12 @@ import type { LoadedSpec } from './load.js';
 import { readResources, resolveResourceRef } from './resources.js';
 import { basePaths, defaultSource } from './servers.js';
 import { specStreams, type DeclaredStream } from './streams.js';
-import type { CompiledOperation, RedactPath } from './types.js';
+import type { CompiledOperation, PathMatchMode, RedactPath } from './types.js';
+import { checkPathAmbiguity } from './path-ambiguity.js';
 
 export interface CompiledSpec {
   spec: LoadedSpec;
-  operations: Array<{ operation: CompiledOperation; basePaths: string[] }>;
+  operations: Array<{ operation: CompiledOperation; basePaths: string[]; match: PathMatchMode }>;
   streams: DeclaredStream[];
   redact: RedactPath[];
 }
@@ -34,6 +35,7 @@ export function compileSpec(spec: LoadedSpec): CompiledSpec {
     report,
   };
 
+  const match: PathMatchMode = root.match === 'client' || root.match === 'upstream' ? root.match : 'auto';
   const operations: CompiledSpec['operations'] = [];
   if (isObject(api.paths)) {
     for (const [path, pathItem] of Object.entries(api.paths)) {
@@ -43,10 +45,12 @@ export function compileSpec(spec: LoadedSpec): CompiledSpec {
       for (const method of HTTP_METHODS) {
         const op = pathItem[method];
         if (!isObject(op)) continue;
-        operations.push({ operation: compileOperation(ctx, path, method, pathItem, op, pathResource), basePaths: basePaths(api, pathItem, op) });
+        operations.push({ operation: compileOperation(ctx, path, method, pathItem, op, pathResource), basePaths: basePaths(api, pathItem, op), match });
       }
     }
   }
+
+  if (match === 'auto') checkPathAmbiguity(operations, report);
 
   for (const r of resources.values()) {
     if (!r.used) {

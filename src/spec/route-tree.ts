@@ -1,4 +1,4 @@
-import type { CompiledOperation, PathParam, RouteMatch, Router } from './types.js';
+import type { CompiledOperation, PathMatchMode, PathParam, RequestPaths, RouteAttempt, RouteMatch, Router } from './types.js';
 
 /**
  * Maps `method + path` to an operation. A tree of path segments per server base path: at each
@@ -25,7 +25,16 @@ interface Leaf {
   operation: CompiledOperation;
   /** Parameter names in capture order. */
   names: string[];
+  /** Which kinds of path may match it (bits below), from its spec's `x-reflex.match`. */
+  accepts: number;
 }
+
+// Kinds of path tried for one exchange, as bits so that one walk can stand for several.
+const CLIENT = 1;
+const UPSTREAM = 2;
+const ROUTE = 4;
+const ANY = CLIENT | UPSTREAM | ROUTE;
+const ACCEPTS: Record<PathMatchMode, number> = { auto: ANY, client: CLIENT, upstream: UPSTREAM | ROUTE };
 
 class RouteNode {
   literals: Map<string, RouteNode> | null = null;
@@ -35,6 +44,8 @@ class RouteNode {
 
 interface BaseGroup {
   base: string[];
+  /** The base path as the spec wrote it, for explanations. */
+  display: string;
   root: RouteNode;
 }
 
@@ -42,6 +53,8 @@ export interface RouteEntry {
   operation: CompiledOperation;
   /** Server base paths of the operation's spec (`/v1`); '' for none. */
   basePaths: string[];
+  /** Which path the spec describes; default `auto`. */
+  match?: PathMatchMode;
 }
 
 const STRICTNESS: Record<ParamType, number> = { boolean: 0, integer: 1, number: 2, string: 3 };
@@ -51,21 +64,137 @@ export type ShadowHandler = (kept: CompiledOperation, shadowed: CompiledOperatio
 
 export function buildRouter(entries: readonly RouteEntry[], onShadow?: ShadowHandler): Router {
   const groups = new Map<string, BaseGroup>();
-  for (const { operation, basePaths } of entries) {
+  for (const { operation, basePaths, match } of entries) {
     for (const base of basePaths.length ? basePaths : ['']) {
       const segments = splitPath(base);
       const key = segments.join('/');
       let group = groups.get(key);
-      if (!group) groups.set(key, (group = { base: segments, root: new RouteNode() }));
-      insert(group.root, operation, onShadow);
+      if (!group) groups.set(key, (group = { base: segments, display: base, root: new RouteNode() }));
+      insert(group.root, operation, ACCEPTS[match ?? 'auto'], onShadow);
     }
   }
   // Longer base paths first: `/v1/admin` must be stripped before `/v1` gets a chance.
   const ordered = [...groups.values()].sort((a, b) => b.base.length - a.base.length);
-  return { match: (method, path) => match(ordered, method, path) };
+  const based = ordered.filter((g) => g.base.length > 0);
+  return {
+    match: (method, path) => search(ordered, method.toUpperCase(), splitPath(path), true, ANY),
+    route: (request) => route(ordered, based, request),
+    explain: (request) => explain(ordered, based, request),
+  };
 }
 
-function insert(root: RouteNode, operation: CompiledOperation, onShadow: ShadowHandler | undefined): void {
+/**
+ * The paths an exchange is tried with, in order: the client's against the base paths; the upstream's
+ * against them, then as already stripped (a route with strip_path, a prefix_rewrite); last the client's
+ * without the gateway route's prefix (a route that does not strip in front of a spec without it).
+ * When the gateway logs one path only, it stands for both.
+ */
+interface Attempt {
+  kind: RouteAttempt['kind'];
+  path: string;
+  segments: string[];
+  withBase: boolean;
+  kinds: number;
+}
+
+function attempts(request: RequestPaths, based: readonly BaseGroup[]): Attempt[] {
+  const out: Attempt[] = [];
+  const client = splitPath(request.path);
+  const up = request.upstreamPath ?? null;
+  const oneUpstream = up === null || up === request.path;
+  out.push({ kind: 'client', path: request.path, segments: client, withBase: true, kinds: oneUpstream ? CLIENT | UPSTREAM : CLIENT });
+  const upstream = oneUpstream ? client : splitPath(up);
+  if (!oneUpstream) out.push({ kind: 'upstream', path: up, segments: upstream, withBase: true, kinds: UPSTREAM });
+  if (based.length > 0) out.push({ kind: 'upstream', path: oneUpstream ? request.path : up, segments: upstream, withBase: false, kinds: UPSTREAM });
+  const stripped = withoutRoutePrefix(client, request.routePrefix);
+  if (stripped && !sameSegments(stripped, upstream)) {
+    const path = '/' + stripped.map(encodeURIComponent).join('/');
+    out.push({ kind: 'route', path, segments: stripped, withBase: true, kinds: ROUTE });
+    if (based.length > 0) out.push({ kind: 'route', path, segments: stripped, withBase: false, kinds: ROUTE });
+  }
+  return out;
+}
+
+function route(groups: readonly BaseGroup[], based: readonly BaseGroup[], request: RequestPaths): RouteMatch | null {
+  const method = request.method.toUpperCase();
+  // The common case (the client path under a base path) is tried before building the other attempts.
+  const oneUpstream = request.upstreamPath == null || request.upstreamPath === request.path;
+  const client = splitPath(request.path);
+  const first = search(groups, method, client, true, oneUpstream ? CLIENT | UPSTREAM : CLIENT);
+  if (first) return first;
+  const rest = attempts(request, based);
+  for (let i = 1; i < rest.length; i++) {
+    const a = rest[i]!;
+    const found = search(a.withBase ? groups : based, method, a.segments, a.withBase, a.kinds);
+    if (found) return found;
+  }
+  return null;
+}
+
+function explain(groups: readonly BaseGroup[], based: readonly BaseGroup[], request: RequestPaths): RouteAttempt[] {
+  const method = request.method.toUpperCase();
+  const basePaths = based.map((g) => g.display);
+  const out: RouteAttempt[] = [];
+  for (const a of attempts(request, based)) {
+    const scope = a.withBase ? groups.filter((g) => hasPrefix(a.segments, g.base)) : based;
+    let result: RouteAttempt['result'];
+    const found = search(scope, method, a.segments, a.withBase, a.kinds);
+    if (found) {
+      result = { found: true, operationId: found.operation.id, template: found.operation.path, specFile: found.operation.specFile };
+    } else if (scope.length === 0) {
+      result = { found: false, reason: 'no-base-path' };
+    } else if (search(scope, method, a.segments, a.withBase, ANY)) {
+      result = { found: false, reason: 'excluded' };
+    } else {
+      const templates = otherMethods(scope, a.segments, a.withBase);
+      result = templates.length > 0 ? { found: false, reason: 'other-method', templates } : { found: false, reason: 'no-operation' };
+    }
+    out.push({ kind: a.kind, path: a.path, withBase: a.withBase, basePaths, result });
+    if (result.found) break;
+  }
+  return out;
+}
+
+/** `<METHOD> <template>` of the operations the path matches under other methods. */
+function otherMethods(groups: readonly BaseGroup[], segments: string[], withBase: boolean): string[] {
+  const out = new Set<string>();
+  for (const group of groups) {
+    const node = walkAny(group.root, segments, withBase ? group.base.length : 0);
+    for (const [method, leaf] of node?.methods ?? []) out.add(`${method} ${leaf.operation.path}`);
+  }
+  return [...out];
+}
+
+function walkAny(node: RouteNode, segments: string[], i: number): RouteNode | null {
+  if (i === segments.length) return node.methods && node.methods.size > 0 ? node : null;
+  const literal = node.literals?.get(segments[i]!);
+  const viaLiteral = literal ? walkAny(literal, segments, i + 1) : null;
+  if (viaLiteral) return viaLiteral;
+  const scratch: unknown[] = [];
+  for (const edge of node.templates) {
+    scratch.length = 0;
+    if (capture(edge, segments[i]!, scratch)) {
+      const found = walkAny(edge.node, segments, i + 1);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+function withoutRoutePrefix(client: string[], prefix: string | null | undefined): string[] | null {
+  if (!prefix) return null;
+  const p = splitPath(prefix);
+  if (p.length === 0 || !hasPrefix(client, p)) return null;
+  return client.slice(p.length);
+}
+
+function sameSegments(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function insert(root: RouteNode, operation: CompiledOperation, accepts: number, onShadow: ShadowHandler | undefined): void {
   let node = root;
   const names: string[] = [];
   for (const segment of splitTemplate(operation.path)) {
@@ -101,27 +230,26 @@ function insert(root: RouteNode, operation: CompiledOperation, onShadow: ShadowH
   const method = operation.method.toUpperCase();
   const existing = node.methods.get(method);
   // The first operation to declare a route keeps it.
-  if (!existing) node.methods.set(method, { operation, names });
+  if (!existing) node.methods.set(method, { operation, names, accepts });
   else if (existing.operation !== operation) onShadow?.(existing.operation, operation);
 }
 
-function match(groups: readonly BaseGroup[], method: string, path: string): RouteMatch | null {
-  const segments = splitPath(path);
-  const upper = method.toUpperCase();
+/** `withBase`: strip each group's base path first (groups it does not prefix are skipped); else walk from the root. */
+function search(groups: readonly BaseGroup[], method: string, segments: string[], withBase: boolean, kinds: number): RouteMatch | null {
   const captures: unknown[] = [];
   for (const group of groups) {
-    if (!hasPrefix(segments, group.base)) continue;
+    if (withBase && !hasPrefix(segments, group.base)) continue;
     captures.length = 0;
-    const found = walk(group.root, segments, group.base.length, upper, captures);
+    const found = walk(group.root, segments, withBase ? group.base.length : 0, method, captures, kinds);
     if (found) return found;
   }
   return null;
 }
 
-function walk(node: RouteNode, segments: string[], i: number, method: string, captures: unknown[]): RouteMatch | null {
+function walk(node: RouteNode, segments: string[], i: number, method: string, captures: unknown[], kinds: number): RouteMatch | null {
   if (i === segments.length) {
     const leaf = node.methods?.get(method);
-    if (!leaf) return null;
+    if (!leaf || (leaf.accepts & kinds) === 0) return null;
     const params: Record<string, unknown> = {};
     for (let k = 0; k < leaf.names.length; k++) params[leaf.names[k]!] = captures[k];
     return { operation: leaf.operation, params };
@@ -129,13 +257,13 @@ function walk(node: RouteNode, segments: string[], i: number, method: string, ca
   const segment = segments[i]!;
   const literal = node.literals?.get(segment);
   if (literal) {
-    const found = walk(literal, segments, i + 1, method, captures);
+    const found = walk(literal, segments, i + 1, method, captures, kinds);
     if (found) return found;
   }
   for (const edge of node.templates) {
     const mark = captures.length;
     if (capture(edge, segment, captures)) {
-      const found = walk(edge.node, segments, i + 1, method, captures);
+      const found = walk(edge.node, segments, i + 1, method, captures, kinds);
       if (found) return found;
     }
     captures.length = mark;

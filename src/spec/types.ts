@@ -80,12 +80,47 @@ export interface CompiledSpecSet {
   warnings: Diagnostic[];
 }
 
+/**
+ * Which path a spec describes (`x-reflex.match`): `auto` tries the client's path, then the upstream's;
+ * `client` and `upstream` take only one, for specs where both would match different operations.
+ */
+export type PathMatchMode = 'auto' | 'client' | 'upstream';
+
+/** The paths of one exchange, as route matching reads them. */
+export interface RequestPaths {
+  method: string;
+  /** What the client called (raw, percent-encoded, no query string). */
+  path: string;
+  /** What the upstream saw after the gateway stripped or rewrote a prefix; null when not logged. */
+  upstreamPath: string | null;
+  /** The gateway route's path prefix (Kong `route.paths`), when logged. */
+  routePrefix?: string | null | undefined;
+}
+
 export interface RouteMatch {
   operation: CompiledOperation;
   params: Record<string, unknown>;
 }
 
 export interface Router {
-  /** `path` is the raw (percent-encoded) request path without the query string. */
+  /** One path tried against the server base paths. `path` is raw (percent-encoded), without the query string. */
   match(method: string, path: string): RouteMatch | null;
+  /** The client path against the base paths first, then the upstream path with and without them. */
+  route(request: RequestPaths): RouteMatch | null;
+  /** What `route` tried, in order, and what each try found: for unmatched exchanges and `reflex test --explain`. */
+  explain(request: RequestPaths): RouteAttempt[];
+}
+
+export interface RouteAttempt {
+  /** `client`: the path the client called; `upstream`: the path the service saw; `route`: the client path without the gateway route's prefix. */
+  kind: 'client' | 'upstream' | 'route';
+  path: string;
+  /** true: the spec's server base paths were stripped first; false: the path was taken as already stripped. */
+  withBase: boolean;
+  /** The base paths that apply (non-empty ones). */
+  basePaths: string[];
+  /** What happened: the operation found, or why none. */
+  result:
+    | { found: true; operationId: string; template: string; specFile: string }
+    | { found: false; reason: 'no-base-path' | 'no-operation' | 'other-method' | 'excluded'; templates?: string[] };
 }

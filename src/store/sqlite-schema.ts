@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS unmatched (
   count INTEGER NOT NULL,
   last_method TEXT NOT NULL,
   last_path TEXT NOT NULL,
-  last_seen INTEGER NOT NULL
+  last_seen INTEGER NOT NULL,
+  last_hint TEXT
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
   source TEXT PRIMARY KEY,

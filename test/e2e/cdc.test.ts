@@ -66,7 +66,7 @@ describe('change data capture over HTTP', () => {
       before: { status: 'pending' },
       after: { note: 'leave at the door' },
       ts_ms: Date.parse('2026-11-02T09:14:23.120Z'),
-      source: { gateway: 'kong', operationId: 'updateOrder', method: 'PATCH', path: '/v1/orders/ord_5001' },
+      source: { gateway: 'kong', operationId: 'updateOrder', method: 'PATCH', path: '/shop/v1/orders/ord_5001' },
     });
     expect((await get(`${reflex.url}/resources`)).body).toEqual([
       { name: 'customers', keys: 0, deleted: 1, late: 0, skipped: 0, pending: 0 },

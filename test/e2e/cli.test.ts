@@ -13,7 +13,9 @@ describe('reflex test (dry run for users\' CI)', () => {
     const { code, stdout, stderr } = await runCli(['test', SHOP, '--logs', LOGS]);
     expect(code).toBe(0);
     expect(stdout).toBe(readFileSync(`${ROOT}examples/shop/expected-events.ndjson`, 'utf8'));
-    expect(stderr).toContain('unmatched: 1 × GET /v1/healthcheck (kong/shop-api)');
+    expect(stderr).toContain('unmatched: 1 × GET /shop/v1/healthcheck (kong/shop-api)');
+    // Which paths were tried against which base paths, so the fix is visible at once.
+    expect(stderr).toContain('  tried: GET /shop/v1/healthcheck (client) → not under base path /v1 ; GET /v1/healthcheck (upstream, under base path /v1) → no operation');
     expect(stderr).toContain('15 entries: 10 events, 7 change records (0 late), 0 dead letters, 1 unmatched, 1 duplicates');
   });
 
@@ -30,6 +32,43 @@ describe('reflex test (dry run for users\' CI)', () => {
       expect(bad.code).toBe(1);
       expect(bad.stdout).toContain('record 3 (orders com.shop.OrderPlaced): /value/data/total expected 90, got 89.7');
       expect(bad.stdout).toMatch(/record 17 \(customers\.changelog op=d\): unexpected \{"stream":"customers\.changelog","key":"cus_1001"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--explain shows, for one entry, the paths tried, the operation and what each rule gave', async () => {
+    const { code, stdout } = await runCli(['test', SHOP, '--logs', LOGS, '--explain', '7c1e9a074f0b4d2e9a4b1c8e5f6a7b07']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('request 7c1e9a074f0b4d2e9a4b1c8e5f6a7b07: PATCH /shop/v1/orders/ord_5001, upstream /v1/orders/ord_5001');
+    expect(stdout).toContain('  PATCH /shop/v1/orders/ord_5001 (client) → not under base path /v1');
+    expect(stdout).toContain('  PATCH /v1/orders/ord_5001 (upstream, under base path /v1) → updateOrder (/orders/{orderId} in examples/shop/openapi.yaml)');
+    expect(stdout).toContain('operation: updateOrder (PATCH /orders/{orderId}) params {"orderId":"ord_5001"}');
+    expect(stdout).toMatch(/rule 0 OrderCancelled → stream orders \(examples\/shop\/openapi\.yaml:\d+:\d+\)\n {2}when .*response\.status == 200.* {2}= false\n {2}→ no event/);
+    expect(stdout).toMatch(/rule 1 OrderUpdated → stream orders .*\n {2}when .* {2}= true\n {2}data = \{"id":"ord_5001".*"note":"leave at the door"\}\n {2}key {2}= "ord_5001"\n {2}→ event/);
+    expect(stdout).toMatch(/change: orders\/ord_5001 op u after \{/);
+
+    const missing = await runCli(['test', SHOP, '--logs', LOGS, '--explain', 'nope']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("no entry with request id 'nope' in examples/shop/kong-session.ndjson (15 entries)");
+  });
+
+  it('ends quietly when the reader closes the pipe (reflex test … | head)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reflex-cli-'));
+    try {
+      // Enough output to fill the pipe after head has gone.
+      const lines = readFileSync(`${ROOT}${LOGS}`, 'utf8').trim().split('\n');
+      const many: string[] = [];
+      for (let i = 0; i < 400; i++) for (const l of lines) many.push(l.replaceAll('7c1e9a0', `r${i}x`));
+      writeFileSync(join(dir, 'many.ndjson'), many.join('\n') + '\n');
+      const child = spawn('bash', ['-c', `node dist/bin/reflex.js test ${SHOP} --logs ${join(dir, 'many.ndjson')} 2>${join(dir, 'err.txt')} | head -n 1`], { cwd: ROOT });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d));
+      const exit = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(exit).toBe(0);
+      expect(out.trim().split('\n')).toHaveLength(1);
+      const err = readFileSync(join(dir, 'err.txt'), 'utf8');
+      expect(err).not.toMatch(/EPIPE|Error|at /);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -77,7 +77,12 @@ describe('reflex serve, end to end over HTTP', () => {
     const again = await (await post(`${reflex.url}/ingest/kong`, rest)).json();
     expect(again).toMatchObject({ received: 7, accepted: 0, duplicates: 7, records: 0 });
     const unmatched = (await getJson(`${reflex.url}/unmatched`)).body;
-    expect(unmatched).toMatchObject([{ label: 'kong/shop-api', count: 1, lastMethod: 'GET', lastPath: '/v1/healthcheck' }]);
+    expect(unmatched).toMatchObject([{
+      label: 'kong/shop-api', count: 1, lastMethod: 'GET', lastPath: '/shop/v1/healthcheck',
+      hint: 'GET /shop/v1/healthcheck (client) → not under base path /v1 ; GET /v1/healthcheck (upstream, under base path /v1) → no operation ; GET /v1/healthcheck (upstream, taken as already without base path) → no operation',
+    }]);
+    // The log says it too, once per gateway route.
+    expect(reflex.output()).toMatch(/WARN +exchanges of kong\/shop-api match no operation .* tried=GET \/shop\/v1\/healthcheck \(client\) → not under base path \/v1/);
   });
 
   it('rejects malformed JSON with 400, the parser message and position, and stores nothing of it', async () => {

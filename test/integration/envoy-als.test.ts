@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -61,10 +61,10 @@ async function shopApi(req: IncomingMessage): Promise<{ status: number; type: st
   return { status: 404, type: 'application/problem+json', body: { title: 'Not Found', status: 404 } };
 }
 
-async function startReflex(source: Record<string, unknown>): Promise<ReflexProcess> {
+async function startReflex(source: Record<string, unknown>, spec = join(ROOT, 'examples/shop/openapi.yaml')): Promise<ReflexProcess> {
   const file = join(dir, `reflex-${started.length}.yaml`);
   writeFileSync(file, stringify({
-    specs: [join(ROOT, 'examples/shop/openapi.yaml')],
+    specs: [spec],
     store: { path: join(dir, `reflex-${started.length}.db`) },
     cdc: { reorderWindow: '0' },
     sources: [{ type: 'envoy-als', ...source }],
@@ -143,6 +143,39 @@ describe('Envoy → reflex over the Access Log Service', () => {
     expect(unmatched).toEqual([expect.objectContaining({ label: 'envoy/api', count: 1 })]);
     expect(reflex.output()).toMatch(/Envoy ALS stream opened .*node=envoy-1 cluster=api-gateway logName=api/);
     expect(envoy.version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  // A route that publishes the API under /shop and rewrites the prefix away: the upstream sees /v1/…,
+  // the client called /shop/v1/…. A spec written for either path matches the same operations.
+  it.each([
+    ['the upstream path (the shop spec, base path /v1)', null],
+    ['the public path (base path /shop/v1)', 'https://api.shop.example/shop/v1'],
+  ])('matches through a prefix_rewrite route with a spec written for %s', async (_what, publicServer) => {
+    let spec = join(ROOT, 'examples/shop/openapi.yaml');
+    if (publicServer) {
+      spec = join(dir, `public-${started.length}.yaml`);
+      writeFileSync(spec, readFileSync(join(ROOT, 'examples/shop/openapi.yaml'), 'utf8').replace('url: https://api.shop.example/v1', `url: ${publicServer}`));
+    }
+    const alsPort = await freePort();
+    const reflex = await startReflex({ port: alsPort }, spec);
+    const { url } = await startGateway(alsPort, (config) => {
+      const hcm = config.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+      hcm.route_config.virtual_hosts[0].routes = [
+        { name: 'shop', match: { prefix: '/shop/' }, route: { cluster: 'api', prefix_rewrite: '/' } },
+      ];
+    });
+    const placed = await send(url, 'POST', '/shop/v1/orders', 'application/json', { customerId: 'cus_5', items: [{ sku: 'CUP', quantity: 3, unitPrice: 4 }] });
+    expect(placed.status).toBe(201); // the upstream answered /v1/orders: the rewrite happened
+    await send(url, 'PATCH', '/shop/v1/orders/ord_CUP', 'application/merge-patch+json', { status: 'cancelled', cancellationReason: 'too small' });
+
+    const orders = await events(reflex, 'orders', 2);
+    expect(orders.map((e) => [e.type, e.reflexoperation, e.subject])).toEqual([
+      ['com.shop.OrderPlaced', 'createOrder', 'ord_CUP'],
+      ['com.shop.OrderCancelled', 'updateOrder', 'ord_CUP'],
+    ]);
+    // Change records name the path the client called.
+    const changes = await events(reflex, 'orders.changelog', 1);
+    expect(changes[0]).toMatchObject({ op: 'c', source: { operationId: 'createOrder', path: '/shop/v1/orders' } });
   });
 
   it('sends over mutual TLS when reflex requires client certificates', async () => {

@@ -9,6 +9,10 @@ export interface KongCall {
   method: string;
   /** Path the client sent, without the Kong route prefix (e.g. /v1/orders). */
   path: string;
+  /** The Kong route's path (default /shop), put before `path` in what the client called. */
+  routePath?: string;
+  /** Kong's route `strip_path` (default true): whether the upstream sees the path without the route's. */
+  stripPath?: boolean;
   query?: Record<string, string | string[] | true>;
   status: number;
   requestBody?: unknown;
@@ -31,7 +35,9 @@ const SERVICE = {
 export function kongLog(call: KongCall): Record<string, unknown> {
   const qs = call.query ?? {};
   const search = Object.entries(qs).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}=${x}`) : [v === true ? k : `${k}=${v}`])).join('&');
-  const uri = `/shop${call.path}${search ? `?${search}` : ''}`;
+  const routePath = call.routePath ?? '/shop';
+  const stripPath = call.stripPath ?? true;
+  const uri = `${routePath}${call.path}${search ? `?${search}` : ''}`;
   const reqText = call.requestBody === undefined ? undefined : typeof call.requestBody === 'string' ? call.requestBody : JSON.stringify(call.requestBody);
   const resText = call.responseBody === undefined ? undefined : typeof call.responseBody === 'string' ? call.responseBody : JSON.stringify(call.responseBody);
   const latency = call.latency ?? 23;
@@ -68,8 +74,8 @@ export function kongLog(call: KongCall): Record<string, unknown> {
     route: {
       updated_at: 1726782477, tags: [], response_buffering: true, path_handling: 'v0', protocols: ['http', 'https'],
       service: { id: SERVICE.id }, https_redirect_status_code: 426, regex_priority: 0, name: call.routeName ?? 'shop-api',
-      id: '0f1a4101-3327-4274-b1e4-484a4ab0c030', strip_path: true, preserve_host: false, created_at: 1726782477,
-      request_buffering: true, ws_id: SERVICE.ws_id, paths: ['/shop'],
+      id: '0f1a4101-3327-4274-b1e4-484a4ab0c030', strip_path: stripPath, preserve_host: false, created_at: 1726782477,
+      request_buffering: true, ws_id: SERVICE.ws_id, paths: [routePath],
     },
     workspace: SERVICE.ws_id,
     workspace_name: 'default',
@@ -85,7 +91,7 @@ export function kongLog(call: KongCall): Record<string, unknown> {
       url: `https://api.shop.example:443${uri}`,
       ...(reqText !== undefined ? { body: reqText } : {}),
     },
-    upstream_uri: `${call.path}${search ? `?${search}` : ''}`,
+    upstream_uri: `${stripPath ? '' : routePath}${call.path}${search ? `?${search}` : ''}`,
     started_at: call.startedAt,
     source: 'upstream',
     upstream_status: String(call.status),

@@ -19,6 +19,7 @@ describe('envoy-als normalizer', () => {
         scheme: 'http',
         host: 'localhost:8888',
         path: '/v1/chat/completions',
+        upstreamPath: '/v1/chat/completions',
         query: {},
         headers: { 'user-agent': 'curl/8.7.1', 'x-forwarded-for': '10.244.0.30', 'x-request-id': '4000a69d-3db6-404c-8892-4f8023e008f0' },
         // Envoy's docs keep Lua metadata under the filter's name; without a logged content-type it stays text.
@@ -73,10 +74,19 @@ describe('envoy-als normalizer', () => {
     expect(x.response.latencyMs).toBe(1500);
   });
 
-  it('uses the path the API saw (after a rewrite), not the client\'s original path', () => {
-    const entry = httpEntry({ path: '/v1/orders' });
-    entry.request!.originalPath = '/shop/v1/orders';
-    expect(alsToExchange(entry, null).request.path).toBe('/v1/orders');
+  it('keeps both paths after a rewrite: the client\'s original path and the one the upstream saw', () => {
+    const entry = httpEntry({ path: '/v1/orders?page=2' });
+    entry.request!.originalPath = '/shop/v1/orders?page=2';
+    const ex = alsToExchange(entry, null);
+    expect(ex.request.path).toBe('/shop/v1/orders');
+    expect(ex.request.upstreamPath).toBe('/v1/orders');
+    expect(ex.request.query).toEqual({ page: '2' });
+  });
+
+  it('without a rewrite both paths are the one Envoy logged', () => {
+    const ex = alsToExchange(httpEntry({ path: '/v1/orders' }), null);
+    expect(ex.request.path).toBe('/v1/orders');
+    expect(ex.request.upstreamPath).toBe('/v1/orders');
   });
 
   it.each<[string, (e: AlsHttpEntry) => void, string, string]>([

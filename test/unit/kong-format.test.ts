@@ -18,14 +18,15 @@ describe('Kong log format', () => {
       method: 'GET',
       scheme: 'http',
       host: 'localhost:8000',
-      path: '/', // upstream_uri: what the API saw after strip_path
+      path: '/example-route', // request.uri: what the client called
+      upstreamPath: '/', // upstream_uri: what the API saw after strip_path
       query: {},
       body: null,
     });
     expect(ex.request.headers['user-agent']).toBe('HTTPie/3.2.3');
     expect(ex.response).toMatchObject({ status: 200, latencyMs: 173, body: null });
     expect(ex.client).toEqual({ ip: '192.168.65.1', consumer: 'foo' });
-    expect(ex.gateway).toEqual({ kind: 'kong', service: 'example_service', route: 'example_route', node: null });
+    expect(ex.gateway).toEqual({ kind: 'kong', service: 'example_service', route: 'example_route', node: null, routePrefix: '/example-route' });
   });
 
   it('accepts the array that batching http-log posts', () => {

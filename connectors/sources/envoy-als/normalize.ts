@@ -1,8 +1,11 @@
 import type { Exchange, HeaderMap, QueryMap } from '../../../src/model/exchange.js';
 import { normalizeBody } from '../../../src/model/body.js';
-import { hashHex } from '../../../src/model/hash.js';
+import { hashJson } from '../../../src/model/hash.js';
+import { DEFAULT_JSON_DEPTH } from '../../../src/model/json-depth.js';
+import { parseRfc3339 } from '../../../src/model/time.js';
 import { normalizeHeaders } from '../../../src/model/headers.js';
-import { EntryError, asObject, entryDiagnostic } from '../../../src/sources/entry-errors.js';
+import { pathWithoutQuery } from '../../../src/model/request-path.js';
+import { EntryError, asObject, decodeWith } from '../../../src/sources/entry-errors.js';
 import type { DecodedEntry } from '../../../src/sources/types.js';
 
 /**
@@ -69,21 +72,12 @@ export function isFinalEntry(entry: AlsHttpEntry): boolean {
 }
 
 /** One entry of an `http_logs` batch: an Exchange, or a dead letter that says which field is wrong. */
-export function decodeAlsEntry(raw: unknown, where: { node: string | null; index: number }): DecodedEntry {
-  try {
-    return { ok: true, exchange: alsToExchange(raw, where.node), raw };
-  } catch (err) {
-    if (!(err instanceof EntryError)) throw err;
-    return {
-      ok: false,
-      diagnostic: entryDiagnostic(err, { file: `envoy-als:${where.node ?? 'unknown-node'}`, prefix: `/httpLogs/logEntry/${where.index}` }),
-      raw,
-      requestKey: 'envoy:raw:' + hashHex(JSON.stringify(raw) ?? 'undefined'),
-    };
-  }
+export function decodeAlsEntry(raw: unknown, where: { node: string | null; index: number; maxDepth?: number }): DecodedEntry {
+  const maxDepth = where.maxDepth ?? DEFAULT_JSON_DEPTH;
+  return decodeWith(raw, { file: `envoy-als:${where.node ?? 'unknown-node'}`, prefix: `/httpLogs/logEntry/${where.index}` }, 'envoy', (r) => alsToExchange(r, where.node, maxDepth));
 }
 
-export function alsToExchange(raw: unknown, node: string | null): Exchange {
+export function alsToExchange(raw: unknown, node: string | null, maxDepth = DEFAULT_JSON_DEPTH): Exchange {
   const entry = asObject(raw, '') as AlsHttpEntry;
   const common = entry.commonProperties ? asObject(entry.commonProperties, '/commonProperties') as NonNullable<AlsHttpEntry['commonProperties']> : {};
   const req = asObject(entry.request, '/request') as NonNullable<AlsHttpEntry['request']>;
@@ -101,40 +95,44 @@ export function alsToExchange(raw: unknown, node: string | null): Exchange {
   }
   const time = common.startTime;
   if (!time) throw new EntryError('RX302', '/commonProperties/startTime is required', '/commonProperties/startTime');
-  // The path the upstream API saw (after a prefix rewrite; the client's is originalPath).
+  // `path` is what the upstream saw (after prefix_rewrite/regex_rewrite); `originalPath` is what the
+  // client called, logged only when Envoy rewrote it (x-envoy-original-path).
   const uri = req.path || req.originalPath;
   if (!uri) throw new EntryError('RX302', '/request/path is required', '/request/path');
   const q = uri.indexOf('?');
-  const path = q === -1 ? uri : uri.slice(0, q);
+  const upstreamPath = q === -1 ? uri : uri.slice(0, q);
+  const original = req.originalPath || req.requestHeaders?.['x-envoy-original-path'];
+  const path = original ? pathWithoutQuery(original) : upstreamPath;
 
-  const reqHeaders = normalizeHeaders(req.requestHeaders);
+  const reqHeaders = normalizeHeaders(req.requestHeaders, '/request/requestHeaders');
   addFixed(reqHeaders, 'user-agent', req.userAgent);
   addFixed(reqHeaders, 'referer', req.referer);
   addFixed(reqHeaders, 'x-forwarded-for', req.forwardedFor);
   addFixed(reqHeaders, 'x-request-id', req.requestId);
-  const resHeaders = normalizeHeaders(res.responseHeaders);
+  const resHeaders = normalizeHeaders(res.responseHeaders, '/response/responseHeaders');
 
   const meta = common.metadata?.filterMetadata;
   const bodies = meta?.[METADATA_NAMESPACE] ?? meta?.[LUA_NAMESPACE] ?? {};
 
   return {
     request: {
-      id: req.requestId || common.streamId || 'h' + hashHex(JSON.stringify(raw)),
+      id: req.requestId || common.streamId || 'h' + hashJson(raw),
       time: isoTime(time),
       method,
       scheme: req.scheme || null,
       host: req.authority || null,
       path,
+      upstreamPath,
       query: q === -1 ? {} : parseQuery(uri.slice(q + 1)),
       headers: reqHeaders,
-      body: readBody(bodies, 'request', reqHeaders['content-type']),
+      body: readBody(bodies, 'request', reqHeaders['content-type'], maxDepth),
       route: null,
       params: {},
     },
     response: {
       status,
       headers: resHeaders,
-      body: readBody(bodies, 'response', resHeaders['content-type']),
+      body: readBody(bodies, 'response', resHeaders['content-type'], maxDepth),
       latencyMs: durationMs(common.timeToLastDownstreamTxByte ?? common.duration),
     },
     client: { ip: addressOf(common.downstreamRemoteAddress), consumer: null },
@@ -148,17 +146,17 @@ function addFixed(headers: HeaderMap, name: string, value: string | undefined): 
 }
 
 /** A body the filter cut is kept as text: a cut JSON document can still parse (`12` of `1234`) and mislead. */
-function readBody(bodies: Record<string, unknown>, part: 'request' | 'response', contentType: string | undefined): unknown {
+function readBody(bodies: Record<string, unknown>, part: 'request' | 'response', contentType: string | undefined, maxDepth: number): unknown {
   const text = bodies[`${part}_body`];
   if (typeof text !== 'string' || text === '') return null;
   if (bodies[`${part}_body_truncated`] === true) return text;
-  return normalizeBody(text, contentType);
+  return normalizeBody(text, contentType, maxDepth);
 }
 
 /** proto3 JSON Timestamps are RFC 3339 with up to 9 fractional digits; the Exchange keeps milliseconds. */
 function isoTime(value: string): string {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new EntryError('RX303', `/commonProperties/startTime must be an RFC 3339 time, got "${value}"`, '/commonProperties/startTime');
+  const ms = typeof value === 'string' ? parseRfc3339(value) : null;
+  if (ms === null) throw new EntryError('RX303', `/commonProperties/startTime must be an RFC 3339 time, got "${value}"`, '/commonProperties/startTime');
   return new Date(ms).toISOString();
 }
 

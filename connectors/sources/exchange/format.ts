@@ -1,12 +1,15 @@
 import type { Exchange, GatewayKind, QueryMap } from '../../../src/model/exchange.js';
 import { normalizeBody } from '../../../src/model/body.js';
-import { hashHex } from '../../../src/model/hash.js';
-import { normalizeHeaders } from '../../../src/model/headers.js';
+import { hashJson } from '../../../src/model/hash.js';
+import { normalizeHeaders, scalarText } from '../../../src/model/headers.js';
+import { DEFAULT_JSON_DEPTH, setOwn } from '../../../src/model/json-depth.js';
+import { parseRfc3339 } from '../../../src/model/time.js';
+import { pathWithoutQuery } from '../../../src/model/request-path.js';
 import { parseNdjson } from '../../../src/sources/json-payload.js';
 import {
-  EntryError, asObject, entryDiagnostic, optionalString, requiredStatus, requiredString,
+  EntryError, asObject, decodeWith, optionalString, requiredStatus, requiredString,
 } from '../../../src/sources/entry-errors.js';
-import type { DecodedEntry, LogFormat } from '../../../src/sources/types.js';
+import type { DecodedEntry, DecodeOptions, LogFormat } from '../../../src/sources/types.js';
 
 const GATEWAY_KINDS = new Set<GatewayKind>(['kong', 'envoy', 's3', 'elasticsearch', 'kafka', 'http']);
 
@@ -18,58 +21,51 @@ const GATEWAY_KINDS = new Set<GatewayKind>(['kong', 'envoy', 's3', 'elasticsearc
 export const exchangeFormat: LogFormat = {
   name: 'exchange',
   summary: 'the canonical Exchange record as NDJSON (one object per line)',
-  decode(payload: string): DecodedEntry[] {
-    return parseNdjson(payload).map(({ value, line }) => {
-      try {
-        return { ok: true, exchange: toExchange(value), raw: value };
-      } catch (err) {
-        if (!(err instanceof EntryError)) throw err;
-        return {
-          ok: false,
-          diagnostic: entryDiagnostic(err, { prefix: '', line }),
-          raw: value,
-          requestKey: 'http:raw:' + hashHex(JSON.stringify(value)),
-        };
-      }
-    });
+  decode(payload: string, options?: DecodeOptions): DecodedEntry[] {
+    const maxDepth = options?.maxDepth ?? DEFAULT_JSON_DEPTH;
+    return parseNdjson(payload).map(({ value, line }) => decodeWith(value, { prefix: '', line }, 'http', (r) => toExchange(r, maxDepth)));
   },
 };
 
-function toExchange(raw: unknown): Exchange {
+function toExchange(raw: unknown, maxDepth: number): Exchange {
   const rec = asObject(raw, '');
   const req = asObject(rec.request, '/request');
   const res = asObject(rec.response, '/response');
   const time = requiredString(req, 'time', '/request');
-  if (Number.isNaN(Date.parse(time))) throw new EntryError('RX303', `/request/time must be an RFC 3339 time, got "${time}"`, '/request/time');
-  const path = requiredString(req, 'path', '/request');
-  if (!path.startsWith('/')) throw new EntryError('RX303', `/request/path must start with "/", got "${path}"`, '/request/path');
-  const reqHeaders = normalizeHeaders(req.headers);
-  const resHeaders = normalizeHeaders(res.headers);
+  const timeMs = parseRfc3339(time);
+  if (timeMs === null) {
+    throw new EntryError('RX303', `/request/time must be an RFC 3339 date-time (e.g. 2024-05-01T12:00:00Z, a real calendar date with an offset), got "${time}"`, '/request/time');
+  }
+  const path = requestPath(requiredString(req, 'path', '/request'), '/request/path');
+  const upstream = optionalString(req, 'upstreamPath');
+  const upstreamPath = upstream === null ? null : requestPath(upstream, '/request/upstreamPath');
+  const reqHeaders = normalizeHeaders(req.headers, '/request/headers');
+  const resHeaders = normalizeHeaders(res.headers, '/response/headers');
   const client = rec.client && typeof rec.client === 'object' ? (rec.client as Record<string, unknown>) : {};
   const gateway = rec.gateway && typeof rec.gateway === 'object' ? (rec.gateway as Record<string, unknown>) : {};
   const kind = (optionalString(gateway, 'kind') ?? 'http') as GatewayKind;
   if (!GATEWAY_KINDS.has(kind)) {
     throw new EntryError('RX303', `/gateway/kind must be one of ${[...GATEWAY_KINDS].join(', ')}, got "${kind}"`, '/gateway/kind');
   }
-  const q = path.indexOf('?');
   return {
     request: {
-      id: optionalString(req, 'id') ?? 'h' + hashHex(JSON.stringify(raw)),
-      time: new Date(time).toISOString(),
+      id: optionalString(req, 'id') ?? 'h' + hashJson(raw),
+      time: new Date(timeMs).toISOString(),
       method: requiredString(req, 'method', '/request').toUpperCase(),
       scheme: optionalString(req, 'scheme'),
       host: optionalString(req, 'host'),
-      path: q === -1 ? path : path.slice(0, q),
-      query: readQuery(req.query),
+      path,
+      upstreamPath,
+      query: readQuery(req.query, '/request/query'),
       headers: reqHeaders,
-      body: normalizeBody(req.body, reqHeaders['content-type']),
+      body: normalizeBody(req.body, reqHeaders['content-type'], maxDepth),
       route: null,
       params: {},
     },
     response: {
       status: requiredStatus(res, 'status', '/response'),
       headers: resHeaders,
-      body: normalizeBody(res.body, resHeaders['content-type']),
+      body: normalizeBody(res.body, resHeaders['content-type'], maxDepth),
       latencyMs: typeof res.latencyMs === 'number' ? res.latencyMs : null,
     },
     client: { ip: optionalString(client, 'ip'), consumer: optionalString(client, 'consumer') },
@@ -78,16 +74,22 @@ function toExchange(raw: unknown): Exchange {
       service: optionalString(gateway, 'service'),
       route: optionalString(gateway, 'route'),
       node: optionalString(gateway, 'node'),
+      routePrefix: optionalString(gateway, 'routePrefix'),
     },
     operation: null,
   };
 }
 
-function readQuery(raw: unknown): QueryMap {
+function requestPath(value: string, pointer: string): string {
+  if (!value.startsWith('/')) throw new EntryError('RX303', `${pointer} must start with "/", got "${value}"`, pointer);
+  return pathWithoutQuery(value);
+}
+
+function readQuery(raw: unknown, pointer: string): QueryMap {
   const out: QueryMap = {};
   if (!raw || typeof raw !== 'object') return out;
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    out[k] = Array.isArray(v) ? v.map(String) : String(v);
+    setOwn(out, k, Array.isArray(v) ? v.map((x, i) => scalarText(x, pointer, k, i)) : scalarText(v, pointer, k));
   }
   return out;
 }

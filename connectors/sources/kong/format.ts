@@ -1,12 +1,14 @@
 import type { Exchange, QueryMap } from '../../../src/model/exchange.js';
 import { decodeBase64Body, normalizeBody } from '../../../src/model/body.js';
-import { hashHex } from '../../../src/model/hash.js';
-import { normalizeHeaders } from '../../../src/model/headers.js';
+import { hashJson } from '../../../src/model/hash.js';
+import { normalizeHeaders, scalarText } from '../../../src/model/headers.js';
+import { DEFAULT_JSON_DEPTH, setOwn } from '../../../src/model/json-depth.js';
+import { pathWithoutQuery } from '../../../src/model/request-path.js';
 import { parseJson, parseNdjson } from '../../../src/sources/json-payload.js';
 import {
-  EntryError, asObject, entryDiagnostic, optionalString, requiredStatus, requiredString,
+  EntryError, asObject, decodeWith, optionalString, requiredStatus, requiredString,
 } from '../../../src/sources/entry-errors.js';
-import type { DecodedEntry, LogFormat } from '../../../src/sources/types.js';
+import type { DecodedEntry, DecodeOptions, LogFormat } from '../../../src/sources/types.js';
 import { isoTime } from './iso-time.js';
 import { originOf } from './origin.js';
 
@@ -22,9 +24,10 @@ import { originOf } from './origin.js';
 export const kongFormat: LogFormat = {
   name: 'kong',
   summary: "Kong's http-log / file-log JSON: one object, a batch array, or NDJSON",
-  decode(payload: string): DecodedEntry[] {
+  decode(payload: string, options?: DecodeOptions): DecodedEntry[] {
     const values = splitPayload(payload);
-    return values.map(({ value, prefix, line }) => decodeEntry(value, prefix, line));
+    const maxDepth = options?.maxDepth ?? DEFAULT_JSON_DEPTH;
+    return values.map(({ value, prefix, line }) => decodeEntry(value, prefix, line, maxDepth));
   },
 };
 
@@ -44,42 +47,39 @@ function splitPayload(payload: string): Array<{ value: unknown; prefix: string; 
   }
 }
 
-export function decodeEntry(raw: unknown, prefix: string, line?: number): DecodedEntry {
-  try {
-    return { ok: true, exchange: kongToExchange(raw), raw };
-  } catch (err) {
-    if (!(err instanceof EntryError)) throw err;
-    return {
-      ok: false,
-      diagnostic: entryDiagnostic(err, { prefix, ...(line !== undefined ? { line } : {}) }),
-      raw,
-      requestKey: 'kong:raw:' + hashHex(JSON.stringify(raw) ?? 'undefined'),
-    };
-  }
+export function decodeEntry(raw: unknown, prefix: string, line?: number, maxDepth = DEFAULT_JSON_DEPTH): DecodedEntry {
+  return decodeWith(raw, { prefix, ...(line !== undefined ? { line } : {}) }, 'kong', (r) => kongToExchange(r, maxDepth));
 }
 
-export function kongToExchange(raw: unknown): Exchange {
+/** Milliseconds an RFC 3339 time can say: years 0000 to 9999. */
+const MIN_TIME_MS = -62_167_219_200_000;
+const MAX_TIME_MS = 253_402_300_799_999;
+
+export function kongToExchange(raw: unknown, maxDepth = DEFAULT_JSON_DEPTH): Exchange {
   const log = asObject(raw, '');
   const req = asObject(log.request, '/request');
   const res = asObject(log.response, '/response');
   const method = requiredString(req, 'method', '/request').toUpperCase();
   const status = requiredStatus(res, 'status', '/response');
-  const reqHeaders = normalizeHeaders(req.headers);
-  const resHeaders = normalizeHeaders(res.headers);
+  const reqHeaders = normalizeHeaders(req.headers, '/request/headers');
+  const resHeaders = normalizeHeaders(res.headers, '/response/headers');
 
   const startedAt = log.started_at;
   if (typeof startedAt !== 'number' || !Number.isFinite(startedAt)) {
     throw new EntryError(startedAt === undefined ? 'RX302' : 'RX303', '/started_at must be a number of milliseconds since the epoch', '/started_at');
   }
+  if (startedAt < MIN_TIME_MS || startedAt > MAX_TIME_MS) {
+    throw new EntryError('RX303', `/started_at must be milliseconds since the epoch within the years 0000-9999, got ${startedAt}`, '/started_at');
+  }
 
-  const uri = typeof req.uri === 'string' ? req.uri : '/';
+  const uri = typeof req.uri === 'string' && req.uri.length > 0 ? req.uri : '/';
   const url = originOf(req.url);
-  // The spec describes the upstream API, so match what the API saw: Kong's upstream_uri (after strip_path).
-  const upstreamUri = typeof log.upstream_uri === 'string' && log.upstream_uri.length > 0 ? log.upstream_uri : uri;
-  const q = upstreamUri.indexOf('?');
-  const path = q === -1 ? upstreamUri : upstreamUri.slice(0, q);
+  // Both paths are kept: the client's (request.uri) and the upstream's (upstream_uri, after strip_path),
+  // so a spec written for either matches (route matching tries the client's first).
+  const path = pathWithoutQuery(uri);
+  const upstreamPath = typeof log.upstream_uri === 'string' && log.upstream_uri.length > 0 ? pathWithoutQuery(log.upstream_uri) : null;
 
-  const id = optionalString(req, 'id') ?? resHeaders['x-kong-request-id'] ?? 'h' + hashHex(JSON.stringify(raw));
+  const id = optionalString(req, 'id') ?? resHeaders['x-kong-request-id'] ?? 'h' + hashJson(raw);
   const latencies = log.latencies && typeof log.latencies === 'object' ? (log.latencies as Record<string, unknown>) : {};
   const consumer = log.consumer && typeof log.consumer === 'object' ? (log.consumer as Record<string, unknown>) : null;
   const authenticated = log.authenticated_entity && typeof log.authenticated_entity === 'object'
@@ -94,17 +94,18 @@ export function kongToExchange(raw: unknown): Exchange {
       method,
       scheme: url?.scheme ?? null,
       host: url?.host ?? reqHeaders.host ?? null,
-      path: path || '/',
-      query: normalizeQuery(req.querystring),
+      path,
+      upstreamPath,
+      query: normalizeQuery(req.querystring, '/request/querystring'),
       headers: reqHeaders,
-      body: readBody(req, reqHeaders['content-type']),
+      body: readBody(req, reqHeaders['content-type'], maxDepth),
       route: null,
       params: {},
     },
     response: {
       status,
       headers: resHeaders,
-      body: readBody(res, resHeaders['content-type']),
+      body: readBody(res, resHeaders['content-type'], maxDepth),
       latencyMs: typeof latencies.request === 'number' ? latencies.request : null,
     },
     client: {
@@ -118,28 +119,46 @@ export function kongToExchange(raw: unknown): Exchange {
       service: service ? (optionalString(service, 'name') ?? optionalString(service, 'id')) : null,
       route: route ? (optionalString(route, 'name') ?? optionalString(route, 'id')) : null,
       node: null,
+      routePrefix: route ? routePrefixOf(route.paths, path) : null,
     },
     operation: null,
   };
 }
 
 /**
+ * The longest plain path of the route (`paths: [/v2]`) that prefixes the client path, segment-wise.
+ * Regex paths (`~/...`) are skipped: their match is not a prefix that can be taken off.
+ */
+function routePrefixOf(paths: unknown, clientPath: string): string | null {
+  if (!Array.isArray(paths)) return null;
+  let best: string | null = null;
+  for (const p of paths) {
+    if (typeof p !== 'string' || p.startsWith('~') || !p.startsWith('/')) continue;
+    const prefix = p.replace(/\/+$/, '');
+    if (prefix === '') continue;
+    const prefixed = clientPath === prefix || clientPath.startsWith(prefix + '/') || p.endsWith('/') && clientPath.startsWith(p);
+    if (prefixed && (best === null || prefix.length > best.length)) best = prefix;
+  }
+  return best;
+}
+
+/**
  * A body the reflex plugin cut (`body_truncated: true`) stays text: a cut JSON document can still
  * parse (`12` of `1234`) and would mislead the rules.
  */
-function readBody(part: Record<string, unknown>, contentType: string | undefined): unknown {
+function readBody(part: Record<string, unknown>, contentType: string | undefined, maxDepth: number): unknown {
   const text = typeof part.body_base64 === 'string' ? decodeBase64Body(part.body_base64) : part.body;
   if (part.body_truncated === true && typeof text === 'string') return text;
-  return normalizeBody(text, contentType);
+  return normalizeBody(text, contentType, maxDepth);
 }
 
-/** Kong logs a value-less argument as `true` and a repeated one as an array. */
-function normalizeQuery(raw: unknown): QueryMap {
+/** Kong logs a value-less argument as `true` and a repeated one as an array; anything else but text is refused. */
+function normalizeQuery(raw: unknown, pointer: string): QueryMap {
   const out: QueryMap = {};
   if (!raw || typeof raw !== 'object') return out;
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (Array.isArray(v)) out[k] = v.map((x) => (x === true ? '' : String(x)));
-    else out[k] = v === true ? '' : String(v);
+    const value = Array.isArray(v) ? v.map((x, i) => (x === true ? '' : scalarText(x, pointer, k, i))) : v === true ? '' : scalarText(v, pointer, k);
+    setOwn(out, k, value);
   }
   return out;
 }
