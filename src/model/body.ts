@@ -28,7 +28,8 @@ export function normalizeBody(value: unknown, contentType: string | undefined | 
   } catch {
     return value;
   }
-  return deeperThan(parsed, maxDepth) ? value : parsed;
+  // Nesting d levels takes 2d characters, so most bodies need no walk.
+  return value.length > 2 * maxDepth && deeperThan(parsed, maxDepth) ? value : parsed;
 }
 
 export function decodeBase64Body(value: string): string {

@@ -53,7 +53,9 @@ export function decodeWith(
   convert: (raw: unknown) => Exchange,
 ): DecodedEntry {
   try {
-    return { ok: true, exchange: convert(raw), raw, pointer: where.prefix, ...(where.line !== undefined ? { line: where.line } : {}) };
+    const entry: DecodedEntry = { ok: true, exchange: convert(raw), raw, pointer: where.prefix };
+    if (where.line !== undefined) entry.line = where.line;
+    return entry;
   } catch (err) {
     return { ok: false, diagnostic: entryDiagnostic(err, where), raw, requestKey: `${gateway}:raw:${hashJson(raw)}` };
   }
