@@ -13,4 +13,5 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync('package-lo
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 run('npx', ['tsc', '-p', '.']);
-run('npx', ['vitest', 'run', ...process.argv.slice(2)]);
+// Coverage of the in-process code (unit tests and what they reach), as a summary in the output.
+run('npx', ['vitest', 'run', '--coverage', ...process.argv.slice(2)]);
