@@ -46,7 +46,7 @@ function* exchanges(count: number, keys: number, seed: number): Generator<Exchan
     yield {
       request: {
         id: rnd.hex(32), time: new Date(t0 + n).toISOString(), method: create ? 'POST' : 'PATCH', scheme: 'https', host: 'api.shop.example',
-        path: create ? '/v1/orders' : `/v1/orders/${key}`, query: {}, headers: { 'content-type': 'application/json', 'user-agent': 'shop-web/4.2.0' },
+        path: create ? '/v1/orders' : `/v1/orders/${key}`, upstreamPath: null, query: {}, headers: { 'content-type': 'application/json', 'user-agent': 'shop-web/4.2.0' },
         body: create ? { customerId: body.customerId, items } : { status: body.status, note: body.note }, route: null, params: {},
       },
       response: { status: create ? 201 : 200, headers: { 'content-type': 'application/json' }, body, latencyMs: 12 },
