@@ -152,8 +152,12 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       stopping ??= (async () => {
         ready = false;
         clearInterval(pruneTimer);
+        ingestor.stop();
         for (const s of sources) await s.stop().catch((err: Error) => logger.error('source stop failed', { error: err.message }));
-        await app.close();
+        // A request in flight when the stop began (a batch the ingestor now refuses with 503) leaves
+        // its keep-alive connection idle only afterwards; close such connections as they go idle.
+        const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+        await app.close().finally(() => clearInterval(sweep));
         cdc.stop();
         for (const d of dispatchers) await d.dispatcher.stop().catch((err: Error) => logger.error('sink stop failed', { error: err.message }));
         await webhooks.stop().catch((err: Error) => logger.error('webhooks stop failed', { error: (err as Error).message }));

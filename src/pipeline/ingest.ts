@@ -1,5 +1,5 @@
 import type { Exchange } from '../model/exchange.js';
-import type { DecodedEntry } from '../sources/types.js';
+import { BackpressureError, type DecodedEntry } from '../sources/types.js';
 import type { CompiledSpecSet } from '../spec/types.js';
 import type { BatchResult, DeadLetter, EntryOutcome, EventStore } from '../store/types.js';
 import type { Diagnostic } from '../model/diagnostic.js';
@@ -54,6 +54,7 @@ export function dedupeKeyOf(exchange: Exchange, requestKey: string): string {
  */
 export class Ingestor {
   private tail: Promise<unknown> = Promise.resolve();
+  private stopping = false;
 
   constructor(
     private readonly store: EventStore,
@@ -119,7 +120,20 @@ export class Ingestor {
     return { ok: true, result };
   }
 
+  /**
+   * From now on, a batch being processed (or waiting) is given up at its next pause, uncommitted
+   * and unacknowledged (503: the gateway sends it again), so a stop never waits for slow rules.
+   */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  private refuseWhenStopping(): void {
+    if (this.stopping) throw new BackpressureError('reflex is stopping; nothing of this batch was stored, send it again', 1);
+  }
+
   private async apply(entries: DecodedEntry[], options: IngestOptions): Promise<BatchResult> {
+    this.refuseWhenStopping();
     const keys = entries.map((e) => (e.ok ? requestKeyOf(e.exchange) : e.requestKey));
     const dedupeKeys = entries.map((e, i) => (e.ok ? dedupeKeyOf(e.exchange, keys[i]!) : keys[i]!));
     const seen = this.store.seen(dedupeKeys);
@@ -140,6 +154,7 @@ export class Ingestor {
       // other requests in. The batch still commits in one transaction, below.
       if (performance.now() - sliceStart > YIELD_AFTER_MS) {
         await yieldToEventLoop();
+        this.refuseWhenStopping();
         sliceStart = performance.now();
       }
     }
@@ -172,15 +187,14 @@ export class Ingestor {
       return { requestKey: dedupeKey, records: [], deadLetter: { source, requestKey, diagnostic: entry.diagnostic, record } };
     }
     const exchange = entry.exchange;
-    const where = { ...(entry.pointer !== undefined ? { pointer: entry.pointer } : {}), ...(entry.line !== undefined ? { line: entry.line } : {}) };
     let outcome: Outcome | Promise<Outcome>;
     try {
       outcome = processExchange(exchange, this.specs, requestKey, this.options.rules);
     } catch (err) {
-      outcome = internalFailure(err, where);
+      outcome = internalFailure(err, entryPlace(entry));
     }
     if (outcome instanceof Promise) {
-      return outcome.catch((err: unknown) => internalFailure(err, where)).then((o) => toEntry(o, exchange, requestKey, dedupeKey, source));
+      return outcome.catch((err: unknown) => internalFailure(err, entryPlace(entry))).then((o) => toEntry(o, exchange, requestKey, dedupeKey, source));
     }
     return toEntry(outcome, exchange, requestKey, dedupeKey, source);
   }
@@ -196,6 +210,11 @@ function internalFailure(err: unknown, where: { pointer?: string; line?: number 
     kind: 'failed',
     diagnostic: { code: 'RX400', severity: 'error', message: `internal error while processing: ${errorText(err)}`, ...where },
   };
+}
+
+/** Where an entry sat in its payload, for a dead letter made while processing it (built only then). */
+function entryPlace(entry: DecodedEntry): { pointer?: string; line?: number } {
+  return { ...(entry.ok && entry.pointer !== undefined ? { pointer: entry.pointer } : {}), ...(entry.ok && entry.line !== undefined ? { line: entry.line } : {}) };
 }
 
 function errorText(err: unknown): string {
