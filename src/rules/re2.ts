@@ -34,3 +34,42 @@ export function re2Problem(pattern: string): string | null {
     return String((err as Error).message ?? err).replace(/^error parsing regexp: /, '');
   }
 }
+
+/**
+ * jsonata's `RegexEngine`: the RegExp subset jsonata uses (`lastIndex`, `exec`, `source`), backed by
+ * RE2, so `/(a+)+$/` in a JSONata rule (`$match`, `$replace`, `$split`, `$contains`, `~>`) runs in
+ * linear time too. jsonata constructs it with the RegExp its parser made (flags `i`, `m`, and `g`).
+ */
+export class Re2RegExp {
+  lastIndex = 0;
+  readonly source: string;
+  readonly flags: string;
+  private readonly compiled: RE2JS;
+
+  constructor(pattern: RegExp | string, flags?: string) {
+    this.source = typeof pattern === 'string' ? pattern : pattern.source;
+    this.flags = typeof pattern === 'string' ? (flags ?? '') : pattern.flags;
+    let options = 0;
+    if (this.flags.includes('i')) options |= RE2JS.CASE_INSENSITIVE;
+    if (this.flags.includes('m')) options |= RE2JS.MULTILINE;
+    if (this.flags.includes('s')) options |= RE2JS.DOTALL;
+    this.compiled = options === 0 ? re2(this.source) : RE2JS.compile(this.source, options);
+  }
+
+  exec(text: string): RegExpExecArray | null {
+    const matcher = this.compiled.matcher(text);
+    if (this.lastIndex > text.length || !matcher.find(this.lastIndex)) {
+      this.lastIndex = 0;
+      return null;
+    }
+    const groups: Array<string | undefined> = [matcher.group(0) ?? ''];
+    for (let g = 1; g <= matcher.groupCount(); g++) groups.push(matcher.group(g) ?? undefined);
+    const result = Object.assign(groups, { index: matcher.start(), input: text }) as unknown as RegExpExecArray;
+    this.lastIndex = matcher.end();
+    return result;
+  }
+
+  test(text: string): boolean {
+    return this.exec(text) !== null;
+  }
+}

@@ -9,6 +9,9 @@ import { Ingestor } from '../../src/pipeline/ingest.js';
 import { processExchange, type Outcome } from '../../src/pipeline/process.js';
 import { DEFAULT_RULE_LIMITS, type RuleLimits } from '../../src/rules/budget.js';
 import { compileCel, compileEventCel } from '../../src/rules/cel.js';
+import { ExpressionError } from '../../src/rules/expression.js';
+import { compileJsonata } from '../../src/rules/jsonata/index.js';
+import jsonata from 'jsonata';
 import { checkSpecSet, loadSpecSet } from '../../src/spec/compile.js';
 import type { CompiledSpecSet } from '../../src/spec/types.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
@@ -101,6 +104,41 @@ describe('CEL matches() runs RE2', () => {
       expect.stringMatching(/spec\.yaml:9:40 - error RX125: x-reflex-events\[0\]\.when: matches\(\): "\(a\+\)\\\\1" is not an RE2 pattern: invalid escape sequence/),
       expect.stringMatching(/spec\.yaml:11:41 - error RX125: x-reflex-events\[1\]\.when: matches\(\): "a\(\?=b\)" is not an RE2 pattern: invalid or unsupported Perl syntax/),
     ]);
+  });
+});
+
+describe('JSONata regular expressions run RE2', () => {
+  const run = async (source: string, body: unknown) => compileJsonata(source).evaluate({ request: { body } });
+
+  it('answers a catastrophic pattern at once', async () => {
+    const started = performance.now();
+    expect(await run('$contains(request.body.s, /^(a+)+$/)', { s: 'a'.repeat(31) + '!' })).toBe(false);
+    expect(performance.now() - started).toBeLessThan(1000); // JavaScript's RegExp: tens of seconds
+  });
+
+  it("gives what jsonata's own RegExp engine gives: $match with groups and flags, $replace, $split, $contains, successive matches", async () => {
+    const cases: Array<[string, string]> = [
+      ['$match(request.body.s, /(\\w+)-(\\d+)/)', 'order-42 and item-7'],
+      ['$match(request.body.s, /ITEM-(\\d+)/i).groups[0]', 'order-42 and item-7'],
+      ['[$match(request.body.s, /\\d+/).match]', 'a1 b22 c333'],
+      ['$replace(request.body.s, /(\\d+)/, "#$1")', 'a1 b22'],
+      ['$split(request.body.s, /[,;]\\s*/)', 'x, y;z'],
+      ['$contains(request.body.s, /^line2$/m)', 'line1\nline2'],
+      ['request.body.s ~> /b+/', 'abbbc'],
+    ];
+    for (const [source, s] of cases) {
+      const expected = await jsonata(source).evaluate({ request: { body: { s } } });
+      expect(JSON.stringify(await run(source, { s })), source).toBe(JSON.stringify(expected));
+    }
+    expect(JSON.parse(JSON.stringify(await run('$match(request.body.s, /(\\w+)-(\\d+)/)', { s: 'order-42 and item-7' })))).toEqual([
+      { match: 'order-42', index: 0, groups: ['order', '42'] },
+      { match: 'item-7', index: 13, groups: ['item', '7'] },
+    ]);
+  });
+
+  it('refuses at load a regex literal RE2 cannot compile', () => {
+    expect(() => compileJsonata('$match(request.body.s, /(a)\\1/)')).toThrow(/regular expression \/\(a\)\\1\/ is not RE2 syntax/);
+    expect(() => compileJsonata('$contains(request.body.s, /a(?=b)/)')).toThrow(ExpressionError);
   });
 });
 

@@ -2,6 +2,7 @@ import jsonata from 'jsonata';
 import { BudgetExceeded, DEFAULT_RULE_LIMITS, type RuleLimits } from '../budget.js';
 import { ExpressionError, type CompiledExpression } from '../expression.js';
 import { BAIL, compileFastPath } from './fast-path.js';
+import { Re2RegExp, re2Problem } from '../re2.js';
 
 /**
  * Compiles a JSONata expression once. The common subset is compiled to synchronous closures
@@ -13,7 +14,8 @@ import { BAIL, compileFastPath } from './fast-path.js';
  */
 export function compileJsonata(source: string): CompiledExpression {
   // jsonata reads these per evaluation; every evaluation of a process has the same limits.
-  const guardrails = { timeout: DEFAULT_RULE_LIMITS.timeoutMs, stack: DEFAULT_RULE_LIMITS.maxDepth };
+  // RegexEngine: regular expressions in rules run on RE2 (linear time), as CEL's `matches` does.
+  const guardrails = { timeout: DEFAULT_RULE_LIMITS.timeoutMs, stack: DEFAULT_RULE_LIMITS.maxDepth, RegexEngine: Re2RegExp as unknown as RegExpConstructor };
   let expr: jsonata.Expression;
   try {
     expr = jsonata(source, guardrails);
@@ -21,6 +23,7 @@ export function compileJsonata(source: string): CompiledExpression {
     const e = err as { message?: string; position?: number; code?: string };
     throw new ExpressionError('jsonata', e.message ?? String(err), e.position);
   }
+  checkRegexes(expr.ast());
   const general = (input: unknown, limits: RuleLimits): Promise<unknown> => {
     guardrails.timeout = limits.timeoutMs;
     guardrails.stack = limits.maxDepth;
@@ -53,4 +56,19 @@ function budgetError(err: unknown): never {
     throw new BudgetExceeded('ruleDepth', `nested deeper than limits.ruleDepth (${String(e.value)}); a recursive function that never ends?`);
   }
   throw err;
+}
+
+/** A regex literal RE2 cannot compile (backreferences, lookaround) is refused when the spec loads, not per exchange. */
+function checkRegexes(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const n of node) checkRegexes(n);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const n = node as { type?: string; value?: unknown; position?: number };
+  if (n.type === 'regex' && n.value instanceof RegExp) {
+    const problem = re2Problem(n.value.source);
+    if (problem) throw new ExpressionError('jsonata', `regular expression /${n.value.source}/ is not RE2 syntax (${problem}); rules use RE2, which runs in linear time`, n.position);
+  }
+  for (const value of Object.values(n)) if (value !== null && typeof value === 'object' && !(value instanceof RegExp)) checkRegexes(value);
 }
