@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { Agent } from 'undici';
 import { ForbiddenAddressError, guardedLookup, isForbiddenAddress } from './address-guard.js';
+import type { PostResult } from './outcome.js';
 
 export interface ClientOptions {
   allowPrivateAddresses: boolean;
@@ -11,19 +12,17 @@ export interface ClientOptions {
   connections: number;
 }
 
-export interface PostResult {
-  /** HTTP status, or null when no response arrived (refused, timeout, forbidden address). */
-  status: number | null;
-  latencyMs: number;
-  error: string | null;
-  responseBody: string | null;
+/** What the delivery scheduler needs of a client (tests give it a fake one). */
+export interface Poster {
+  post(url: URL, headers: Record<string, string>, body: string): Promise<PostResult>;
+  close(): Promise<void>;
 }
 
 /**
  * One keep-alive pool per webhook endpoint (undici Agent). Redirects are not followed (undici's
  * default): a 3xx is a failed attempt like any other non-2xx.
  */
-export class EndpointClient {
+export class EndpointClient implements Poster {
   private readonly agent: Agent;
 
   constructor(private readonly options: ClientOptions) {
@@ -44,7 +43,7 @@ export class EndpointClient {
     // IP literals never go through DNS, so the lookup guard does not see them.
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (!this.options.allowPrivateAddresses && isIP(host) && isForbiddenAddress(host)) {
-      return { status: null, latencyMs: 0, error: new ForbiddenAddressError(host, host).message, responseBody: null };
+      return { kind: 'address-refused', latencyMs: 0, error: new ForbiddenAddressError(host, host).message };
     }
     try {
       const response = await this.agent.request({
@@ -56,9 +55,12 @@ export class EndpointClient {
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
       const responseBody = await readCapped(response.body, this.options.maxResponseBytes);
-      return { status: response.statusCode, latencyMs: elapsed(), error: null, responseBody };
+      const status = response.statusCode;
+      if (status >= 200 && status < 300) return { kind: 'delivered', status, latencyMs: elapsed(), responseBody };
+      const retryAfter = response.headers['retry-after'];
+      return { kind: 'failed-status', status, retryAfter: (Array.isArray(retryAfter) ? retryAfter[0] : retryAfter) ?? null, latencyMs: elapsed(), responseBody };
     } catch (err) {
-      return { status: null, latencyMs: elapsed(), error: describe(err as Error & { code?: string; cause?: Error }), responseBody: null };
+      return failure(err as Error & { code?: string; cause?: Error & { code?: string } }, elapsed());
     }
   }
 
@@ -82,12 +84,12 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, cap
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function describe(err: Error & { code?: string; cause?: Error & { code?: string } }): string {
+function failure(err: Error & { code?: string; cause?: Error & { code?: string } }, latencyMs: number): PostResult {
   const cause = err.cause;
-  if (cause instanceof ForbiddenAddressError) return cause.message;
-  if (err instanceof ForbiddenAddressError) return err.message;
-  if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'timed out';
+  if (cause instanceof ForbiddenAddressError) return { kind: 'address-refused', error: cause.message, latencyMs };
+  if (err instanceof ForbiddenAddressError) return { kind: 'address-refused', error: err.message, latencyMs };
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') return { kind: 'timeout', latencyMs };
   const code = err.code ?? cause?.code;
   const message = cause?.message ?? err.message;
-  return code && !message.includes(code) ? `${code}: ${message}` : message;
+  return { kind: 'network-error', error: code && !message.includes(code) ? `${code}: ${message}` : message, latencyMs };
 }

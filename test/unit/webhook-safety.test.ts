@@ -71,11 +71,11 @@ describe('webhook address guard', () => {
     const open = new EndpointClient({ ...options, allowPrivateAddresses: true });
     try {
       const refused = await guarded.post(url, {}, '{}');
-      expect(refused.status).toBeNull();
-      expect(refused.error).toContain('allowPrivateAddresses');
+      expect(refused.kind).toBe('address-refused');
+      expect(refused.kind === 'address-refused' && refused.error).toContain('allowPrivateAddresses');
       expect(hits).toBe(0);
       // The same request goes through when private addresses are allowed: the guard, not the network, refused.
-      expect((await open.post(url, {}, '{}')).status).toBe(200);
+      expect(await open.post(url, {}, '{}')).toMatchObject({ kind: 'delivered', status: 200 });
       expect(hits).toBe(1);
     } finally {
       await Promise.all([guarded.close(), open.close()]);

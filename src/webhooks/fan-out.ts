@@ -1,0 +1,119 @@
+import type { Logger } from '../logger.js';
+import type { StreamRecord } from '../model/records.js';
+import type { CompiledCel } from '../rules/cel.js';
+import type { Clock } from './clock.js';
+import { webhookEvent } from './event-body.js';
+import type { WebhookLog } from './log.js';
+import type { NewMessage, StoredEndpoint, WebhookStore } from './store.js';
+import type { WebhookEndpoint } from './types.js';
+
+const FAN_OUT_BATCH = 500;
+const FAN_OUT_SLICE = 5000;
+const FILTER_ERROR_LOG_EVERY_MS = 30_000;
+
+/** An endpoint as fan-out sees it: its compiled filter and when that filter last logged a failure. */
+export interface FanOutTarget {
+  endpoint: StoredEndpoint;
+  filter: CompiledCel | null;
+  filterErrorLoggedAt: number;
+}
+
+export const takes = (e: WebhookEndpoint, stream: string): boolean => e.streams.includes('*') || e.streams.includes(stream);
+
+/**
+ * Copies records of the log into each endpoint's outbox (one row per event and endpoint), for the
+ * types and filter it asks for, and moves the endpoint's cursor past them in the same transaction.
+ */
+export class FanOut {
+  constructor(
+    private readonly log: WebhookLog,
+    private readonly store: WebhookStore,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Moves enabled endpoints' cursors towards the end of their streams; at most FAN_OUT_SLICE
+   * records per call, so a large backlog never holds the event loop for long. True when done,
+   * false when there is more to do.
+   */
+  run(targets: Iterable<FanOutTarget>): boolean {
+    let budget = FAN_OUT_SLICE;
+    for (const target of targets) {
+      const { endpoint } = target;
+      // A disabled endpoint's cursor waits: re-enabling it delivers what it missed.
+      if (!endpoint.enabled) continue;
+      for (const stream of this.streamsOf(endpoint)) {
+        let after = this.store.cursor(endpoint.id, stream) ?? 0;
+        const last = this.log.lastOffset(stream);
+        while (after < last) {
+          if (budget <= 0) return false;
+          const records = this.log.read(stream, after, Math.min(FAN_OUT_BATCH, budget));
+          if (records.length === 0) break;
+          budget -= records.length;
+          after = records[records.length - 1]!.offset;
+          this.store.fanOut(endpoint.id, new Map([[stream, after]]), this.select(target, records), this.clock.now());
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Queues the endpoint's events again from an offset of one stream, or from a time on all its
+   * streams, up to what it has already been given (newer records come by the normal way).
+   */
+  replay(target: FanOutTarget, from: { offset: number; stream: string } | { timeMs: number }): number {
+    const id = target.endpoint.id;
+    const starts = new Map<string, number>();
+    if ('offset' in from) {
+      starts.set(from.stream, Math.max(0, from.offset - 1));
+    } else {
+      for (const stream of this.streamsOf(target.endpoint)) {
+        const first = this.log.firstOffsetSince(stream, from.timeMs);
+        if (first !== null) starts.set(stream, first - 1);
+      }
+    }
+    let queued = 0;
+    for (const [stream, start] of starts) {
+      const end = this.store.cursor(id, stream) ?? 0;
+      for (let after = start; after < end; ) {
+        const records = this.log.read(stream, after, Math.min(FAN_OUT_BATCH, end - after));
+        if (records.length === 0) break;
+        after = records[records.length - 1]!.offset;
+        queued += this.store.fanOut(id, new Map(), this.select(target, records.filter((r) => r.offset <= end)), this.clock.now());
+      }
+    }
+    return queued;
+  }
+
+  /** The streams of the log an endpoint takes, by name. */
+  streamsOf(e: WebhookEndpoint): string[] {
+    return this.log.streamNames().filter((s) => takes(e, s)).sort();
+  }
+
+  private select(target: FanOutTarget, records: StreamRecord[]): NewMessage[] {
+    const { endpoint } = target;
+    const out: NewMessage[] = [];
+    for (const record of records) {
+      const event = webhookEvent(record);
+      if (endpoint.types && !endpoint.types.some((t) => t === event.type || (t.endsWith('*') && event.type.startsWith(t.slice(0, -1))))) continue;
+      if (target.filter) {
+        let pass = false;
+        try {
+          pass = target.filter.evaluate({ event }) === true;
+        } catch (err) {
+          // A filter that cannot be evaluated on this event (a missing field) does not match it.
+          const now = this.clock.now();
+          if (now - target.filterErrorLoggedAt > FILTER_ERROR_LOG_EVERY_MS) {
+            target.filterErrorLoggedAt = now;
+            this.logger.warn('webhook filter failed on an event; the event is not delivered there', { webhook: endpoint.id, event: event.id, error: (err as Error).message });
+          }
+        }
+        if (!pass) continue;
+      }
+      out.push({ eventId: event.id, stream: record.stream, offset: record.offset, key: record.key ?? event.subject ?? null, payload: JSON.stringify(event) });
+    }
+    return out;
+  }
+}

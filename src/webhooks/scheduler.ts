@@ -1,0 +1,253 @@
+import type { Logger } from '../logger.js';
+import { compileEventCel } from '../rules/cel.js';
+import type { Clock } from './clock.js';
+import { healthAfter } from './endpoint-health.js';
+import { FanOut, takes, type FanOutTarget } from './fan-out.js';
+import type { Poster } from './http-client.js';
+import { attemptColumns, type DeliveryOutcome } from './outcome.js';
+import { nextAttempt } from './retry-policy.js';
+import { signingSecrets } from './secret-rotation.js';
+import { SettleBatch } from './settle-batch.js';
+import { signatureHeader } from './signing.js';
+import type { DueMessage, Outcome, StoredEndpoint, WebhookStore } from './store.js';
+import type { WebhookSettings } from './types.js';
+
+const IDLE_POLL_MS = 1000;
+const SETTLE_BATCH = 256;
+const SETTLE_DELAY_MS = 5;
+const PREFETCH = 64;
+
+/** What the scheduler needs besides the store: time, chance, a client per endpoint, and a way to disable one. */
+export interface SchedulerDeps {
+  clock: Clock;
+  /** Uniform in [0, 1), for retry jitter. */
+  random: () => number;
+  /** A client for one endpoint's URL (its own connection pool). */
+  connect: () => Poster;
+  /** Disables an endpoint (its health says so); the endpoint comes back through `load`. */
+  disable: (id: string, reason: string) => void;
+  logger: Logger;
+}
+
+interface LiveEndpoint extends FanOutTarget {
+  url: URL;
+  client: Poster;
+  /** Messages sent or waiting for their outcome to be recorded: never picked again meanwhile. */
+  inflight: Set<number>;
+  /** Requests on the wire (the concurrency limit counts these). */
+  sending: { n: number };
+  /** Read ahead: due, reserved, not sent yet. */
+  ready: DueMessage[];
+}
+
+/**
+ * Delivers due messages per endpoint with its own pool and in-flight limit, so a slow or dead
+ * endpoint never delays another; fans new records out first. Per key, a message waits in the store
+ * until the one before it is delivered or dead. Wakes on appends, on settled outcomes and on the
+ * next due time, never by polling faster than IDLE_POLL_MS.
+ */
+export class DeliveryScheduler {
+  private readonly live = new Map<string, LiveEndpoint>();
+  private readonly fanOut: FanOut;
+  private readonly settled: SettleBatch<Outcome>;
+  private readonly sends = new Set<Promise<void>>();
+  private running = false;
+  private timer: unknown = null;
+  private pumpQueued = false;
+  private fanOutQueued = false;
+
+  constructor(
+    private readonly store: WebhookStore,
+    fanOut: FanOut,
+    private readonly settings: WebhookSettings,
+    private readonly deps: SchedulerDeps,
+  ) {
+    this.fanOut = fanOut;
+    this.settled = new SettleBatch(deps.clock, { size: SETTLE_BATCH, delayMs: SETTLE_DELAY_MS }, (batch) => {
+      this.record(batch);
+      this.schedulePump();
+    });
+  }
+
+  /** Starts or refreshes delivery to an endpoint (new, changed, enabled or disabled). */
+  load(endpoint: StoredEndpoint): void {
+    const old = this.live.get(endpoint.id);
+    const sameUrl = old && old.endpoint.url === endpoint.url;
+    const client = sameUrl ? old.client : this.deps.connect();
+    if (old && !sameUrl) void old.client.close();
+    this.live.set(endpoint.id, {
+      endpoint,
+      url: new URL(endpoint.url),
+      client,
+      filter: endpoint.filter ? compileEventCel(endpoint.filter) : null,
+      inflight: old?.inflight ?? new Set(),
+      sending: old?.sending ?? { n: 0 },
+      ready: old?.ready ?? [],
+      filterErrorLoggedAt: 0,
+    });
+    this.scheduleFanOut();
+  }
+
+  async unload(id: string): Promise<void> {
+    const live = this.live.get(id);
+    this.live.delete(id);
+    await live?.client.close();
+  }
+
+  target(id: string): FanOutTarget | undefined {
+    return this.live.get(id);
+  }
+
+  /** The lowest offset of `stream` that every endpoint has fanned out (retention keeps the rest). */
+  fannedOutOffset(stream: string): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (const { endpoint } of this.live.values()) {
+      if (takes(endpoint, stream)) min = Math.min(min, this.store.cursor(endpoint.id, stream) ?? 0);
+    }
+    return min;
+  }
+
+  start(): void {
+    this.running = true;
+    this.scheduleFanOut();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer !== null) this.deps.clock.clearTimeout(this.timer);
+    this.timer = null;
+    await Promise.allSettled([...this.sends]);
+    this.settled.flush();
+    await Promise.allSettled([...this.live.keys()].map((id) => this.unload(id)));
+  }
+
+  scheduleFanOut(): void {
+    if (!this.running || this.fanOutQueued) return;
+    this.fanOutQueued = true;
+    this.deps.clock.setImmediate(() => {
+      this.fanOutQueued = false;
+      try {
+        if (!this.fanOut.run(this.live.values())) this.scheduleFanOut();
+      } catch (err) {
+        this.deps.logger.error('webhook fan-out failed; will retry', { error: (err as Error).message });
+        this.armTimer(IDLE_POLL_MS);
+        return;
+      }
+      this.schedulePump();
+    });
+  }
+
+  schedulePump(): void {
+    if (!this.running || this.pumpQueued) return;
+    this.pumpQueued = true;
+    this.deps.clock.setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  /** Starts every due delivery an endpoint has room for, then sleeps until the next one is due. */
+  private pump(): void {
+    if (!this.running) return;
+    const now = this.deps.clock.now();
+    let nextWake = now + IDLE_POLL_MS;
+    for (const live of this.live.values()) {
+      if (!live.endpoint.enabled) continue;
+      const room = this.settings.concurrency - live.sending.n;
+      if (room <= 0) continue;
+      // Due messages are read ahead (and reserved in `inflight`), so that a busy endpoint queries
+      // the store once per PREFETCH deliveries rather than once per answer.
+      if (live.ready.length < room) {
+        for (const m of this.store.due(live.endpoint.id, now, live.inflight.size + room + PREFETCH)) {
+          if (live.inflight.has(m.id)) continue;
+          live.inflight.add(m.id);
+          live.ready.push(m);
+        }
+      }
+      for (let i = 0; i < room && live.ready.length > 0; i++) this.send(live, live.ready.shift()!);
+      if (live.sending.n === 0 && live.ready.length === 0) {
+        const next = this.store.nextDue(live.endpoint.id);
+        if (next !== null && next > now) nextWake = Math.min(nextWake, next);
+      }
+    }
+    this.armTimer(Math.max(1, nextWake - now));
+  }
+
+  private armTimer(ms: number): void {
+    if (!this.running) return;
+    if (this.timer !== null) this.deps.clock.clearTimeout(this.timer);
+    this.timer = this.deps.clock.setTimeout(() => {
+      this.timer = null;
+      this.scheduleFanOut();
+      this.schedulePump();
+    }, ms);
+  }
+
+  private send(live: LiveEndpoint, message: DueMessage): void {
+    live.sending.n++;
+    const endpoint = live.endpoint;
+    const now = this.deps.clock.now();
+    const timestamp = Math.floor(now / 1000);
+    const headers = {
+      'content-type': 'application/cloudevents+json; charset=utf-8',
+      'user-agent': 'reflex-webhooks',
+      'webhook-id': message.eventId,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signatureHeader(signingSecrets(endpoint.secrets, now), message.eventId, timestamp, message.payload),
+    };
+    // The message leaves `inflight` only once its outcome is recorded, so no pump sends it twice.
+    const sending = live.client.post(live.url, headers, message.payload).then((result) => {
+      live.sending.n--;
+      this.settled.add(this.settlement(endpoint.id, message, { ...result, time: this.deps.clock.now() }));
+      this.schedulePump();
+    });
+    this.sends.add(sending);
+    void sending.finally(() => this.sends.delete(sending));
+  }
+
+  private settlement(endpointId: string, message: DueMessage, outcome: DeliveryOutcome): Outcome {
+    const step = nextAttempt(outcome, message.attempts + 1, this.settings, this.deps.random);
+    return { endpointId, message, time: outcome.time, ...attemptColumns(outcome), result: step.result, nextAt: step.result === 'retry' ? step.at : null };
+  }
+
+  /** Records a batch of outcomes in one transaction, then lets them count towards endpoint health. */
+  private record(outcomes: Outcome[]): void {
+    // Outcomes of an endpoint deleted meanwhile are forgotten with it.
+    const batch = outcomes.filter((o) => this.live.has(o.endpointId));
+    const release = () => {
+      for (const o of batch) this.live.get(o.endpointId)?.inflight.delete(o.message.id);
+    };
+    try {
+      this.store.settle(batch);
+      release();
+    } catch (err) {
+      release();
+      // The messages stay pending in the store and are sent again: at least once, never lost.
+      this.deps.logger.error('could not record webhook deliveries; they will be sent again', { error: (err as Error).message, count: batch.length });
+      return;
+    }
+    for (const o of batch) this.afterOutcome(o);
+  }
+
+  private afterOutcome(o: Outcome): void {
+    const live = this.live.get(o.endpointId);
+    if (!live) return;
+    const e = live.endpoint;
+    if (o.result === 'dead') this.deps.logger.warn('webhook delivery failed for good; the event is in the endpoint\'s dead letters', { webhook: e.id, event: o.message.eventId, error: o.error });
+    const failingSince = e.failingSince === null ? null : Date.parse(e.failingSince);
+    const health = healthAfter({ enabled: e.enabled, failingSince }, o.result, o.time, this.settings.disableAfterMs);
+    switch (health.change) {
+      case 'recovered':
+        this.store.setFailingSince(e.id, null);
+        e.failingSince = null;
+        break;
+      case 'failing':
+        this.store.setFailingSince(e.id, health.since);
+        e.failingSince = new Date(health.since).toISOString();
+        break;
+      case 'disable':
+        this.deps.disable(e.id, health.reason);
+        break;
+    }
+  }
+}
