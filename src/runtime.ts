@@ -127,8 +127,9 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   for (const s of sources) await s.start();
   const pruneTimer = setInterval(() => {
     try {
+      const sinkOwners = new Set(dispatchers.map((d) => d.dispatcher.owner));
       const pruned = store.prune(Date.now(), (stream) =>
-        Math.min(webhooks.fannedOutOffset(stream), ...dispatchers.map((d) => d.dispatcher.deliveredOffset(stream))));
+        Math.min(webhooks.fannedOutOffset(stream), store.subscriptions.floor(stream, sinkOwners) ?? Number.POSITIVE_INFINITY));
       if (pruned.records > 0) logger.info('pruned records past retention', pruned);
       if (config.store.retentionMs > 0) webhooks.prune(Date.now() - config.store.retentionMs);
     } catch (err) {

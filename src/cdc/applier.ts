@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
-import type { CdcApplyResult, EventStore } from '../store/types.js';
-import { decide } from './decide.js';
+import type { BatchResult, BatchWrite, CdcApplyResult, EventStore } from '../store/types.js';
+import { applyPending, commitApplying } from './apply.js';
 
 /** Changes per transaction when draining on the timer. */
 const SLICE = 200;
@@ -31,6 +31,11 @@ export class CdcApplier {
     return this.options.reorderWindowMs === 0;
   }
 
+  /** Commits an ingested batch; without a reorder window its changes apply in the same transaction. */
+  commit(batch: BatchWrite): BatchResult {
+    return this.immediate ? commitApplying(this.store, batch) : this.store.commit(batch);
+  }
+
   /** Applies everything that is due now; `everything` ignores the window (dry runs, shutdown). */
   applyDue(everything = false, collect = false): CdcApplyResult {
     const cutoff = everything ? Number.MAX_SAFE_INTEGER : this.now() - this.options.reorderWindowMs;
@@ -48,7 +53,7 @@ export class CdcApplier {
   }
 
   private applySlice(cutoff: number, limit: number, collect = false): CdcApplyResult {
-    const r = this.store.applyCdc(cutoff, decide, { collect, limit });
+    const r = applyPending(this.store, cutoff, { collect, limit });
     this.report(r.skipped);
     return r;
   }

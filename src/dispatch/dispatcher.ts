@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { Sink } from '../sinks/connector.js';
+import { sinkOwner } from '../store/migrations/subscriptions.js';
 import type { EventStore } from '../store/types.js';
 
 const LAG_REPORT_MS = 30_000;
@@ -15,9 +16,9 @@ export interface DispatcherOptions {
 }
 
 /**
- * Reads the store from this sink's own committed offset, per stream, and hands records to the sink
- * (transactional outbox). The offset is committed only after the sink resolved, so a crash repeats
- * at most the last batch and never skips one.
+ * Reads the store from this sink's own cursor, per stream (a subscription owned by `sink:<name>`),
+ * and hands records to the sink (transactional outbox). The cursor is committed only after the
+ * sink resolved, so a crash repeats at most the last batch and never skips one.
  */
 export class Dispatcher {
   private running = false;
@@ -25,6 +26,10 @@ export class Dispatcher {
   private loop: Promise<void> | null = null;
   private unsubscribe: (() => void) | null = null;
   private readonly batchSize: number;
+  /** The subscription's owner name. */
+  readonly owner: string;
+  /** How many streams the store had when this sink last declared what it follows. */
+  private followedOf = -1;
 
   constructor(
     private readonly store: EventStore,
@@ -33,6 +38,7 @@ export class Dispatcher {
     private readonly options: DispatcherOptions,
   ) {
     this.batchSize = options.batchSize ?? 500;
+    this.owner = sinkOwner(options.name);
   }
 
   start(): void {
@@ -50,19 +56,19 @@ export class Dispatcher {
     await this.sink.close();
   }
 
-  private checkpointKey(stream: string): string {
-    return `sink:${this.options.name}:${stream}`;
-  }
-
+  /** The streams this sink takes; each has a cursor (from 0), so retention keeps what it has yet to deliver. */
   private selectedStreams(): string[] {
     const all = this.store.streamNames().sort();
-    return this.options.streams.includes('*') ? all : all.filter((s) => this.options.streams.includes(s));
+    const selected = this.options.streams.includes('*') ? all : all.filter((s) => this.options.streams.includes(s));
+    if (all.length !== this.followedOf) {
+      this.store.subscriptions.follow(this.owner, selected);
+      this.followedOf = all.length;
+    }
+    return selected;
   }
 
-  /** The last offset of `stream` this sink has delivered; Infinity for streams it does not take. */
-  deliveredOffset(stream: string): number {
-    if (!this.options.streams.includes('*') && !this.options.streams.includes(stream)) return Number.POSITIVE_INFINITY;
-    return Number(this.store.getCheckpoint(this.checkpointKey(stream)) ?? 0);
+  private cursor(stream: string): number {
+    return this.store.subscriptions.cursor(this.owner, stream) ?? 0;
   }
 
   /** Records appended to this sink's streams but not yet delivered, all streams together. */
@@ -76,7 +82,7 @@ export class Dispatcher {
   lag(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const stream of this.selectedStreams()) {
-      out[stream] = this.store.lastOffset(stream) - Number(this.store.getCheckpoint(this.checkpointKey(stream)) ?? 0);
+      out[stream] = this.store.lastOffset(stream) - this.cursor(stream);
     }
     return out;
   }
@@ -92,12 +98,10 @@ export class Dispatcher {
       }
       try {
         for (const stream of this.selectedStreams()) {
-          const key = this.checkpointKey(stream);
-          const after = Number(this.store.getCheckpoint(key) ?? 0);
-          const records = this.store.read(stream, after, this.batchSize);
+          const records = this.store.read(stream, this.cursor(stream), this.batchSize);
           if (records.length === 0) continue;
           await this.sink.deliver(records);
-          this.store.setCheckpoint(key, String(records[records.length - 1]!.offset));
+          this.store.subscriptions.commit(this.owner, new Map([[stream, records[records.length - 1]!.offset]]));
           delivered += records.length;
         }
         backoff = this.options.backoffMs ?? 200;

@@ -1,10 +1,9 @@
 import type { Exchange } from '../model/exchange.js';
 import { BackpressureError, type DecodedEntry } from '../sources/types.js';
 import type { CompiledSpecSet } from '../spec/types.js';
-import type { BatchResult, DeadLetter, EntryOutcome, EventStore } from '../store/types.js';
+import type { BatchResult, BatchWrite, DeadLetter, EntryOutcome, EventStore } from '../store/types.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { CdcApplier } from '../cdc/applier.js';
-import { decide } from '../cdc/decide.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_JSON_DEPTH } from '../model/json-depth.js';
 import { setImmediate as immediate } from 'node:timers/promises';
@@ -95,6 +94,11 @@ export class Ingestor {
     return run;
   }
 
+  /** Without a reorder window the CDC applier commits, so that changes apply in the batch's transaction. */
+  private commit(batch: BatchWrite): BatchResult {
+    return this.cdc ? this.cdc.commit(batch) : this.store.commit(batch);
+  }
+
   private async applyRetry(dl: DeadLetter): Promise<{ ok: true; result: BatchResult } | { ok: false; diagnostic: Diagnostic }> {
     const rec = dl.record as Partial<Exchange> | null;
     if (!rec || typeof rec.request?.method !== 'string' || typeof rec.response?.status !== 'number') {
@@ -115,7 +119,7 @@ export class Ingestor {
     }
     if (outcome.kind === 'failed') return { ok: false, diagnostic: outcome.diagnostic };
     const entry = toEntry(outcome, exchange, dl.requestKey, dedupeKeyOf(exchange, dl.requestKey), dl.source);
-    const result = this.store.commit({ entries: [{ ...entry, retryOf: dl.id }], ...(this.cdc?.immediate ? { decideCdc: decide } : {}) });
+    const result = this.commit({ entries: [{ ...entry, retryOf: dl.id }] });
     if (result.cdc) this.cdc?.report(result.cdc.skipped);
     return { ok: true, result };
   }
@@ -158,11 +162,10 @@ export class Ingestor {
         sliceStart = performance.now();
       }
     }
-    const write = (entries: EntryOutcome[]) => this.store.commit({
+    const write = (entries: EntryOutcome[]) => this.commit({
       entries,
       ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
       ...(options.collect ? { collect: true } : {}),
-      ...(this.cdc?.immediate ? { decideCdc: decide } : {}),
     });
     let result: BatchResult;
     try {

@@ -1,6 +1,10 @@
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { StreamRecord } from '../model/records.js';
-import type { CdcDecision, CdcIntent, ResourceState } from '../cdc/types.js';
+import type { CdcIntent, ResourceState } from '../cdc/types.js';
+import type { CdcStateStore } from './cdc-state.js';
+import type { EventLog } from './event-log.js';
+import type { IngestLedger } from './ingest-ledger.js';
+import type { SubscriptionStore } from './subscriptions.js';
 
 /** A record the pipeline wants appended to a stream; the store assigns the offset. */
 export interface PendingRecord {
@@ -46,10 +50,10 @@ export interface BatchWrite {
   /** Return the appended records in commit order (for dry runs; costs memory). */
   collect?: boolean;
   /**
-   * Apply this batch's CDC intents inside the same transaction, in request-time order, instead of
-   * keeping them pending (no reorder window).
+   * Hand this batch's CDC intents back in `BatchResult.intents` instead of keeping them pending:
+   * the caller (src/cdc, no reorder window) applies them inside the same transaction.
    */
-  decideCdc?: (intent: CdcIntent, current: ResourceState | null) => CdcDecision;
+  returnCdc?: boolean;
 }
 
 export interface BatchResult {
@@ -62,7 +66,9 @@ export interface BatchResult {
   appended: Map<string, number>;
   /** Only when the batch asked to `collect`. */
   committed?: StreamRecord[];
-  /** Only when the batch applied its CDC intents (`decideCdc`). */
+  /** Only when the batch asked to `returnCdc`: its intents, in entry order. */
+  intents?: CdcIntent[];
+  /** Only when the batch's CDC intents were applied with it. */
   cdc?: { records: number; late: number; skipped: Array<{ intent: CdcIntent; reason: string }> };
 }
 
@@ -117,19 +123,25 @@ export interface ConsumerOffset {
   updatedAt: string;
 }
 
-/** The event log: streams, dead letters, checkpoints, consumer offsets, dedupe window. */
+/**
+ * The embedded store as its callers see it: the parts (each with its own narrow interface), the
+ * batch commit that writes several of them in one transaction, and the reads the HTTP API needs.
+ */
 export interface EventStore {
-  ensureStreams(streams: Array<{ name: string; kind: 'events' | 'changelog' }>): void;
-  /** Which of these request keys were already committed inside the dedupe window. */
-  seen(requestKeys: string[]): Set<string>;
-  /** One transaction: records, dead letters, counters, dedupe keys and the checkpoint, or none of them. */
+  readonly log: EventLog;
+  readonly ledger: IngestLedger;
+  readonly cdc: CdcStateStore;
+  readonly subscriptions: SubscriptionStore;
+  /** Runs `fn` in one transaction over every part; appends are announced after it commits. */
+  transaction<R>(fn: () => R): R;
+  /** One transaction: records, dead letters, counters, dedupe keys, CDC intents and the checkpoint, or none of them. */
   commit(batch: BatchWrite): BatchResult;
+  ensureStreams(streams: Array<{ name: string; kind: 'events' | 'changelog' }>): void;
+  seen(requestKeys: string[]): Set<string>;
   read(stream: string, afterOffset: number, limit: number): StreamRecord[];
   streams(): StreamSummary[];
-  /** Names only, from memory: cheap enough for every batch. */
   streamNames(): string[];
   hasStream(stream: string): boolean;
-  /** The first offset of `stream` appended at or after `timeMs`, or null when there is none. */
   firstOffsetSince(stream: string, timeMs: number): number | null;
   lastOffset(stream: string): number;
   getConsumerOffset(stream: string, consumer: string): number | null;
@@ -140,23 +152,16 @@ export interface EventStore {
   unmatched(): UnmatchedCount[];
   getCheckpoint(source: string): string | null;
   setCheckpoint(source: string, value: string): void;
-  /**
-   * Applies pending CDC intents received at or before `cutoff` (ms), in request-time order, each
-   * through `decide`, writing state and change records in one transaction.
-   */
-  applyCdc(cutoff: number, decide: (intent: CdcIntent, current: ResourceState | null) => CdcDecision, options?: { limit?: number; collect?: boolean }): CdcApplyResult;
   pendingCdc(): number;
   getResource(resource: string, key: string): ResourceState | null;
-  /** Keys of a resource in key order, after the `after` key; deleted keys are left out. */
   listResource(resource: string, afterKey: string, limit: number): Array<{ key: string } & ResourceState>;
   resources(names: string[]): ResourceSummary[];
-  /** Drops records older than the retention and dedupe keys older than the window. */
   /**
-   * `delivered(stream)` is the lowest offset every sink of that stream has delivered: records past
-   * it are kept whatever their age, so retention never drops what a sink still has to send.
+   * Drops records older than the retention and dedupe keys older than the window. `delivered(stream)`
+   * is the lowest offset every sink of that stream has delivered: records past it are kept whatever
+   * their age, so retention never drops what a sink still has to send.
    */
   prune(now: number, delivered?: (stream: string) => number): { records: number; dedupeKeys: number };
-  /** Called after every commit that appended records, with the last offset per stream. */
   onAppend(listener: (appended: Map<string, number>) => void): () => void;
   close(): void;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide } from '../../src/cdc/decide.js';
+import { applyPending, commitApplying } from '../../src/cdc/apply.js';
 import type { CdcIntent } from '../../src/cdc/types.js';
 import type { ChangeRecord } from '../../src/model/records.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
@@ -31,9 +31,10 @@ describe('CDC in the store (property)', () => {
           });
           for (let i = 0; i < intents.length; i += batchSize) {
             const entries = intents.slice(i, i + batchSize).map((cdc) => ({ requestKey: cdc.requestId, records: [], cdc }));
-            store.commit({ entries, ...(immediate ? { decideCdc: decide } : {}) });
+            if (immediate) commitApplying(store, { entries });
+            else store.commit({ entries });
           }
-          if (!immediate) store.applyCdc(Number.MAX_SAFE_INTEGER, decide);
+          if (!immediate) applyPending(store, Number.MAX_SAFE_INTEGER);
           const replayed = new Map<string, unknown>();
           for (const r of store.read('orders.changelog', 0, 10_000)) {
             const change = r.value as ChangeRecord;

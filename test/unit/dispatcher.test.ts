@@ -29,7 +29,7 @@ describe('Dispatcher', () => {
     const d = new Dispatcher(s, sink, silentLogger, { name: 'test', streams: ['orders'], backoffMs: 5 });
     d.start();
     await until(() => got.length === 2);
-    expect(s.getCheckpoint('sink:test:orders')).toBe('2');
+    expect(s.subscriptions.cursor('sink:test', 'orders')).toBe(2);
     append(s, 'c');
     await until(() => got.length === 3);
     expect(got).toEqual(['a', 'b', 'c']);

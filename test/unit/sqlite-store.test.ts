@@ -123,15 +123,15 @@ describe('SqliteStore CDC', () => {
   });
 
   it('keeps intents pending until the cutoff, then applies them in request-time order with state and records in one transaction', async () => {
-    const { decide } = await import('../../src/cdc/decide.js');
+    const { applyPending } = await import('../../src/cdc/apply.js');
     let now = 10_000;
     const { store } = openStore({ now: () => now });
     store.commit({ entries: [{ requestKey: 'b', records: [], cdc: intent('k', 2000, 'b', { v: 2 }) }] });
     now = 11_000;
     store.commit({ entries: [{ requestKey: 'a', records: [], cdc: intent('k', 1000, 'a', { v: 1 }) }] });
     expect(store.pendingCdc()).toBe(2);
-    expect(store.applyCdc(9_999, decide).applied).toBe(0);
-    const result = store.applyCdc(11_000, decide, { collect: true });
+    expect(applyPending(store, 9_999).applied).toBe(0);
+    const result = applyPending(store, 11_000, { collect: true });
     expect(result).toMatchObject({ applied: 2, records: 2, late: 0 });
     expect(result.committed!.map((r) => [r.stream, r.offset, (r.value as any).op, (r.value as any).after])).toEqual([
       ['orders.changelog', 1, 'u', { v: 1 }],
@@ -144,17 +144,18 @@ describe('SqliteStore CDC', () => {
 
   it('rolls back state and change records together when a decision throws', async () => {
     const { decide } = await import('../../src/cdc/decide.js');
+    const { applyPending } = await import('../../src/cdc/apply.js');
     const { store } = openStore();
     store.commit({ entries: [{ requestKey: 'a', records: [], cdc: intent('k', 1000, 'a', { v: 1 }) }, { requestKey: 'b', records: [], cdc: intent('j', 2000, 'b', { v: 1 }) }] });
     let calls = 0;
-    expect(() => store.applyCdc(Number.MAX_SAFE_INTEGER, (i, c) => {
+    expect(() => applyPending(store, Number.MAX_SAFE_INTEGER, {}, (i, c) => {
       if (++calls === 2) throw new Error('disk on fire');
       return decide(i, c);
     })).toThrow('disk on fire');
     expect(store.getResource('orders', 'k')).toBeNull();
     expect(store.read('orders.changelog', 0, 10)).toEqual([]);
     expect(store.pendingCdc()).toBe(2);
-    expect(store.applyCdc(Number.MAX_SAFE_INTEGER, decide).records).toBe(2);
+    expect(applyPending(store, Number.MAX_SAFE_INTEGER).records).toBe(2);
     expect(store.lastOffset('orders.changelog')).toBe(2);
     store.close();
   });

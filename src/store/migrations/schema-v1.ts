@@ -1,7 +1,8 @@
-/** Schema of the embedded store. Bump SCHEMA_VERSION and add a migration when it changes. */
-export const SCHEMA_VERSION = 1;
-
-export const SCHEMA_SQL = `
+/**
+ * Version 1 of the store schema, as the first release wrote it (frozen: a change is a new
+ * migration). Stores of that release already record `schema_version` 1, so they skip this.
+ */
+export const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS streams (
   id INTEGER PRIMARY KEY,
@@ -36,8 +37,7 @@ CREATE TABLE IF NOT EXISTS unmatched (
   count INTEGER NOT NULL,
   last_method TEXT NOT NULL,
   last_path TEXT NOT NULL,
-  last_seen INTEGER NOT NULL,
-  last_hint TEXT
+  last_seen INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
   source TEXT PRIMARY KEY,

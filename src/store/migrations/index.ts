@@ -1,0 +1,29 @@
+import type { Migration } from '../database.js';
+import { WEBHOOK_SCHEMA_V1 } from '../../webhooks/schema.js';
+import { SCHEMA_V1 } from './schema-v1.js';
+import { SUBSCRIPTIONS_SQL, copyWebhookCursors, moveDispatcherCheckpoints } from './subscriptions.js';
+
+/** Every schema change of the store, oldest first. Append only: a released migration never changes. */
+export const STORE_MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'event log, ingest ledger and CDC state', up: SCHEMA_V1 },
+  {
+    version: 2,
+    name: 'unmatched.last_hint',
+    // Releases before versioned migrations added this column by hand, still recording version 1.
+    up(db) {
+      const columns = db.prepare('PRAGMA table_info(unmatched)').all() as Array<{ name: string }>;
+      if (!columns.some((c) => c.name === 'last_hint')) db.exec('ALTER TABLE unmatched ADD COLUMN last_hint TEXT');
+    },
+  },
+  // Earlier releases created these tables on first use, unversioned; IF NOT EXISTS keeps theirs.
+  { version: 3, name: 'webhook outbox', up: WEBHOOK_SCHEMA_V1 },
+  {
+    version: 4,
+    name: 'subscriptions',
+    up(db) {
+      db.exec(SUBSCRIPTIONS_SQL);
+      moveDispatcherCheckpoints(db);
+      copyWebhookCursors(db);
+    },
+  },
+];
