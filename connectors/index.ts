@@ -1,4 +1,4 @@
-import { createRegistry, type Registry } from '../src/registry.js';
+import { createRegistry, type Registry } from '../src/sdk/index.js';
 import { envoyAlsSource } from './sources/envoy-als/source.js';
 import { exchangeFormat } from './sources/exchange/format.js';
 import { fileSource } from './sources/file/tail.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The whole test suite on a fresh clone: installs npm packages when missing or stale, compiles
-// (strict type check), then runs vitest. Test servers are started by the suite itself.
+// (strict type check), lints, then runs vitest. Test servers are started by the suite itself.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 
@@ -13,5 +13,7 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync('package-lo
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 run('npx', ['tsc', '-p', '.']);
+// The connector boundary (connectors/ imports only src/sdk), see eslint.config.js.
+run('npx', ['eslint', '.']);
 // Coverage of the in-process code (unit tests and what they reach), as a summary in the output.
 run('npx', ['vitest', 'run', '--coverage', ...process.argv.slice(2)]);

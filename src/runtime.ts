@@ -8,7 +8,8 @@ import { CdcApplier } from './cdc/applier.js';
 import type { Registry } from './registry.js';
 import { createServer } from './server/app.js';
 import type { Source } from './sources/connector.js';
-import { BackpressureError, type DecodeOptions, type LogFormat } from './sources/types.js';
+import { sourceContext } from './sources/host.js';
+import { BackpressureError } from './sources/types.js';
 import type { CompiledSpecSet } from './spec/types.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { EventStore } from './store/types.js';
@@ -67,7 +68,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     },
   });
 
-  const sources: Source[] = [];
+  const sources: Array<{ source: Source; stopping: AbortController }> = [];
   const names = new Set<string>();
   try {
     for (const block of [...DEFAULT_SOURCES, ...config.sources]) {
@@ -77,27 +78,23 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       if (names.has(name)) throw new Error(`two sources are named '${name}'; give one of them another \`name:\``);
       names.add(name);
       const checkpointKey = `source:${name}`;
-      sources.push(connector!.create(settings, {
+      const { context, stopping } = sourceContext({
         name,
         logger: logger.child({ source: name }),
-        formats: withDecodeOptions(registry.formats, { maxDepth: config.limits.jsonDepth }),
+        format: connector!.takesFormat ? registry.formats.get(settings.format as string)! : null,
+        decodeOptions: { maxDepth: config.limits.jsonDepth },
         http: ingress,
-        ingest: (entries, checkpoint) => {
+        commit: (entries, checkpoint) => {
           checkBacklog();
           return ingestor.ingest(entries, { source: name, ...(checkpoint !== undefined ? { checkpoint: { source: checkpointKey, value: checkpoint } } : {}) });
         },
         getCheckpoint: () => store.getCheckpoint(checkpointKey),
-      }));
+      });
+      sources.push({ source: connector!.create(settings, context), stopping });
     }
     for (const sinkBlock of config.sinks) {
-      // maxBacklog is common to every sink and handled here; the connector checks the rest.
-      const { maxBacklog, ...block } = sinkBlock;
-      if (sinkBlock.__location) Object.defineProperty(block, '__location', { value: sinkBlock.__location, enumerable: false });
-      if (maxBacklog !== undefined && (!Number.isInteger(maxBacklog) || (maxBacklog as number) < 1)) {
-        throw new Error(`sink '${block.type}': maxBacklog must be a positive integer, got ${JSON.stringify(maxBacklog)}`);
-      }
-      const connector = registry.sinks.get(block.type);
-      const settings = validateConnectorBlock('sink', block as ConnectorBlock, connector, registry);
+      const connector = registry.sinks.get(sinkBlock.type);
+      const settings = validateConnectorBlock('sink', sinkBlock, connector, registry);
       const name = connector!.instanceName(settings);
       // The name keys the sink's committed offsets: two sinks sharing one would skip each other's records.
       if (dispatchers.some((d) => d.name === name)) throw new Error(`two sinks are named '${name}'; give one of them another \`name:\``);
@@ -109,7 +106,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         throw new Error(`${where(sinkBlock)}sink '${name}': ${(err as Error).message}${(err as { field?: string }).field ? ` (at ${(err as { field?: string }).field})` : ''}`);
       }
       if (!sink) continue;
-      dispatchers.push({ name, maxBacklog: (maxBacklog as number | undefined) ?? 100_000, dispatcher: new Dispatcher(store, sink, sinkLogger, { name, streams: connector!.streams(settings) }) });
+      dispatchers.push({ name, maxBacklog: connector!.maxBacklog(settings), dispatcher: new Dispatcher(store, sink, sinkLogger, { name, streams: connector!.streams(settings) }) });
     }
     webhooks.retireUndeclared();
     await app.listen({ host: listenHost(config, logger), port: config.server.port });
@@ -124,7 +121,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   // Changes left pending by a crash (or a stop inside the window) apply now, or when their window ends.
   cdc.applyDue();
   cdc.start();
-  for (const s of sources) await s.start();
+  for (const s of sources) await s.source.start();
   const pruneTimer = setInterval(() => {
     try {
       const sinkOwners = new Set(dispatchers.map((d) => d.dispatcher.owner));
@@ -154,7 +151,8 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         ready = false;
         clearInterval(pruneTimer);
         ingestor.stop();
-        for (const s of sources) await s.stop().catch((err: Error) => logger.error('source stop failed', { error: err.message }));
+        for (const s of sources) s.stopping.abort();
+        for (const s of sources) await s.source.stop().catch((err: Error) => logger.error('source stop failed', { error: err.message }));
         // A request in flight when the stop began (a batch the ingestor now refuses with 503) leaves
         // its keep-alive connection idle only afterwards; close such connections as they go idle.
         const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
@@ -167,13 +165,6 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       return stopping;
     },
   };
-}
-
-/** The formats as sources see them: decoding with this config's limits. */
-function withDecodeOptions(formats: ReadonlyMap<string, LogFormat>, options: DecodeOptions): ReadonlyMap<string, LogFormat> {
-  const out = new Map<string, LogFormat>();
-  for (const [name, f] of formats) out.set(name, { ...f, decode: (payload, o) => f.decode(payload, { ...options, ...o }) });
-  return out;
 }
 
 function where(block: ConnectorBlock): string {

@@ -1,53 +1,40 @@
 import { readFileSync } from 'node:fs';
 import { logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
-import type { Logger } from '../../src/logger.js';
+import { Default, FilePath, Type, type Logger, type Settings, type Static } from '../../src/sdk/index.js';
+
+const KafkaSsl = Type.Object({
+  ca: Type.Optional(FilePath()),
+  cert: Type.Optional(FilePath()),
+  key: Type.Optional(FilePath()),
+  rejectUnauthorized: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false });
+
+const KafkaSasl = Type.Object({
+  mechanism: Type.Union([Type.Literal('plain'), Type.Literal('scram-sha-256'), Type.Literal('scram-sha-512')]),
+  username: Type.String(),
+  password: Type.String(),
+}, { additionalProperties: false });
+
+/** The connection part of a Kafka connector's config schema (source and sink). */
+export const KAFKA_CONNECTION_SCHEMA = {
+  brokers: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'bootstrap brokers, host:port' }),
+  clientId: Default(Type.String({ minLength: 1, description: 'Kafka client id' }), 'reflex'),
+  // One `type` list rather than anyOf, so a wrong value reads "must be boolean,object".
+  ssl: Type.Optional(Type.Unsafe<boolean | Static<typeof KafkaSsl>>({
+    ...KafkaSsl,
+    type: ['boolean', 'object'],
+    description: 'TLS: true, or {ca, cert, key} PEM file paths (relative to reflex.yaml) and rejectUnauthorized',
+  })),
+  sasl: Type.Optional(Type.Unsafe<Static<typeof KafkaSasl>>({
+    ...KafkaSasl,
+    properties: { ...KafkaSasl.properties, mechanism: { enum: ['plain', 'scram-sha-256', 'scram-sha-512'] } },
+    description: 'SASL {mechanism, username, password}; mechanism plain, scram-sha-256 or scram-sha-512; put secrets in ${ENV} variables',
+  })),
+};
 
 /** How every Kafka connector (source and sink) reaches the brokers. */
-export interface KafkaConnection {
-  brokers: string[];
-  clientId?: string;
-  ssl?: boolean | KafkaSslConfig;
-  sasl?: KafkaSaslConfig;
-}
-
-export interface KafkaSslConfig {
-  /** PEM file paths (absolute, or relative to the working directory). */
-  ca?: string;
-  cert?: string;
-  key?: string;
-  rejectUnauthorized?: boolean;
-}
-
-export interface KafkaSaslConfig {
-  mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
-  username: string;
-  password: string;
-}
-
-const file = { type: 'string', minLength: 1 };
-
-/** The connection part of a Kafka connector's config schema. */
-export const KAFKA_CONNECTION_SCHEMA = {
-  brokers: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 }, description: 'bootstrap brokers, host:port' },
-  clientId: { type: 'string', minLength: 1, default: 'reflex', description: 'Kafka client id' },
-  ssl: {
-    type: ['boolean', 'object'],
-    additionalProperties: false,
-    properties: { ca: file, cert: file, key: file, rejectUnauthorized: { type: 'boolean' } },
-    description: 'TLS: true, or {ca, cert, key} PEM file paths (relative to the working directory) and rejectUnauthorized',
-  },
-  sasl: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['mechanism', 'username', 'password'],
-    properties: {
-      mechanism: { enum: ['plain', 'scram-sha-256', 'scram-sha-512'] },
-      username: { type: 'string' },
-      password: { type: 'string' },
-    },
-    description: 'SASL {mechanism, username, password}; mechanism plain, scram-sha-256 or scram-sha-512; put secrets in ${ENV} variables',
-  },
-} as const;
+export type KafkaConnection = Settings<ReturnType<typeof Type.Object<typeof KAFKA_CONNECTION_SCHEMA>>>;
+type KafkaSslConfig = Static<typeof KafkaSsl>;
 
 export interface KafkaClientOptions {
   /** kafkajs's own retries per connect or request, before the connector's backoff takes over. */
@@ -67,7 +54,7 @@ const REPEAT_MS = 30_000;
 export function kafkaClientConfig(conn: KafkaConnection, logger: Logger, options: KafkaClientOptions): KafkaConfig {
   const config: KafkaConfig = {
     brokers: conn.brokers,
-    clientId: conn.clientId ?? 'reflex',
+    clientId: conn.clientId,
     retry: { initialRetryTime: 300, maxRetryTime: 30_000, retries: options.retries },
     logLevel: logLevel.WARN,
     logCreator: options.logs === 'folded' ? foldedLogs(logger, conn) : debugLogs(logger),

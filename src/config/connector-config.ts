@@ -1,9 +1,11 @@
 import { Ajv, type ErrorObject } from 'ajv';
+import { dirname, resolve } from 'node:path';
 import { DiagnosticError, type Diagnostic } from '../model/diagnostic.js';
 import type { Registry } from '../registry.js';
+import { addFilePathKeyword, type PathContext } from './file-paths.js';
 import type { ConnectorBlock } from './types.js';
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const ajv = addFilePathKeyword(new Ajv({ allErrors: true, useDefaults: true, strict: false, passContext: true }));
 const validators = new WeakMap<object, ReturnType<Ajv['compile']>>();
 
 /**
@@ -13,7 +15,7 @@ const validators = new WeakMap<object, ReturnType<Ajv['compile']>>();
 export function validateConnectorBlock(
   kind: 'source' | 'sink',
   block: ConnectorBlock,
-  connector: { configSchema: Record<string, unknown> } | undefined,
+  connector: { configSchema: Record<string, unknown>; takesFormat?: boolean } | undefined,
   registry: Registry,
 ): Record<string, unknown> {
   const loc = block.__location;
@@ -34,8 +36,14 @@ export function validateConnectorBlock(
     validate = ajv.compile(connector.configSchema);
     validators.set(connector.configSchema, validate);
   }
-  if (!validate(settings)) {
+  const context: PathContext = { baseDir: loc ? dirname(resolve(loc.file)) : null };
+  if (!validate.call(context, settings)) {
     throw new DiagnosticError((validate.errors ?? []).map((e: ErrorObject) => at(e.instancePath, `${kind} '${block.type}': ${describeAjvError(e)}`)));
+  }
+  // The host resolves `format:` once for every source that reads one; a typo is a config error, not a crash at start.
+  if (connector.takesFormat && !registry.formats.has(settings.format as string)) {
+    const known = [...registry.formats.keys()].join(', ');
+    throw new DiagnosticError([at('/format', `${kind} '${block.type}': unknown format '${String(settings.format)}' (known: ${known})`)]);
   }
   return settings;
 }

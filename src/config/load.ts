@@ -5,11 +5,12 @@ import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
 import { DiagnosticError, type Diagnostic } from '../model/diagnostic.js';
 import { parsePointer } from '../model/json-pointer.js';
 import { describeAjvError } from './connector-config.js';
+import { addFilePathKeyword } from './file-paths.js';
 import { parseDuration, parseSize } from './duration.js';
 import { CONFIG_SCHEMA } from './schema.js';
 import { defaultConfig, type ConnectorBlock, type ReflexConfig } from './types.js';
 
-const validate = new Ajv({ allErrors: true, strict: false }).compile(CONFIG_SCHEMA);
+const validate = addFilePathKeyword(new Ajv({ allErrors: true, strict: false, passContext: true })).compile(CONFIG_SCHEMA);
 
 /**
  * Reads reflex.yaml: `${VAR}` is replaced from `env` (an unset variable is an error), the result is
@@ -42,16 +43,17 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv): ReflexConfig {
   const problems: Diagnostic[] = [];
   const raw = substituteEnv(doc.toJS() ?? {}, env, '', (pointer, name) =>
     problems.push(diag(pointer, `environment variable ${name} is not set`, 'RX202')));
-  if (!validate(raw)) {
+  const base = dirname(resolve(file));
+  // Resolves every path the schema marks (specs, store.path) against the config file's folder.
+  if (!validate.call({ baseDir: base }, raw)) {
     for (const e of validate.errors ?? []) problems.push(diag(e.instancePath, describeAjvError(e)));
   }
   if (problems.length > 0) throw new DiagnosticError(problems);
 
   const cfg = raw as Record<string, any>;
   const out = defaultConfig();
-  const base = dirname(resolve(file));
   out.file = file;
-  out.specs = (cfg.specs ?? []).map((s: string) => resolve(base, s));
+  out.specs = cfg.specs ?? [];
   Object.assign(out.server, pick(cfg.server, ['host', 'port']));
   if (cfg.server?.bodyLimit !== undefined) {
     const size = parseSize(cfg.server.bodyLimit);
@@ -90,7 +92,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv): ReflexConfig {
       return ms ?? 0;
     });
   }
-  if (cfg.store?.path) out.store.path = resolve(base, cfg.store.path);
+  if (cfg.store?.path) out.store.path = cfg.store.path;
   if (cfg.store?.sync) out.store.sync = cfg.store.sync;
   for (const [key, field] of [['retention', 'retentionMs'], ['dedupeWindow', 'dedupeWindowMs']] as const) {
     const value = cfg.store?.[key];
@@ -128,8 +130,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv): ReflexConfig {
       const pointer = `/${name}/${i}`;
       const pos = locate(pointer);
       const block = { ...(b as ConnectorBlock) };
-      // Relative paths inside connector blocks are relative to the config file, like `specs`.
-      if (typeof block.path === 'string' && block.type === 'file') block.path = resolve(base, block.path);
+      // Paths inside a block are resolved by its connector's schema (filePath), against this file's folder.
       Object.defineProperty(block, '__location', {
         value: { file, pointer, ...(pos ? { line: pos.line, column: pos.col } : {}) },
         enumerable: false,

@@ -1,3 +1,5 @@
+import { FILE_PATH_KEYWORD } from '../sdk/schema.js';
+
 /** A bearer token, HTTP basic credentials, or both (either is accepted). */
 function credential(where: string) {
   return {
@@ -22,7 +24,7 @@ export const CONFIG_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    specs: { type: 'array', items: { type: 'string' }, description: 'annotated OpenAPI files, relative to the config file' },
+    specs: { type: 'array', items: { type: 'string', [FILE_PATH_KEYWORD]: true }, description: 'annotated OpenAPI files, relative to the config file' },
     server: {
       type: 'object',
       additionalProperties: false,
@@ -57,7 +59,7 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: {
         type: { const: 'sqlite', description: 'the embedded store (the only one so far)' },
-        path: { type: 'string', description: 'database file (default .reflex/reflex.db)' },
+        path: { type: 'string', [FILE_PATH_KEYWORD]: true, description: 'database file (default .reflex/reflex.db)' },
         retention: { type: 'string', description: 'keep records this long, e.g. 7d (default); 0 keeps everything' },
         dedupeWindow: { type: 'string', description: 'a log entry re-sent within this window is dropped (default 24h)' },
         sync: { enum: ['full', 'normal'], description: 'full: fsync each commit (default); normal: survive process crashes only' },

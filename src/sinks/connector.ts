@@ -26,6 +26,8 @@ export interface SinkConnector<C = Record<string, unknown>> {
   instanceName(config: C): string;
   /** Which streams this sink wants (`["*"]` for all). */
   streams(config: C): string[];
+  /** Undelivered records past which ingest is refused. */
+  maxBacklog(config: C): number;
   /** The sink, or null when the connector handed its work to a service of reflex (webhooks). */
   create(config: C, context: SinkContext): Sink | null;
 }

@@ -14,15 +14,30 @@ export interface HttpIngress {
   post(path: string, handler: (body: string, headers: Record<string, string | string[] | undefined>) => Promise<HttpAnswer>): void;
 }
 
+export interface IngestOptions {
+  /** Committed with the entries, in the same transaction. */
+  checkpoint?: string | undefined;
+  /**
+   * `wait` (default): while a sink's backlog is full, wait its Retry-After and try the same batch
+   * again, until `signal` aborts. `refuse`: throw the BackpressureError (a receiver answers 503).
+   */
+  backpressure?: 'wait' | 'refuse';
+  /** Called about once a second while waiting (e.g. a Kafka heartbeat); resolving false gives up (AbortError). */
+  whileWaiting?: () => Promise<boolean> | boolean;
+}
+
 /** Passed to a source's factory: everything it may use, nothing global. */
 export interface SourceContext {
   /** Unique name of this source instance (dead letters and checkpoints carry it). */
   name: string;
   logger: Logger;
-  formats: ReadonlyMap<string, LogFormat>;
+  /** The instance's `format:`, looked up by the host (with this config's decode limits); null when the source takes none. */
+  format: LogFormat | null;
   http: HttpIngress;
+  /** Aborted when the source is stopped: a wait for backpressure ends at once. */
+  signal: AbortSignal;
   /** Commits the entries (and the checkpoint, when given) in one transaction. */
-  ingest(entries: DecodedEntry[], checkpoint?: string): Promise<BatchResult>;
+  ingest(entries: DecodedEntry[], options?: IngestOptions): Promise<BatchResult>;
   getCheckpoint(): string | null;
 }
 
@@ -31,12 +46,14 @@ export interface Source {
   stop(): Promise<void>;
 }
 
-/** A source type: one file under connectors/sources, registered by `type`. */
+/** A source type: one file under connectors/sources, registered by `type` (see defineSource in src/sdk). */
 export interface SourceConnector<C = Record<string, unknown>> {
   type: string;
   summary: string;
   /** JSON Schema of its `sources:` block in reflex.yaml (without `type`, which the registry adds). */
   configSchema: Record<string, unknown>;
+  /** Whether the block names a log format (`format:`), which the host resolves and checks at load. */
+  takesFormat: boolean;
   /** Name of an instance, unique among sources (defaults from the config). */
   instanceName(config: C): string;
   create(config: C, context: SourceContext): Source;

@@ -3,6 +3,7 @@ import { STREAM_ACCESS_LOGS, encodeMessage } from '../../connectors/sources/envo
 import type { AlsHttpEntry } from '../../connectors/sources/envoy-als/normalize.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import type { SourceContext } from '../../src/sources/connector.js';
+import { sourceContext } from '../../src/sources/host.js';
 import type { DecodedEntry } from '../../src/sources/types.js';
 import type { BatchResult } from '../../src/store/types.js';
 
@@ -14,20 +15,21 @@ export interface FakeContext extends SourceContext {
 
 export function fakeContext(ingest?: (entries: DecodedEntry[]) => Promise<void>, logger: Logger = silentLogger): FakeContext {
   const batches: DecodedEntry[][] = [];
-  return {
+  // The host's context (backpressure waits included) over a recording commit.
+  const { context } = sourceContext({
     name: 'envoy-als:test',
     logger,
-    formats: new Map(),
+    format: null,
+    decodeOptions: {},
     http: { post() {} },
-    batches,
-    async ingest(entries): Promise<BatchResult> {
+    async commit(entries): Promise<BatchResult> {
       batches.push(entries);
       await ingest?.(entries);
       return { accepted: entries.length, duplicates: 0, records: 0, deadLetters: 0, unmatched: 0, appended: new Map() };
     },
     getCheckpoint: () => null,
-    exchanges: () => batches.flat().flatMap((e) => (e.ok ? [e.exchange] : [])),
-  };
+  });
+  return { ...context, batches, exchanges: () => batches.flat().flatMap((e) => (e.ok ? [e.exchange] : [])) };
 }
 
 let seq = 0;

@@ -1,6 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEnvoyAlsSource, envoyAlsSource, type EnvoyAlsSource } from '../../connectors/sources/envoy-als/source.js';
+import { builtinRegistry } from '../../connectors/index.js';
+import { validateConnectorBlock } from '../../src/config/connector-config.js';
 import { createLogger } from '../../src/logger.js';
 import { BackpressureError, type DecodedEntry } from '../../src/sources/types.js';
 import { fakeContext, httpEntry, identifier, message, openStream, until, type AlsCall, type FakeContext } from '../support/envoy-als.js';
@@ -193,7 +195,7 @@ describe('envoy-als stream lifecycle', () => {
     await until('4 ingest calls', () => ctx.batches.length, (n) => n === 4);
     const ids = (b: DecodedEntry[]) => b.map((e) => (e.ok ? e.exchange.request.id : null));
     expect(ctx.batches.map(ids)).toEqual([['p1', 'p2'], ['p1', 'p2'], ['p1', 'p2'], ['p3']]);
-    expect(source.stats()).toMatchObject({ backpressureWaits: 2, exchanges: 3 });
+    expect(source.stats()).toMatchObject({ backpressureWaits: 1, exchanges: 3 }); // one batch waited (twice)
   });
 
   it('stop() waits for the batch being committed', async () => {
@@ -225,7 +227,9 @@ describe('envoy-als stream lifecycle', () => {
   });
 
   it('declares its config: port 9001 by default, tls needs cert and key', () => {
-    expect(envoyAlsSource.instanceName({})).toBe('envoy-als:9001');
+    const registry = builtinRegistry();
+    const validated = validateConnectorBlock('source', { type: 'envoy-als' }, envoyAlsSource, registry) as Parameters<typeof envoyAlsSource.instanceName>[0];
+    expect(envoyAlsSource.instanceName(validated)).toBe('envoy-als:9001');
     const props = envoyAlsSource.configSchema.properties as Record<string, { default?: unknown; required?: string[] }>;
     expect(props.port!.default).toBe(9001);
     expect(props.tls!.required).toEqual(['cert', 'key']);

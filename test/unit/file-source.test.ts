@@ -6,6 +6,7 @@ import { fileSource } from '../../connectors/sources/file/tail.js';
 import { kongFormat } from '../../connectors/sources/kong/format.js';
 import { silentLogger } from '../../src/logger.js';
 import type { SourceContext } from '../../src/sources/connector.js';
+import { sourceContext, type SourceHost } from '../../src/sources/host.js';
 import { BackpressureError, type DecodedEntry, type LogFormat } from '../../src/sources/types.js';
 import { kongLog } from '../support/kong-log.js';
 
@@ -13,19 +14,23 @@ const dir = mkdtempSync(join(tmpdir(), 'reflex-file-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const line = (id: string) => JSON.stringify(kongLog({ id, startedAt: 1_700_000_000_000, method: 'GET', path: '/v1/orders/1', status: 200 })) + '\n';
 
+const settings = (s: { path: string; follow?: boolean; pollMs?: number; maxLineBytes?: number; batchLines?: number }) =>
+  ({ follow: true, pollMs: 1000, batchLines: 500, maxLineBytes: 10 * 1024 * 1024, ...s });
+
 function context(checkpoints: Map<string, string>, got: string[]): SourceContext {
-  return {
+  return sourceContext({
     name: 'file:test',
     logger: silentLogger,
-    formats: new Map([['kong', kongFormat]]),
+    format: kongFormat,
+    decodeOptions: {},
     http: { post() {} },
-    async ingest(entries: DecodedEntry[], checkpoint?: string) {
+    async commit(entries: DecodedEntry[], checkpoint?: string) {
       got.push(...entries.map((e) => (e.ok ? e.exchange.request.id : 'bad')));
       if (checkpoint) checkpoints.set('file:test', checkpoint);
       return { accepted: entries.length, duplicates: 0, records: 0, deadLetters: 0, unmatched: 0, appended: new Map() };
     },
     getCheckpoint: () => checkpoints.get('file:test') ?? null,
-  };
+  }).context;
 }
 
 describe('file source', () => {
@@ -34,7 +39,7 @@ describe('file source', () => {
     writeFileSync(path, line('a') + '{broken\n' + line('b') + line('c').slice(0, 50)); // last line incomplete
     const checkpoints = new Map<string, string>();
     const got: string[] = [];
-    const src = fileSource.create({ path, format: 'kong', pollMs: 50 }, context(checkpoints, got));
+    const src = fileSource.create(settings({ path, format: 'kong', pollMs: 50 }), context(checkpoints, got));
     await src.start();
     const until = async (n: number) => {
       for (let i = 0; i < 100 && got.length < n; i++) await new Promise((r) => setTimeout(r, 20));
@@ -47,7 +52,7 @@ describe('file source', () => {
     await src.stop();
 
     appendFileSync(path, line('e'));
-    const again = fileSource.create({ path, format: 'kong', follow: false }, context(checkpoints, got));
+    const again = fileSource.create(settings({ path, format: 'kong', follow: false }), context(checkpoints, got));
     await again.start();
     await until(6);
     await again.stop();
@@ -59,11 +64,11 @@ describe('file source', () => {
     writeFileSync(path, line('1') + line('2'));
     const checkpoints = new Map<string, string>();
     const got: string[] = [];
-    let src = fileSource.create({ path, format: 'kong', follow: false }, context(checkpoints, got));
+    let src = fileSource.create(settings({ path, format: 'kong', follow: false }), context(checkpoints, got));
     await src.start();
     await src.stop();
     writeFileSync(path, line('3'));
-    src = fileSource.create({ path, format: 'kong', follow: false }, context(checkpoints, got));
+    src = fileSource.create(settings({ path, format: 'kong', follow: false }), context(checkpoints, got));
     await src.start();
     await src.stop();
     expect(got).toEqual(['1', '2', '3']);
@@ -71,17 +76,18 @@ describe('file source', () => {
 });
 
 /** A context that keeps what a store would: entries, dead letters and the checkpoint, committed together. */
-function recordingContext(checkpoint: { value: string | null }, formats: Map<string, LogFormat> = new Map([['kong', kongFormat]])) {
+function recordingContext(checkpoint: { value: string | null }, format: LogFormat = kongFormat) {
   const ids: string[] = [];
   const dead: Array<{ code: string; message: string; file?: string; line?: number; column?: number; pointer?: string }> = [];
   const batches: DecodedEntry[][] = [];
   let failWhen: (entries: DecodedEntry[]) => boolean | Error = () => false;
-  const ctx: SourceContext = {
+  const host: SourceHost = {
     name: 'file:test',
     logger: silentLogger,
-    formats,
+    format,
+    decodeOptions: {},
     http: { post() {} },
-    async ingest(entries: DecodedEntry[], cp?: string) {
+    async commit(entries: DecodedEntry[], cp?: string) {
       // Like the store: a failing batch commits nothing, neither entries nor checkpoint.
       const fail = failWhen(entries);
       if (fail) throw fail instanceof Error ? fail : new Error('SQLITE_TOOBIG: string or blob too big');
@@ -95,7 +101,13 @@ function recordingContext(checkpoint: { value: string | null }, formats: Map<str
     },
     getCheckpoint: () => checkpoint.value,
   };
-  return { ctx, ids, dead, batches, failOn: (f: (entries: DecodedEntry[]) => boolean | Error) => (failWhen = f) };
+  // A stopped source's context stays aborted: a restart gets a new one over the same recording.
+  let made = sourceContext(host);
+  return {
+    get ctx() { return made.context; },
+    get stopping() { return made.stopping; },
+    restart: () => (made = sourceContext(host)),
+    ids, dead, batches, failOn: (f: (entries: DecodedEntry[]) => boolean | Error) => (failWhen = f) };
 }
 
 describe('file source: one bad line costs only itself', () => {
@@ -113,8 +125,8 @@ describe('file source: one bad line costs only itself', () => {
     const badEntry = JSON.stringify({ ...kongLog({ id: 'x', startedAt: 1_700_000_000_000, method: 'GET', path: '/v1/orders/1', status: 200 }), response: { status: 'teapot' } });
     writeFileSync(path, line('a') + '{"request": nope}\n' + JSON.stringify({ explode: 1 }) + '\n\n' + badEntry + '\n' + line('b'));
     const cp = { value: null as string | null };
-    const r = recordingContext(cp, new Map([['kong', throwing]]));
-    const src = fileSource.create({ path, format: 'kong', follow: false }, r.ctx);
+    const r = recordingContext(cp, throwing);
+    const src = fileSource.create(settings({ path, format: 'kong', follow: false }), r.ctx);
     await src.start();
     await src.stop();
     expect(r.ids).toEqual(['a', 'b']);
@@ -135,7 +147,7 @@ describe('file source: one bad line costs only itself', () => {
     const cp = { value: null as string | null };
     const r = recordingContext(cp);
     r.failOn((entries) => entries.some((e) => e.ok && e.exchange.request.id === 'poison'));
-    const src = fileSource.create({ path, format: 'kong', follow: false }, r.ctx);
+    const src = fileSource.create(settings({ path, format: 'kong', follow: false }), r.ctx);
     await src.start();
     await src.stop();
     expect(r.ids).toEqual(['a', 'b']);
@@ -148,14 +160,14 @@ describe('file source: one bad line costs only itself', () => {
     const cp = { value: null as string | null };
     const r = recordingContext(cp);
     r.failOn(() => true);
-    const src = fileSource.create({ path, format: 'kong', follow: false }, r.ctx);
+    const src = fileSource.create(settings({ path, format: 'kong', follow: false }), r.ctx);
     await src.start();
     await src.stop();
     expect(r.ids).toEqual([]);
     expect(r.dead).toEqual([]);
     expect(cp.value).toBeNull();
     r.failOn(() => false);
-    const again = fileSource.create({ path, format: 'kong', follow: false }, r.ctx);
+    const again = fileSource.create(settings({ path, format: 'kong', follow: false }), r.ctx);
     await again.start();
     await again.stop();
     expect(r.ids).toEqual(['a', 'b']);
@@ -176,17 +188,22 @@ describe('file source: bounded reading', () => {
     const maxLineBytes = lineBytes * 2; // two or three lines per read
     const cp = { value: null as string | null };
     const r = recordingContext(cp);
-    // Reading stops in the middle of the backlog (as at a crash): the refused batch is not committed.
+    // Reading stops in the middle of the backlog (a stop while a sink is behind): the refused batch is not committed.
     let calls = 0;
-    r.failOn(() => ++calls === 9 && new BackpressureError('sink behind', 1));
-    const first = fileSource.create({ path, format: 'kong', follow: false, maxLineBytes, batchLines: 500 }, r.ctx);
+    r.failOn(() => {
+      if (++calls !== 9) return false;
+      r.stopping.abort();
+      return new BackpressureError('sink behind', 1);
+    });
+    const first = fileSource.create(settings({ path, format: 'kong', follow: false, maxLineBytes, batchLines: 500 }), r.ctx);
     await first.start();
     await first.stop();
     const readBefore = r.ids.length;
     expect(readBefore).toBeGreaterThan(0);
     expect(readBefore).toBeLessThan(ids.length);
     r.failOn(() => false);
-    const second = fileSource.create({ path, format: 'kong', follow: false, maxLineBytes, batchLines: 500 }, r.ctx);
+    r.restart();
+    const second = fileSource.create(settings({ path, format: 'kong', follow: false, maxLineBytes, batchLines: 500 }), r.ctx);
     await second.start();
     await second.stop();
 
@@ -204,7 +221,7 @@ describe('file source: bounded reading', () => {
     writeFileSync(path, line('a') + 'y'.repeat(lineBytes * 3));
     const cp = { value: null as string | null };
     const r = recordingContext(cp);
-    const make = () => fileSource.create({ path, format: 'kong', follow: false, maxLineBytes: lineBytes + 10 }, r.ctx);
+    const make = () => fileSource.create(settings({ path, format: 'kong', follow: false, maxLineBytes: lineBytes + 10 }), r.ctx);
     let src = make();
     await src.start();
     await src.stop();
@@ -223,7 +240,7 @@ describe('file source: bounded reading', () => {
     writeFileSync(path, line('a') + line('b') + '{bad\n');
     const cp = { value: String(Buffer.byteLength(line('a') + line('b'))) as string | null };
     const r = recordingContext(cp);
-    const src = fileSource.create({ path, format: 'kong', follow: false }, r.ctx);
+    const src = fileSource.create(settings({ path, format: 'kong', follow: false }), r.ctx);
     await src.start();
     await src.stop();
     expect(r.ids).toEqual([]);

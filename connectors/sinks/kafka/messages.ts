@@ -1,5 +1,5 @@
 import type { IHeaders, Message } from 'kafkajs';
-import type { ChangeRecord, CloudEvent, StreamRecord } from '../../../src/model/records.js';
+import type { ChangeRecord, CloudEvent, StreamRecord } from '../../../src/sdk/index.js';
 
 /**
  * Records as Kafka messages. Events use the CloudEvents Kafka binding

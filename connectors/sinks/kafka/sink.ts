@@ -1,21 +1,7 @@
 import { CompressionTypes, Kafka, Partitioners, type Admin, type Producer } from 'kafkajs';
-import type { SinkConnector } from '../../../src/sinks/connector.js';
-import type { StreamRecord } from '../../../src/model/records.js';
-import { KAFKA_CONNECTION_SCHEMA, kafkaClientConfig, type KafkaConnection } from '../../kafka/connection.js';
+import { Default, defineSink, Type, type StreamRecord } from '../../../src/sdk/index.js';
+import { KAFKA_CONNECTION_SCHEMA, kafkaClientConfig } from '../../kafka/connection.js';
 import { toMessages } from './messages.js';
-
-interface KafkaSinkConfig extends KafkaConnection {
-  name?: string;
-  /** Topic per stream: `{stream}` is replaced by the stream name, e.g. `shop.{stream}`. */
-  topic?: string;
-  streams?: string[];
-  mode?: 'binary' | 'structured';
-  partitions?: number;
-  replicationFactor?: number;
-  compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
-  /** Extra topic configs for the topics reflex creates, e.g. {"retention.ms": "604800000"}. */
-  topicConfig?: Record<string, string>;
-}
 
 const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD };
 
@@ -24,33 +10,28 @@ const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, 
  * the producer is idempotent with acks=all, so the dispatcher commits its offset only after the
  * brokers have the batch, and a retry after a lost answer does not duplicate it.
  */
-export const kafkaSink: SinkConnector<KafkaSinkConfig> = {
+export const kafkaSink = defineSink({
   type: 'kafka',
   summary: 'writes each stream to a Kafka topic (CloudEvents binary or structured mode; changelogs compacted, with tombstones)',
-  configSchema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['brokers'],
-    properties: {
-      name: { type: 'string', description: 'instance name (default: kafka)' },
-      ...KAFKA_CONNECTION_SCHEMA,
-      topic: { type: 'string', default: '{stream}', description: 'topic name per stream; {stream} is replaced, e.g. shop.{stream}' },
-      streams: { type: 'array', items: { type: 'string' }, default: ['*'], description: 'streams to write; "*" for all' },
-      mode: { enum: ['binary', 'structured'], default: 'binary', description: 'CloudEvents Kafka binding mode for events' },
-      partitions: { type: 'integer', minimum: 1, default: 3, description: 'partitions of topics reflex creates' },
-      replicationFactor: { type: 'integer', minimum: 1, default: 1, description: 'replication factor of topics reflex creates' },
-      compression: { enum: ['none', 'gzip', 'snappy', 'lz4', 'zstd'], default: 'gzip', description: 'producer compression (snappy, lz4, zstd need a kafkajs codec)' },
-      topicConfig: { type: 'object', additionalProperties: { type: 'string' }, description: 'extra configs for topics reflex creates' },
-    },
-  },
-  instanceName: (config) => config.name ?? 'kafka',
-  streams: (config) => config.streams ?? ['*'],
+  config: Type.Object({
+    ...KAFKA_CONNECTION_SCHEMA,
+    topic: Default(Type.String({ description: 'topic name per stream; {stream} is replaced, e.g. shop.{stream}' }), '{stream}'),
+    mode: Default(Type.Unsafe<'binary' | 'structured'>({ enum: ['binary', 'structured'], description: 'CloudEvents Kafka binding mode for events' }), 'binary'),
+    partitions: Default(Type.Integer({ minimum: 1, description: 'partitions of topics reflex creates' }), 3),
+    replicationFactor: Default(Type.Integer({ minimum: 1, description: 'replication factor of topics reflex creates' }), 1),
+    compression: Default(Type.Unsafe<keyof typeof COMPRESSION>({
+      enum: Object.keys(COMPRESSION),
+      description: 'producer compression (snappy, lz4, zstd need a kafkajs codec)',
+    }), 'gzip'),
+    topicConfig: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'extra configs for topics reflex creates' })),
+  }, { additionalProperties: false }),
+  name: { text: 'kafka', of: () => 'kafka' },
+  streams: 'streams to write',
   create(config, ctx) {
     // kafkajs retries a send a few times; past that the dispatcher retries the whole batch with backoff.
     const client = new Kafka(kafkaClientConfig(config, ctx.logger, { retries: 8, logs: 'folded' }));
-    const template = config.topic ?? '{stream}';
-    const mode = config.mode ?? 'binary';
-    const compression = COMPRESSION[config.compression ?? 'gzip'];
+    const { topic: template, mode } = config;
+    const compression = COMPRESSION[config.compression];
     let producer: Producer | null = null;
     let admin: Admin | null = null;
     const ready = new Set<string>();
@@ -76,7 +57,7 @@ export const kafkaSink: SinkConnector<KafkaSinkConfig> = {
       if (!existing.includes(topic)) {
         const configEntries = Object.entries({ ...(changelog ? { 'cleanup.policy': 'compact' } : {}), ...config.topicConfig }).map(([name, value]) => ({ name, value }));
         await a.createTopics({
-          topics: [{ topic, numPartitions: config.partitions ?? 3, replicationFactor: config.replicationFactor ?? 1, configEntries }],
+          topics: [{ topic, numPartitions: config.partitions, replicationFactor: config.replicationFactor, configEntries }],
           waitForLeaders: true,
         });
         ctx.logger.info('created topic', { topic, compacted: changelog });
@@ -104,4 +85,4 @@ export const kafkaSink: SinkConnector<KafkaSinkConfig> = {
       },
     };
   },
-};
+});

@@ -1,27 +1,14 @@
-import type { SinkConnector } from '../../../src/sinks/connector.js';
-import type { StreamRecord } from '../../../src/model/records.js';
-
-interface StdoutSinkConfig {
-  streams?: string[];
-  format?: 'ndjson' | 'pretty';
-  name?: string;
-}
+import { Default, defineSink, Type, type StreamRecord } from '../../../src/sdk/index.js';
 
 /** Prints records as they are committed: NDJSON for pipes, or one readable line each. */
-export const stdoutSink: SinkConnector<StdoutSinkConfig> = {
+export const stdoutSink = defineSink({
   type: 'stdout',
   summary: 'prints every record to standard output (NDJSON, or one readable line each)',
-  configSchema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      name: { type: 'string', description: 'instance name (default: stdout)' },
-      streams: { type: 'array', items: { type: 'string' }, default: ['*'], description: 'streams to print; "*" for all' },
-      format: { enum: ['ndjson', 'pretty'], default: 'ndjson', description: 'output format' },
-    },
-  },
-  instanceName: (config) => config.name ?? 'stdout',
-  streams: (config) => config.streams ?? ['*'],
+  config: Type.Object({
+    format: Default(Type.Unsafe<'ndjson' | 'pretty'>({ enum: ['ndjson', 'pretty'], description: 'output format' }), 'ndjson'),
+  }, { additionalProperties: false }),
+  name: { text: 'stdout', of: () => 'stdout' },
+  streams: 'streams to print',
   create(config) {
     const pretty = config.format === 'pretty';
     return {
@@ -33,7 +20,7 @@ export const stdoutSink: SinkConnector<StdoutSinkConfig> = {
       async close() {},
     };
   },
-};
+});
 
 function prettyLine(r: StreamRecord): string {
   const v = r.value as Record<string, unknown>;

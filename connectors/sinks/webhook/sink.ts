@@ -1,43 +1,27 @@
-import type { SinkConnector } from '../../../src/sinks/connector.js';
-
-interface WebhookSinkConfig {
-  name?: string;
-  url: string;
-  streams?: string[];
-  types?: string[];
-  filter?: string;
-  secret: string;
-  description?: string;
-}
+import { Default, defineSink, Type } from '../../../src/sdk/index.js';
 
 /**
  * A webhook endpoint kept in reflex.yaml instead of registered over the API. Delivery (signing,
  * retries, dead letters, replay) is reflex's webhook service; this block only declares the endpoint,
  * whose id is the sink's name and which shows up under GET /webhooks like the others.
  */
-export const webhookSink: SinkConnector<WebhookSinkConfig> = {
+export const webhookSink = defineSink({
   type: 'webhook',
   summary: 'POSTs each event as a signed CloudEvent (Standard Webhooks) to a URL, retried on a schedule, with dead letters and replay',
-  configSchema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['url', 'secret'],
-    properties: {
-      name: { type: 'string', pattern: '^[A-Za-z0-9._-]+$', description: 'endpoint id under /webhooks (default: the URL host)' },
-      url: { type: 'string', description: 'http(s) URL to POST events to' },
-      streams: { type: 'array', items: { type: 'string' }, minItems: 1, default: ['*'], description: 'streams to deliver; "*" for all' },
-      types: { type: 'array', items: { type: 'string' }, description: 'event types to deliver (`order.*` matches a prefix); default all' },
-      filter: { type: 'string', description: 'CEL over `event`; only events for which it is true are delivered' },
-      secret: { type: 'string', description: 'signing secret, whsec_ + base64 (use ${ENV})' },
-      description: { type: 'string', description: 'free text shown by GET /webhooks' },
-    },
-  },
-  instanceName: (config) => config.name ?? safeHost(config.url),
-  streams: (config) => config.streams ?? ['*'],
+  config: Type.Object({
+    name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]+$', description: 'endpoint id under /webhooks (default: the URL host)' })),
+    url: Type.String({ description: 'http(s) URL to POST events to' }),
+    streams: Default(Type.Array(Type.String(), { minItems: 1, description: 'streams to deliver; "*" for all' }), ['*']),
+    types: Type.Optional(Type.Array(Type.String(), { description: 'event types to deliver (`order.*` matches a prefix); default all' })),
+    filter: Type.Optional(Type.String({ description: 'CEL over `event`; only events for which it is true are delivered' })),
+    secret: Type.String({ description: 'signing secret, whsec_ + base64 (use ${ENV})' }),
+    description: Type.Optional(Type.String({ description: 'free text shown by GET /webhooks' })),
+  }, { additionalProperties: false }),
+  name: { text: 'the URL host', of: (config) => safeHost(config.url) },
   create(config, context) {
     context.webhooks.declare(context.name, {
       url: config.url,
-      streams: config.streams ?? ['*'],
+      streams: config.streams,
       types: config.types ?? null,
       filter: config.filter ?? null,
       secret: config.secret,
@@ -45,7 +29,7 @@ export const webhookSink: SinkConnector<WebhookSinkConfig> = {
     });
     return null;
   },
-};
+});
 
 function safeHost(url: string): string {
   try {

@@ -1,12 +1,4 @@
-import type { Exchange, HeaderMap, QueryMap } from '../../../src/model/exchange.js';
-import { normalizeBody } from '../../../src/model/body.js';
-import { hashJson } from '../../../src/model/hash.js';
-import { DEFAULT_JSON_DEPTH } from '../../../src/model/json-depth.js';
-import { parseRfc3339 } from '../../../src/model/time.js';
-import { normalizeHeaders } from '../../../src/model/headers.js';
-import { pathWithoutQuery } from '../../../src/model/request-path.js';
-import { EntryError, asObject, decodeWith } from '../../../src/sources/entry-errors.js';
-import type { DecodedEntry } from '../../../src/sources/types.js';
+import { asObject, decodeWith, DEFAULT_JSON_DEPTH, EntryError, hashJson, normalizeBody, normalizeHeaders, parseRfc3339, pathWithoutQuery, type DecodedEntry, type Exchange, type HeaderMap, type QueryMap } from '../../../src/sdk/index.js';
 
 /**
  * Envoy's `HTTPAccessLogEntry` (envoy/data/accesslog/v3/accesslog.proto), in its proto3 JSON form

@@ -3,12 +3,10 @@ import {
   Server, ServerCredentials, status as GrpcStatus,
   type MethodDefinition, type sendUnaryData, type ServerReadableStream, type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import type { Logger } from '../../../src/logger.js';
-import type { Source, SourceConnector, SourceContext } from '../../../src/sources/connector.js';
-import { BackpressureError, type DecodedEntry } from '../../../src/sources/types.js';
+import { defineSource, isAbort, type DecodedEntry, type Logger, type Source, type SourceContext } from '../../../src/sdk/index.js';
 import { decodeAlsEntry, isFinalEntry } from './normalize.js';
 import { STREAM_ACCESS_LOGS, decodeMessage, type AlsMessage } from './proto.js';
-import { DEFAULT_PORT, DEFAULT_TLS_HOST, envoyAlsSchema, type EnvoyAlsConfig } from './schema.js';
+import { DEFAULT_TLS_HOST, EnvoyAlsConfig } from './schema.js';
 
 /** Entries per store transaction: bounds a transaction when Envoy sends a very large batch. */
 const CHUNK = 1_000;
@@ -66,13 +64,13 @@ interface StreamState {
  * Messages are decoded here, not by grpc-js: a message that does not decode is logged, counted and
  * skipped, and the stream stays up.
  */
-export const envoyAlsSource: SourceConnector<EnvoyAlsConfig> = {
+export const envoyAlsSource = defineSource({
   type: 'envoy-als',
   summary: "Envoy's gRPC Access Log Service v3 (http_grpc access logger); bodies from the Lua filter of plugins/envoy",
-  configSchema: envoyAlsSchema,
-  instanceName: (config) => config.name ?? `envoy-als:${config.port ?? DEFAULT_PORT}`,
+  config: EnvoyAlsConfig,
+  name: { text: 'envoy-als:<port>', of: (config) => `envoy-als:${config.port}` },
   create: (config, ctx) => createEnvoyAlsSource(config, ctx),
-};
+});
 
 export function createEnvoyAlsSource(config: EnvoyAlsConfig, ctx: SourceContext): EnvoyAlsSource {
   const log = ctx.logger;
@@ -81,7 +79,7 @@ export function createEnvoyAlsSource(config: EnvoyAlsConfig, ctx: SourceContext)
   const credentials = tls ? tlsCredentials(tls) : ServerCredentials.createInsecure();
   // Without TLS anyone who reaches the port could write logs: only this machine may.
   const host = tls ? (config.host ?? DEFAULT_TLS_HOST) : '127.0.0.1';
-  const port = config.port ?? DEFAULT_PORT;
+  const { port } = config;
 
   const stats: EnvoyAlsStats = {
     streams: 0, activeStreams: 0, messages: 0, entries: 0, exchanges: 0, deadLetters: 0, skipped: 0,
@@ -198,24 +196,26 @@ export function createEnvoyAlsSource(config: EnvoyAlsConfig, ctx: SourceContext)
     }
   }
 
-  /** Commits the entries; while a sink's backlog is full, waits Retry-After and tries again. False: stopped meanwhile. */
+  /** Commits the entries; while a sink's backlog is full ctx.ingest waits (stop ends the wait). False: stopped meanwhile. */
   async function ingest(entries: DecodedEntry[]): Promise<boolean> {
-    for (let waited = false; ; waited = true) {
-      try {
-        await ctx.ingest(entries);
-        if (waited) log.info('sink backlog below its limit again; reading Envoy access logs');
-        return true;
-      } catch (err) {
-        if (!(err instanceof BackpressureError)) throw err;
-        stats.backpressureWaits++;
-        if (!waited) log.warn('pausing Envoy ALS streams: a sink is behind', { error: err.message, retryAfterSeconds: err.retryAfterSeconds });
-        const until = Date.now() + Math.max(err.retryAfterSeconds, 0.05) * 1_000;
-        while (Date.now() < until) {
-          if (stopping) return false;
-          await sleep(Math.min(250, until - Date.now()));
-        }
-      }
+    let waited = false;
+    try {
+      await ctx.ingest(entries, {
+        whileWaiting: () => {
+          if (!waited) {
+            stats.backpressureWaits++;
+            log.warn('pausing Envoy ALS streams: a sink is behind');
+          }
+          waited = true;
+          return !stopping;
+        },
+      });
+    } catch (err) {
+      if (isAbort(err)) return false;
+      throw err;
     }
+    if (waited) log.info('sink backlog below its limit again; reading Envoy access logs');
+    return true;
   }
 
   return {
@@ -256,7 +256,7 @@ function tlsCredentials(tls: NonNullable<EnvoyAlsConfig['tls']>): ServerCredenti
       throw new Error(`envoy-als tls.${key}: cannot read '${path}': ${(err as Error).message}`);
     }
   };
-  return ServerCredentials.createSsl(tls.ca ? read('ca') : null, [{ private_key: read('key'), cert_chain: read('cert') }], tls.requireClientCert ?? false);
+  return ServerCredentials.createSsl(tls.ca ? read('ca') : null, [{ private_key: read('key'), cert_chain: read('cert') }], tls.requireClientCert === true);
 }
 
 function isLoopback(host: string): boolean {
@@ -266,5 +266,3 @@ function isLoopback(host: string): boolean {
 function logStats(log: Logger, stats: EnvoyAlsStats): void {
   log.info('Envoy ALS source stopped', { ...stats });
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,15 +1,4 @@
-import type { Exchange, GatewayKind, QueryMap } from '../../../src/model/exchange.js';
-import { normalizeBody } from '../../../src/model/body.js';
-import { hashJson } from '../../../src/model/hash.js';
-import { normalizeHeaders, scalarText } from '../../../src/model/headers.js';
-import { DEFAULT_JSON_DEPTH, setOwn } from '../../../src/model/json-depth.js';
-import { parseRfc3339 } from '../../../src/model/time.js';
-import { pathWithoutQuery } from '../../../src/model/request-path.js';
-import { parseNdjson } from '../../../src/sources/json-payload.js';
-import {
-  EntryError, asObject, decodeWith, optionalString, requiredStatus, requiredString,
-} from '../../../src/sources/entry-errors.js';
-import type { DecodedEntry, DecodeOptions, LogFormat } from '../../../src/sources/types.js';
+import { asObject, decodeWith, DEFAULT_JSON_DEPTH, EntryError, hashJson, normalizeBody, normalizeHeaders, optionalString, parseNdjson, parseRfc3339, pathWithoutQuery, requiredStatus, requiredString, scalarText, setOwn, type DecodedEntry, type DecodeOptions, type Exchange, type GatewayKind, type LogFormat, type QueryMap } from '../../../src/sdk/index.js';
 
 const GATEWAY_KINDS = new Set<GatewayKind>(['kong', 'envoy', 's3', 'elasticsearch', 'kafka', 'http']);
 

@@ -1,6 +1,4 @@
-import { hashHex } from '../../../src/model/hash.js';
-import type { Diagnostic } from '../../../src/model/diagnostic.js';
-import { PayloadError, type DecodedEntry, type LogFormat } from '../../../src/sources/types.js';
+import { hashHex, PayloadError, type DecodedEntry, type Diagnostic, type LogFormat } from '../../../src/sdk/index.js';
 import type { LineItem } from './line-reader.js';
 
 /**

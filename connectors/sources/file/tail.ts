@@ -1,23 +1,20 @@
 import { open, stat } from 'node:fs/promises';
-import type { SourceConnector } from '../../../src/sources/connector.js';
-import { BackpressureError, type DecodedEntry } from '../../../src/sources/types.js';
+import { Default, defineSource, FilePath, isAbort, Type, type DecodedEntry } from '../../../src/sdk/index.js';
 import { decodeLine, unstorableLine } from './line-entries.js';
 import { readLines, type Batch, type FilePosition } from './line-reader.js';
 
-interface FileSourceConfig {
-  path: string;
-  format: string;
-  /** Keep reading as the file grows (like `tail -f`). */
-  follow?: boolean;
-  pollMs?: number;
-  /** Lines per committed batch. */
-  batchLines?: number;
-  /** A longer line is a dead letter; also the size of the read buffer, which bounds memory. */
-  maxLineBytes?: number;
-  name?: string;
-}
-
 const DEFAULT_MAX_LINE_BYTES = 10 * 1024 * 1024;
+
+const FileSourceConfig = Type.Object({
+  path: FilePath({ description: 'the log file' }),
+  follow: Default(Type.Boolean({ description: 'keep reading as the file grows' }), true),
+  pollMs: Default(Type.Integer({ minimum: 50, description: 'how often to look for new lines' }), 1000),
+  batchLines: Default(Type.Integer({ minimum: 1, description: 'lines per committed batch' }), 500),
+  maxLineBytes: Default(Type.Integer({
+    minimum: 1024,
+    description: 'a longer line is a dead letter (RX304) and is skipped unread; memory use stays about this size whatever the backlog',
+  }), DEFAULT_MAX_LINE_BYTES),
+}, { additionalProperties: false });
 
 /**
  * Reads a log file line by line (Kong's file-log writes NDJSON) from its checkpoint, committed with
@@ -25,35 +22,15 @@ const DEFAULT_MAX_LINE_BYTES = 10 * 1024 * 1024;
  * (older ones hold the offset alone). A file that shrank was rotated or truncated: reading starts
  * again at 0. A line that cannot be read becomes a dead letter naming the file and line.
  */
-export const fileSource: SourceConnector<FileSourceConfig> = {
+export const fileSource = defineSource({
   type: 'file',
   summary: 'reads NDJSON gateway logs from a file, following it as it grows',
-  configSchema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['path', 'format'],
-    properties: {
-      name: { type: 'string', description: 'instance name (default: file:<path>)' },
-      path: { type: 'string', description: 'the log file' },
-      format: { type: 'string', description: 'log format of each line (kong, exchange, ...)' },
-      follow: { type: 'boolean', default: true, description: 'keep reading as the file grows' },
-      pollMs: { type: 'integer', minimum: 50, default: 1000, description: 'how often to look for new lines' },
-      batchLines: { type: 'integer', minimum: 1, default: 500, description: 'lines per committed batch' },
-      maxLineBytes: {
-        type: 'integer',
-        minimum: 1024,
-        default: DEFAULT_MAX_LINE_BYTES,
-        description: 'a longer line is a dead letter (RX304) and is skipped unread; memory use stays about this size whatever the backlog',
-      },
-    },
-  },
-  instanceName: (config) => config.name ?? `file:${config.path}`,
+  config: FileSourceConfig,
+  name: { text: 'file:<path>', of: (config) => `file:${config.path}` },
+  format: 'each line',
   create(config, ctx) {
-    const found = ctx.formats.get(config.format);
-    if (!found) throw new Error(`unknown format '${config.format}' (known: ${[...ctx.formats.keys()].join(', ')})`);
-    const format = found;
-    const batchLines = config.batchLines ?? 500;
-    const maxLineBytes = config.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    const format = ctx.format!;
+    const { batchLines, maxLineBytes } = config;
     let stopped = false;
     let timer: NodeJS.Timeout | null = null;
     let running: Promise<void> | null = null;
@@ -81,10 +58,10 @@ export const fileSource: SourceConnector<FileSourceConfig> = {
     async function commit(batch: Batch): Promise<void> {
       const perLine = batch.items.map((item) => decodeLine(format, config.path, item, maxLineBytes));
       try {
-        await ctx.ingest(perLine.flat(), checkpointOf(batch.next));
+        await ctx.ingest(perLine.flat(), { checkpoint: checkpointOf(batch.next) });
         return;
       } catch (err) {
-        if (err instanceof BackpressureError) throw err;
+        if (isAbort(err)) throw err;
         if (batch.items.length === 1 && perLine[0]!.length === 0) throw err;
         ctx.logger.warn('a batch could not be stored; storing its lines one by one', { path: config.path, error: (err as Error).message });
       }
@@ -94,28 +71,27 @@ export const fileSource: SourceConnector<FileSourceConfig> = {
         const item = batch.items[i]!;
         const checkpoint = checkpointOf({ offset: item.next, line: item.line });
         try {
-          await ctx.ingest(perLine[i]!, checkpoint);
+          await ctx.ingest(perLine[i]!, { checkpoint });
         } catch (err) {
-          if (err instanceof BackpressureError) throw err;
+          if (isAbort(err)) throw err;
           const dead: DecodedEntry = unstorableLine(config.path, item, err);
-          await ctx.ingest([dead], checkpoint);
+          await ctx.ingest([dead], { checkpoint });
         }
       }
     }
 
-    // A full sink backlog is not a failure: the same lines are read again on the next poll.
+    // A stop while waiting for a sink is not a failure: the unread lines are read on the next start.
     function reportFailure(err: Error) {
-      if (err instanceof BackpressureError) ctx.logger.info('waiting for a sink to catch up', { path: config.path, reason: err.message });
-      else ctx.logger.error('reading failed', { path: config.path, error: err.message });
+      if (!isAbort(err)) ctx.logger.error('reading failed', { path: config.path, error: err.message });
     }
 
     function schedule() {
-      if (stopped || config.follow === false) return;
+      if (stopped || !config.follow) return;
       timer = setTimeout(() => {
         running = readNew()
           .catch(reportFailure)
           .finally(schedule);
-      }, config.pollMs ?? 1000);
+      }, config.pollMs);
     }
 
     return {
@@ -125,7 +101,7 @@ export const fileSource: SourceConnector<FileSourceConfig> = {
           .catch(reportFailure)
           .finally(schedule);
         // Without follow, the file is a one-shot import: it is read completely before start resolves.
-        if (config.follow === false) await running;
+        if (!config.follow) await running;
       },
       async stop() {
         stopped = true;
@@ -134,7 +110,7 @@ export const fileSource: SourceConnector<FileSourceConfig> = {
       },
     };
   },
-};
+});
 
 function checkpointOf(p: FilePosition): string {
   return p.line === null ? String(p.offset) : `${p.offset}:${p.line}`;

@@ -1,36 +1,22 @@
-import type { SourceConnector } from '../../../src/sources/connector.js';
-import { BackpressureError, PayloadError } from '../../../src/sources/types.js';
+import { BackpressureError, defineSource, PayloadError, Type } from '../../../src/sdk/index.js';
 
-interface HttpReceiverConfig {
-  /** Path of the POST endpoint, e.g. /ingest/kong. */
-  path: string;
-  /** Log format of the bodies posted there. */
-  format: string;
-  name?: string;
-}
+const HttpReceiverConfig = Type.Object({
+  path: Type.String({ pattern: '^/', description: 'path of the POST endpoint' }),
+}, { additionalProperties: false });
 
 /**
  * Receives logs pushed over HTTP (Kong's http-log, any NDJSON shipper). Answers 200 only after the
  * batch is committed; 400 with the parser's message and position when the body is malformed, and
  * then nothing of it is stored.
  */
-export const httpReceiver: SourceConnector<HttpReceiverConfig> = {
+export const httpReceiver = defineSource({
   type: 'http',
   summary: 'receives gateway logs POSTed to a path of reflex\'s HTTP server',
-  configSchema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['path', 'format'],
-    properties: {
-      name: { type: 'string', description: 'instance name (default: http:<path>)' },
-      path: { type: 'string', pattern: '^/', description: 'path of the POST endpoint' },
-      format: { type: 'string', description: 'log format of the posted bodies (kong, exchange, ...)' },
-    },
-  },
-  instanceName: (config) => config.name ?? `http:${config.path}`,
+  config: HttpReceiverConfig,
+  name: { text: 'http:<path>', of: (config) => `http:${config.path}` },
+  format: 'the posted bodies',
   create(config, ctx) {
-    const format = ctx.formats.get(config.format);
-    if (!format) throw new Error(`unknown format '${config.format}' (known: ${[...ctx.formats.keys()].join(', ')})`);
+    const format = ctx.format!;
     ctx.http.post(config.path, async (body) => {
       let entries;
       try {
@@ -43,7 +29,8 @@ export const httpReceiver: SourceConnector<HttpReceiverConfig> = {
       }
       let result;
       try {
-        result = await ctx.ingest(entries);
+        // The gateway holds the request: answer 503 with Retry-After at once rather than wait.
+        result = await ctx.ingest(entries, { backpressure: 'refuse' });
       } catch (err) {
         if (!(err instanceof BackpressureError)) throw err;
         return { status: 503, headers: { 'retry-after': String(err.retryAfterSeconds) }, body: { error: err.message } };
@@ -62,4 +49,4 @@ export const httpReceiver: SourceConnector<HttpReceiverConfig> = {
     });
     return { async start() {}, async stop() {} };
   },
-};
+});

@@ -1,7 +1,5 @@
 import type { KafkaMessage } from 'kafkajs';
-import type { Logger } from '../../../src/logger.js';
-import { hashHex } from '../../../src/model/hash.js';
-import { PayloadError, type DecodedEntry, type LogFormat } from '../../../src/sources/types.js';
+import { hashHex, PayloadError, type DecodedEntry, type LogFormat, type Logger } from '../../../src/sdk/index.js';
 
 export interface Position {
   topic: string;

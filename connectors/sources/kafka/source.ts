@@ -1,9 +1,8 @@
 import { Kafka, type Consumer, type EachBatchPayload } from 'kafkajs';
-import type { SourceConnector } from '../../../src/sources/connector.js';
-import { BackpressureError, type DecodedEntry } from '../../../src/sources/types.js';
+import { defineSource, isAbort, type DecodedEntry } from '../../../src/sdk/index.js';
 import { kafkaClientConfig } from '../../kafka/connection.js';
 import { decodeMessage } from './decode.js';
-import { kafkaSourceSchema, type KafkaSourceConfig } from './schema.js';
+import { KafkaSourceConfig } from './schema.js';
 
 /** Messages per store transaction: bounds a transaction and commits progress within a large fetch. */
 const CHUNK = 500;
@@ -15,17 +14,16 @@ const BACKOFF = { initialMs: 1_000, maxMs: 60_000 };
  * message). Offsets are committed to the consumer group only after the batch is committed to the
  * store, so a crash in between re-delivers, and the store's dedupe window drops what it already has.
  */
-export const kafkaSource: SourceConnector<KafkaSourceConfig> = {
+export const kafkaSource = defineSource({
   type: 'kafka',
   summary: 'consumes gateway logs from Kafka topics as a consumer group (Kong kafka-log, ...)',
-  configSchema: kafkaSourceSchema,
-  instanceName: (config) => config.name ?? `kafka:${config.topics ? config.topics.join(',') : `/${config.topicPattern}/`}`,
+  config: KafkaSourceConfig,
+  name: { text: 'kafka:<topics or pattern>', of: (config) => `kafka:${config.topics ? config.topics.join(',') : `/${config.topicPattern}/`}` },
+  format: 'each message value',
   create(config, ctx) {
-    const found = ctx.formats.get(config.format);
-    if (!found) throw new Error(`unknown format '${config.format}' (known: ${[...ctx.formats.keys()].join(', ')})`);
-    const format = found;
+    const format = ctx.format!;
     const pattern = config.topicPattern === undefined ? null : compilePattern(config.topicPattern);
-    const groupId = config.groupId ?? 'reflex';
+    const { groupId } = config;
     // Few kafkajs retries: the source reports each failure itself and backs off (see run loop).
     const kafka = new Kafka(kafkaClientConfig(config, ctx.logger, { retries: 3, logs: 'debug' }));
     const log = ctx.logger;
@@ -49,23 +47,26 @@ export const kafkaSource: SourceConnector<KafkaSourceConfig> = {
       }
     }
 
-    /** Stores the entries; while a sink's backlog is full, waits (heartbeating) and tries again. False: stopped meanwhile. */
+    /** Stores the entries; while a sink's backlog is full, ctx.ingest waits (heartbeating). False: stopped or rebalanced meanwhile. */
     async function ingest(entries: DecodedEntry[], p: EachBatchPayload): Promise<boolean> {
-      for (let waited = false; ; waited = true) {
-        try {
-          await ctx.ingest(entries);
-          if (waited) log.info('sink backlog below its limit again; consuming', { topic: p.batch.topic, partition: p.batch.partition });
-          return true;
-        } catch (err) {
-          if (!(err instanceof BackpressureError)) throw err;
-          if (!waited) log.warn('pausing: a sink is behind', { error: err.message, retryAfterSeconds: err.retryAfterSeconds });
-          for (let s = 0; s < err.retryAfterSeconds; s++) {
-            await sleep(1_000);
+      const at = { topic: p.batch.topic, partition: p.batch.partition };
+      let waiting = false;
+      try {
+        await ctx.ingest(entries, {
+          whileWaiting: async () => {
+            if (!waiting) log.warn('pausing: a sink is behind', at);
+            waiting = true;
             if (!p.isRunning() || p.isStale()) return false;
             await p.heartbeat();
-          }
-        }
+            return true;
+          },
+        });
+      } catch (err) {
+        if (isAbort(err)) return false;
+        throw err;
       }
+      if (waiting) log.info('sink backlog below its limit again; consuming', at);
+      return true;
     }
 
     async function topicsToConsume(): Promise<string[]> {
@@ -97,7 +98,7 @@ export const kafkaSource: SourceConnector<KafkaSourceConfig> = {
       try {
         await c.connect();
         if (stopped) return;
-        await c.subscribe({ topics, fromBeginning: config.fromBeginning ?? true });
+        await c.subscribe({ topics, fromBeginning: config.fromBeginning });
         if (stopped) return;
         await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
         if (stopped) return;
@@ -149,9 +150,7 @@ export const kafkaSource: SourceConnector<KafkaSourceConfig> = {
       },
     };
   },
-};
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+});
 
 function compilePattern(source: string): RegExp {
   try {

@@ -1,14 +1,4 @@
-import type { Exchange, QueryMap } from '../../../src/model/exchange.js';
-import { decodeBase64Body, normalizeBody } from '../../../src/model/body.js';
-import { hashJson } from '../../../src/model/hash.js';
-import { normalizeHeaders, scalarText } from '../../../src/model/headers.js';
-import { DEFAULT_JSON_DEPTH, setOwn } from '../../../src/model/json-depth.js';
-import { pathWithoutQuery } from '../../../src/model/request-path.js';
-import { parseJson, parseNdjson } from '../../../src/sources/json-payload.js';
-import {
-  EntryError, asObject, decodeWith, optionalString, requiredStatus, requiredString,
-} from '../../../src/sources/entry-errors.js';
-import type { DecodedEntry, DecodeOptions, LogFormat } from '../../../src/sources/types.js';
+import { asObject, decodeBase64Body, decodeWith, DEFAULT_JSON_DEPTH, EntryError, hashJson, normalizeBody, normalizeHeaders, optionalString, parseJson, parseNdjson, pathWithoutQuery, requiredStatus, requiredString, scalarText, setOwn, type DecodedEntry, type DecodeOptions, type Exchange, type LogFormat, type QueryMap } from '../../../src/sdk/index.js';
 import { isoTime } from './iso-time.js';
 import { originOf } from './origin.js';
 

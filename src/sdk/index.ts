@@ -1,0 +1,25 @@
+/**
+ * The connector SDK: the one module connectors/ may import (an ESLint rule enforces it), so core
+ * modules can move without touching every connector.
+ */
+export { defineSink, defineSource, DEFAULT_MAX_BACKLOG, type SharedSinkSettings } from './define.js';
+export { Default, FilePath, Type, type Settings, type Static, type TSchema } from './schema.js';
+export { createRegistry, type Registry } from '../registry.js';
+
+export type { Logger } from '../logger.js';
+export type { Diagnostic } from '../model/diagnostic.js';
+export type { Exchange, GatewayKind, HeaderMap, QueryMap } from '../model/exchange.js';
+export type { ChangeRecord, CloudEvent, StreamRecord } from '../model/records.js';
+export { decodeBase64Body, normalizeBody } from '../model/body.js';
+export { hashHex, hashJson } from '../model/hash.js';
+export { normalizeHeaders, scalarText } from '../model/headers.js';
+export { DEFAULT_JSON_DEPTH, setOwn } from '../model/json-depth.js';
+export { pathWithoutQuery } from '../model/request-path.js';
+export { parseRfc3339 } from '../model/time.js';
+
+export type { HttpAnswer, HttpIngress, IngestOptions, Source, SourceConnector, SourceContext } from '../sources/connector.js';
+export type { Sink, SinkConnector, SinkContext } from '../sinks/connector.js';
+export { BackpressureError, PayloadError, type DecodedEntry, type DecodeOptions, type LogFormat } from '../sources/types.js';
+export { isAbort } from '../sources/backpressure.js';
+export { EntryError, asObject, decodeWith, describe, entryDiagnostic, optionalString, requiredStatus, requiredString } from '../sources/entry-errors.js';
+export { parseJson, parseNdjson } from '../sources/json-payload.js';
