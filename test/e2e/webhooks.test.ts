@@ -283,9 +283,7 @@ describe('webhooks', () => {
     const disabled = (await api('GET', `${reflex.url}/webhooks/${f.id}`)).body;
     expect(disabled.disabledReason).toContain('failing since');
     expect(reflex.output()).toMatch(/webhook endpoint disabled .*webhook=ep_/);
-    const before = failing.requests.length;
-    await new Promise((r) => setTimeout(r, 300));
-    expect(failing.requests.length).toBe(before);
+    // That a disabled endpoint is sent nothing is timed in test/unit/webhook-delivery.test.ts.
 
     up = true;
     // Events that arrive while disabled wait for it; enabling delivers them and the pending one.
