@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PAGE_QUERY, pageLimit, pagePosition } from '../server/paging.js';
 import type { EndpointInput } from './types.js';
-import { WebhookInputError, type WebhookService } from './service.js';
+import { WebhookInputError } from './errors.js';
+import type { WebhookService } from './service.js';
 
 const stringList = { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 } as const;
 const endpointProperties = {

@@ -10,8 +10,6 @@ import { DeliveryScheduler } from './scheduler.js';
 import { WebhookStore } from './store.js';
 import type { DeliveryAttempt, EndpointInput, WebhookEndpoint, WebhookMessage, WebhookRegistrar, WebhookSettings } from './types.js';
 
-export { WebhookInputError } from './errors.js';
-
 /** Time, chance and the network, replaced by fakes in unit tests. */
 export interface WebhookServiceDeps {
   clock?: Clock;
