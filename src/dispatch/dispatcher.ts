@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { Sink } from '../sinks/connector.js';
-import { sinkOwner } from '../store/migrations/subscriptions.js';
+import { sinkOwner } from '../store/subscriptions.js';
 import type { EventStore } from '../store/types.js';
 
 const LAG_REPORT_MS = 30_000;

@@ -1,6 +1,11 @@
 import type { StoreDatabase } from './database.js';
 import { guardStoreErrors } from './sqlite-open.js';
 
+/** Owner name of a sink's dispatcher. */
+export const sinkOwner = (sink: string) => `sink:${sink}`;
+/** Owner name of a webhook endpoint. */
+export const webhookOwner = (endpointId: string) => `webhook:${endpointId}`;
+
 /**
  * Who follows which stream and how far it has taken it: an owner (a sink's dispatcher, a webhook
  * endpoint) keeps one integer cursor per stream, the offset of the last record it took. Cursors

@@ -127,7 +127,8 @@ export interface ConsumerOffset {
  * The embedded store as its callers see it: the parts (each with its own narrow interface), the
  * batch commit that writes several of them in one transaction, and the reads the HTTP API needs.
  */
-export interface EventStore {
+export interface EventStore
+  extends Omit<EventLog, 'append' | 'pruneBefore'>, Pick<IngestLedger, 'seen' | 'deadLetters' | 'deadLetter' | 'unmatched' | 'getCheckpoint'> {
   readonly log: EventLog;
   readonly ledger: IngestLedger;
   readonly cdc: CdcStateStore;
@@ -136,21 +137,6 @@ export interface EventStore {
   transaction<R>(fn: () => R): R;
   /** One transaction: records, dead letters, counters, dedupe keys, CDC intents and the checkpoint, or none of them. */
   commit(batch: BatchWrite): BatchResult;
-  ensureStreams(streams: Array<{ name: string; kind: 'events' | 'changelog' }>): void;
-  seen(requestKeys: string[]): Set<string>;
-  read(stream: string, afterOffset: number, limit: number): StreamRecord[];
-  streams(): StreamSummary[];
-  streamNames(): string[];
-  hasStream(stream: string): boolean;
-  firstOffsetSince(stream: string, timeMs: number): number | null;
-  lastOffset(stream: string): number;
-  getConsumerOffset(stream: string, consumer: string): number | null;
-  setConsumerOffset(stream: string, consumer: string, offset: number): void;
-  consumerOffsets(stream: string): ConsumerOffset[];
-  deadLetters(afterId: number, limit: number): DeadLetter[];
-  deadLetter(id: number): DeadLetter | null;
-  unmatched(): UnmatchedCount[];
-  getCheckpoint(source: string): string | null;
   setCheckpoint(source: string, value: string): void;
   pendingCdc(): number;
   getResource(resource: string, key: string): ResourceState | null;
@@ -162,6 +148,5 @@ export interface EventStore {
    * their age, so retention never drops what a sink still has to send.
    */
   prune(now: number, delivered?: (stream: string) => number): { records: number; dedupeKeys: number };
-  onAppend(listener: (appended: Map<string, number>) => void): () => void;
   close(): void;
 }

@@ -31,3 +31,28 @@ describe('subscriptions', () => {
     expect(subs.cursors('webhook:ep').size).toBe(0);
   });
 });
+
+describe('the subscriptions migration', () => {
+  it('moves dispatcher checkpoints of sinks whose names hold colons to the right owner and stream', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { StoreDatabase } = await import('../../src/store/database.js');
+    const { STORE_MIGRATIONS } = await import('../../src/store/migrations/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'reflex-subs-'));
+    try {
+      const path = join(dir, 'reflex.db');
+      const before = new StoreDatabase({ path, synchronous: 'normal', migrations: STORE_MIGRATIONS.filter((m) => m.name !== 'subscriptions') });
+      before.db.exec(`INSERT INTO streams(name, kind) VALUES ('orders', 'events'), ('orders.changelog', 'changelog');
+        INSERT INTO checkpoints(source, value, updated_at) VALUES ('sink:kafka:eu:orders', '7', 0), ('sink:kafka:eu:orders.changelog', '4', 0), ('source:file:/x', '{}', 0);`);
+      before.close();
+      const store = new SqliteStore({ path, retentionMs: 0, dedupeWindowMs: 60_000, synchronous: 'normal' });
+      expect(store.subscriptions.cursors('sink:kafka:eu')).toEqual(new Map([['orders', 7], ['orders.changelog', 4]]));
+      expect(store.getCheckpoint('sink:kafka:eu:orders')).toBeNull();
+      expect(store.getCheckpoint('source:file:/x')).toBe('{}');
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

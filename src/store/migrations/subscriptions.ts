@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { webhookOwner } from '../subscriptions.js';
 
 export const SUBSCRIPTIONS_SQL = `
 -- Who follows which stream, and up to which offset it has taken it (the next read is after cursor).
@@ -10,11 +11,6 @@ CREATE TABLE subscriptions (
 ) WITHOUT ROWID;
 CREATE INDEX subscriptions_by_stream ON subscriptions(stream, cursor);
 `;
-
-/** Owner name of a sink's dispatcher in `subscriptions`. */
-export const sinkOwner = (sink: string) => `sink:${sink}`;
-/** Owner name of a webhook endpoint in `subscriptions`. */
-export const webhookOwner = (endpointId: string) => `webhook:${endpointId}`;
 
 const UPSERT_FORWARD = `INSERT INTO subscriptions(owner, stream, cursor) VALUES (?, ?, ?)
   ON CONFLICT(owner, stream) DO UPDATE SET cursor = MAX(cursor, excluded.cursor)`;
