@@ -55,4 +55,31 @@ describe('Dispatcher', () => {
     expect(got).toEqual(['a', 'b']);
     s.close();
   });
+
+  it('holds the retention floor of the streams it takes at what it has delivered, from 0 before its first delivery', async () => {
+    let now = 1_000_000;
+    const s = new SqliteStore({ path: ':memory:', retentionMs: 1000, dedupeWindowMs: 60_000, synchronous: 'normal', now: () => now });
+    append(s, 'a');
+    append(s, 'p', 'payments');
+    let up = false;
+    const got: string[] = [];
+    const sink = { deliver: async (r: StreamRecord[]) => { if (!up) throw new Error('down'); got.push(...r.map((x) => x.key!)); }, close: async () => {} };
+    const d = new Dispatcher(s, sink, silentLogger, { name: 'k', streams: ['orders'], backoffMs: 5 });
+    d.start();
+    await until(() => s.subscriptions.cursor(d.owner, 'orders') === 0);
+    const sinks = new Set([d.owner]);
+    expect(s.subscriptions.floor('payments', sinks)).toBeNull();
+    now += 10_000;
+    // Everything is past retention; only what the sink has yet to deliver stays.
+    s.prune(now, (stream) => s.subscriptions.floor(stream, sinks) ?? Number.POSITIVE_INFINITY);
+    expect(s.read('orders', 0, 10).map((r) => r.key)).toEqual(['a']);
+    expect(s.read('payments', 0, 10)).toEqual([]);
+    up = true;
+    await until(() => got.length === 1);
+    await until(() => s.subscriptions.floor('orders', sinks) === 1);
+    s.prune(now, (stream) => s.subscriptions.floor(stream, sinks) ?? Number.POSITIVE_INFINITY);
+    expect(s.read('orders', 0, 10)).toEqual([]);
+    await d.stop();
+    s.close();
+  });
 });
