@@ -5,6 +5,7 @@
 export { defineSink, defineSource, DEFAULT_MAX_BACKLOG, type SharedSinkSettings } from './define.js';
 export { Default, FilePath, Type, type Settings, type Static, type TSchema } from './schema.js';
 export { createRegistry, type Registry } from '../registry.js';
+export { ReflexError, isReflexError, type ReflexErrorOptions } from '../errors.js';
 
 export type { Logger } from '../logger.js';
 export type { Diagnostic } from '../model/diagnostic.js';
