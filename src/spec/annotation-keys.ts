@@ -1,5 +1,5 @@
 import { toPointer } from '../model/json-pointer.js';
-import { CODES } from './codes.js';
+import { CODES } from '../codes.js';
 import { HTTP_METHODS, isObject } from './doc.js';
 import type { Reporter } from './report.js';
 import { closest } from './suggest.js';

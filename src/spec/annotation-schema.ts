@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { parsePointer } from '../model/json-pointer.js';
-import { CODES } from './codes.js';
+import { CODES } from '../codes.js';
 import { describeValue, typeName, valueAt } from './doc.js';
 import { article } from './openapi-errors.js';
 import type { Reporter } from './report.js';

@@ -1,4 +1,4 @@
-import { CODES } from './codes.js';
+import { CODES } from '../codes.js';
 import type { OperationShape } from './op-shape.js';
 import type { Reporter } from './report.js';
 import { itemsOf, lookupProperty } from './schema-props.js';

@@ -3,7 +3,7 @@ import { compileCel } from '../rules/cel.js';
 import type { CompiledExpression } from '../rules/expression.js';
 import { compileJsonata } from '../rules/jsonata/index.js';
 import { checkCelReferences } from './cel-refs.js';
-import { CODES } from './codes.js';
+import { CODES } from '../codes.js';
 import { isObject, type Obj } from './doc.js';
 import { compileCelAt, compileJsonataAt } from './expressions.js';
 import { operationShape, pathParamsOf, type OperationShape } from './op-shape.js';

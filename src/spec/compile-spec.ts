@@ -1,7 +1,7 @@
 import { toPointer } from '../model/json-pointer.js';
 import { validateAnnotations } from './annotation-schema.js';
 import { checkAnnotationKeys } from './annotation-keys.js';
-import { CODES } from './codes.js';
+import { CODES } from '../codes.js';
 import { compileOperation, type SpecContext } from './compile-operation.js';
 import { HTTP_METHODS, isObject, type Obj } from './doc.js';
 import type { LoadedSpec } from './load.js';

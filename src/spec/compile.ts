@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { DiagnosticError, hasErrors, type Diagnostic } from '../model/diagnostic.js';
 import { toPointer } from '../model/json-pointer.js';
 import { DEFAULT_REDACT } from '../pipeline/redact.js';
-import { CODES } from './codes.js';
+import { CODES } from '../codes.js';
 import { compileSpec, type CompiledSpec } from './compile-spec.js';
 import { loadSpec } from './load.js';
 import type { RefPolicy } from './ref-files.js';

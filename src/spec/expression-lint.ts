@@ -1,5 +1,5 @@
 import jsonata from 'jsonata';
-import { CODES } from './codes.js';
+import { CODES } from '../codes.js';
 import type { Reporter } from './report.js';
 
 /**

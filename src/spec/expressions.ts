@@ -2,7 +2,7 @@ import { Environment } from '@marcbachmann/cel-js';
 import { compileCel, EXCHANGE_VARIABLES, RegexSyntaxError, type CompiledCel } from '../rules/cel.js';
 import { ExpressionError, type CompiledExpression } from '../rules/expression.js';
 import { compileJsonata } from '../rules/jsonata/index.js';
-import { CODES } from './codes.js';
+import { CODES } from '../codes.js';
 import { lintCelComprehensions, lintJsonataRecursion } from './expression-lint.js';
 import type { Reporter } from './report.js';
 import { didYouMean } from './suggest.js';

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { Diagnostic } from '../model/diagnostic.js';
-import { CODES } from './codes.js';
+import { CODES } from '../codes.js';
 import { isObject, type Obj } from './doc.js';
 import { keyOfUrl, SourceMap } from './locate.js';
 import { reportParserFailure, reportSchemaErrors } from './openapi-errors.js';

@@ -1,5 +1,5 @@
 import { toPointer } from '../model/json-pointer.js';
-import { CODES } from './codes.js';
+import { CODES } from '../codes.js';
 import { describeValue, typeName, valueAt } from './doc.js';
 import { displayPath, keyOfUrl } from './locate.js';
 import type { Reporter } from './report.js';

@@ -1,4 +1,4 @@
-import { CODES } from './codes.js';
+import { CODES } from '../codes.js';
 import type { Reporter } from './report.js';
 import type { CompiledOperation } from './types.js';
 

@@ -1,6 +1,6 @@
 import type { Diagnostic, Severity } from '../model/diagnostic.js';
 import type { LocateOptions, SourceMap } from './locate.js';
-import type { SpecCode } from './codes.js';
+import type { RxCode } from '../codes.js';
 
 /** Collects diagnostics for one spec file, placing each at the file:line:column its pointer came from. */
 export class Reporter {
@@ -8,11 +8,11 @@ export class Reporter {
 
   constructor(readonly sources: SourceMap) {}
 
-  error(code: SpecCode, pointer: string, message: string, extra: { hint?: string | undefined } & LocateOptions = {}): void {
+  error(code: RxCode, pointer: string, message: string, extra: { hint?: string | undefined } & LocateOptions = {}): void {
     this.add('error', code, pointer, message, extra);
   }
 
-  warn(code: SpecCode, pointer: string, message: string, extra: { hint?: string | undefined } & LocateOptions = {}): void {
+  warn(code: RxCode, pointer: string, message: string, extra: { hint?: string | undefined } & LocateOptions = {}): void {
     this.add('warning', code, pointer, message, extra);
   }
 
@@ -20,7 +20,7 @@ export class Reporter {
     this.diagnostics.push(...diagnostics);
   }
 
-  private add(severity: Severity, code: SpecCode, pointer: string, message: string, extra: { hint?: string | undefined } & LocateOptions): void {
+  private add(severity: Severity, code: RxCode, pointer: string, message: string, extra: { hint?: string | undefined } & LocateOptions): void {
     const at = this.sources.locate(pointer, extra);
     const d: Diagnostic = { code, severity, message: withHint(message, extra.hint), file: at.file, pointer: at.pointer, line: at.line, column: at.column };
     if (extra.hint) d.hint = extra.hint;

@@ -1,6 +1,6 @@
 import { toPointer } from '../model/json-pointer.js';
 import type { CompiledExpression } from '../rules/expression.js';
-import { CODES } from './codes.js';
+import { CODES } from '../codes.js';
 import { isObject, type Obj } from './doc.js';
 import { compileJsonataAt } from './expressions.js';
 import type { Reporter } from './report.js';

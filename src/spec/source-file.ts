@@ -1,6 +1,6 @@
 import { LineCounter, Scalar, isScalar, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { Diagnostic } from '../model/diagnostic.js';
-import { CODES } from './codes.js';
+import { CODES } from '../codes.js';
 
 /**
  * One spec file parsed with the `yaml` package (JSON is YAML 1.2 flow, so one parser serves

@@ -1,5 +1,5 @@
 import { toPointer } from '../model/json-pointer.js';
-import { CODES } from './codes.js';
+import { CODES } from '../codes.js';
 import type { Located } from './locate.js';
 import type { Reporter } from './report.js';
 import type { ResourceDecl } from './resources.js';
