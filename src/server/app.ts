@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Credential } from '../config/types.js';
+import { ReflexError } from '../errors.js';
 import { isLoopbackAddress, requireCredential } from './credentials.js';
 import { requireLoopbackHost } from './loopback-host.js';
 import { requireJsonMediaType } from './media-type.js';
@@ -118,10 +119,13 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
     return { retried: dl.id, records: retried.result.records };
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; parameter?: string }, request, reply) => {
-    const status = err.statusCode ?? 500;
+  // One place turns a thrown error into its answer: a ReflexError knows its status and body;
+  // Fastify's own errors (FST_ERR_…, body too large ...) carry `statusCode`.
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = err instanceof ReflexError ? err.status : err.statusCode ?? 500;
     if (status >= 500) options.logger.error('request failed', { method: request.method, url: request.url, error: err.stack ?? err.message });
-    return reply.code(status).send({ error: err.message, ...(err.code ? { code: err.code } : {}), ...(err.parameter ? { parameter: err.parameter } : {}) });
+    const body = err instanceof ReflexError ? err.answerBody() : { error: err.message, ...(err.code ? { code: err.code } : {}) };
+    return reply.code(status).send(body);
   });
 
   const ingress: HttpIngress = {

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import ipaddr from 'ipaddr.js';
+import { API_CODES } from '../codes.js';
 
 /**
  * True when a Host header names this machine's loopback interface: `localhost`, `*.localhost`,
@@ -31,7 +32,7 @@ export function requireLoopbackHost(key: string) {
     if (isLoopbackHost(host)) return;
     return reply.code(403).send({
       error: `Host ${host === undefined ? '(none)' : `'${host}'`} is not a loopback name: without ${key} this route answers only requests addressed to localhost, 127.0.0.1 or [::1] (a guard against DNS rebinding). Call it by one of those names, or set ${key}`,
-      code: 'HOST_NOT_LOOPBACK',
+      code: API_CODES.hostNotLoopback,
     });
   };
 }

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { API_CODES } from '../codes.js';
 
 const JSON_TYPES = ['application/json', 'application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonl', 'application/jsonlines', 'application/x-jsonlines'];
 const ACCEPTED = new Set(JSON_TYPES);
@@ -21,6 +22,6 @@ export async function requireJsonMediaType(request: FastifyRequest, reply: Fasti
   if (isJsonMediaType(type)) return;
   return reply.code(415).send({
     error: `${type ? `content-type '${type}'` : 'a request without content-type'} is not accepted here; send ${JSON_TYPES.join(', ')} or application/<anything>+json`,
-    code: 'UNSUPPORTED_MEDIA_TYPE',
+    code: API_CODES.unsupportedMediaType,
   });
 }

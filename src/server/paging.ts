@@ -1,3 +1,6 @@
+import { API_CODES } from '../codes.js';
+import { ReflexError } from '../errors.js';
+
 /**
  * `limit`, `after` and `before` for every list route, read in one place with one cap: a page is
  * bounded whatever the caller asks (`limit=-1` once meant "every row" to SQLite).
@@ -6,12 +9,13 @@ export const DEFAULT_PAGE_LIMIT = 100;
 export const MAX_PAGE_LIMIT = 1000;
 
 /** A query parameter out of its range: 400, naming the parameter and what it accepts. */
-export class QueryParameterError extends Error {
-  readonly statusCode = 400;
-  readonly code = 'BAD_QUERY_PARAMETER';
+export class QueryParameterError extends ReflexError {
   constructor(readonly parameter: string, accepted: string, got: unknown) {
-    super(`query parameter ${parameter} must be ${accepted}; got ${JSON.stringify(got)}`);
-    this.name = 'QueryParameterError';
+    super(API_CODES.badQueryParameter, `query parameter ${parameter} must be ${accepted}; got ${JSON.stringify(got)}`, { status: 400 });
+  }
+
+  override answerBody(): Record<string, unknown> {
+    return { error: this.message, code: this.code, parameter: this.parameter };
   }
 }
 
