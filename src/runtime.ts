@@ -7,14 +7,13 @@ import { Ingestor } from './pipeline/ingest.js';
 import { CdcApplier } from './cdc/applier.js';
 import type { Registry } from './registry.js';
 import { createServer } from './server/app.js';
+import type { ServiceSink, SinkService } from './sinks/connector.js';
 import type { Source } from './sources/connector.js';
 import { sourceContext } from './sources/host.js';
-import { BackpressureError } from './sources/types.js';
 import type { CompiledSpecSet } from './spec/types.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { EventStore } from './store/types.js';
-import { registerWebhookRoutes } from './webhooks/routes.js';
-import { WebhookService } from './webhooks/service.js';
+import { Followers } from './subscriptions/followers.js';
 
 export interface RunningReflex {
   url: string;
@@ -37,21 +36,25 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     synchronous: config.store.sync,
   });
   store.ensureStreams(specs.streams);
-  const webhooks = new WebhookService(store, config.webhooks, logger.child({ part: 'webhooks' }));
+  // Every follower of the log (dispatchers, webhook endpoints) holds back retention and, past its maxBacklog, ingest.
+  const followers = new Followers(store.subscriptions);
+  // Each sink connector's process-wide part, whether or not reflex.yaml declares a sink of its type
+  // (webhooks: /webhooks and the endpoints registered over it).
+  const services: SinkService[] = [];
+  const serviceOf = new Map<string, SinkService>();
+  for (const connector of registry.sinks.values()) {
+    const service = connector.service?.({ logger, config, log: store, subscriptions: store.subscriptions, followers, database: store.db });
+    if (service) {
+      services.push(service);
+      serviceOf.set(connector.type, service);
+    }
+  }
   const cdc = new CdcApplier(store, { reorderWindowMs: config.cdc.reorderWindowMs, logger: logger.child({ part: 'cdc' }) });
   const ingestor = new Ingestor(store, specs, cdc, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules, logger: logger.child({ part: 'ingest' }) });
   const resourceNames = [...new Set(specs.operations.filter((o) => o.resource?.cdc).map((o) => o.resource!.name))].sort();
   let ready = false;
   const dispatchers: Array<{ name: string; dispatcher: Dispatcher; maxBacklog: number }> = [];
-  /** Refuses a batch while any sink is too far behind, so a dead sink cannot grow the store without bound. */
-  const checkBacklog = () => {
-    for (const d of dispatchers) {
-      const backlog = d.dispatcher.backlog();
-      if (backlog > d.maxBacklog) {
-        throw new BackpressureError(`sink '${d.name}' is ${backlog} records behind (maxBacklog ${d.maxBacklog}); try again later`, 5);
-      }
-    }
-  };
+  const serviceSinks: ServiceSink[] = [];
   const { app, ingress, routes } = createServer({
     store,
     logger,
@@ -62,7 +65,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     ingestAuth: config.server.ingestAuth,
     apiAuth: config.server.apiAuth,
     timeouts: { requestMs: config.server.requestTimeoutMs, headersMs: config.server.headersTimeoutMs, idleMs: config.server.idleTimeoutMs },
-    routes: [(app) => registerWebhookRoutes(app, webhooks)],
+    routes: services.flatMap((s) => (s.routes ? [(app: FastifyInstance) => s.routes!(app)] : [])),
     status: {
       sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag(), backlog: d.dispatcher.backlog(), maxBacklog: d.maxBacklog })),
     },
@@ -85,12 +88,19 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         decodeOptions: { maxDepth: config.limits.jsonDepth },
         http: ingress,
         commit: (entries, checkpoint) => {
-          checkBacklog();
+          followers.checkBacklog();
           return ingestor.ingest(entries, { source: name, ...(checkpoint !== undefined ? { checkpoint: { source: checkpointKey, value: checkpoint } } : {}) });
         },
         getCheckpoint: () => store.getCheckpoint(checkpointKey),
       });
-      sources.push({ source: connector!.create(settings, context), stopping });
+      let source: Source;
+      try {
+        source = connector!.create(settings, context);
+      } catch (err) {
+        // A connector's own refusal (beyond its schema) names the config line too, as for sinks.
+        throw new Error(`${where(block)}source '${name}': ${(err as Error).message}`);
+      }
+      sources.push({ source, stopping });
     }
     for (const sinkBlock of config.sinks) {
       const connector = registry.sinks.get(sinkBlock.type);
@@ -101,14 +111,20 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       const sinkLogger = logger.child({ sink: name });
       let sink;
       try {
-        sink = connector!.create(settings, { name, logger: sinkLogger, webhooks });
+        sink = connector!.create(settings, { name, logger: sinkLogger, service: serviceOf.get(connector!.type) });
       } catch (err) {
         throw new Error(`${where(sinkBlock)}sink '${name}': ${(err as Error).message}${(err as { field?: string }).field ? ` (at ${(err as { field?: string }).field})` : ''}`);
       }
-      if (!sink) continue;
-      dispatchers.push({ name, maxBacklog: connector!.maxBacklog(settings), dispatcher: new Dispatcher(store, sink, sinkLogger, { name, streams: connector!.streams(settings) }) });
+      if ('deliveredBy' in sink) {
+        serviceSinks.push(sink);
+        continue;
+      }
+      const dispatcher = new Dispatcher(store, sink, sinkLogger, { name, streams: connector!.streams(settings) });
+      const maxBacklog = connector!.maxBacklog(settings);
+      dispatchers.push({ name, maxBacklog, dispatcher });
+      followers.register({ owner: dispatcher.owner, label: `sink '${name}'`, streams: () => dispatcher.streams(), maxBacklog, backlog: () => dispatcher.backlog() });
     }
-    webhooks.retireUndeclared();
+    for (const s of services) s.configured?.();
     await app.listen({ host: listenHost(config, logger), port: config.server.port });
   } catch (err) {
     await app.close().catch(() => undefined);
@@ -117,18 +133,16 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   }
 
   for (const d of dispatchers) d.dispatcher.start();
-  webhooks.start();
+  for (const s of services) s.start();
   // Changes left pending by a crash (or a stop inside the window) apply now, or when their window ends.
   cdc.applyDue();
   cdc.start();
   for (const s of sources) await s.source.start();
   const pruneTimer = setInterval(() => {
     try {
-      const sinkOwners = new Set(dispatchers.map((d) => d.dispatcher.owner));
-      const pruned = store.prune(Date.now(), (stream) =>
-        Math.min(webhooks.fannedOutOffset(stream), store.subscriptions.floor(stream, sinkOwners) ?? Number.POSITIVE_INFINITY));
+      const pruned = store.prune(Date.now(), (stream) => followers.floor(stream));
       if (pruned.records > 0) logger.info('pruned records past retention', pruned);
-      if (config.store.retentionMs > 0) webhooks.prune(Date.now() - config.store.retentionMs);
+      if (config.store.retentionMs > 0) for (const s of services) s.prune?.(Date.now() - config.store.retentionMs);
     } catch (err) {
       logger.error('pruning failed', { error: (err as Error).message });
     }
@@ -159,7 +173,8 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         await app.close().finally(() => clearInterval(sweep));
         cdc.stop();
         for (const d of dispatchers) await d.dispatcher.stop().catch((err: Error) => logger.error('sink stop failed', { error: err.message }));
-        await webhooks.stop().catch((err: Error) => logger.error('webhooks stop failed', { error: (err as Error).message }));
+        for (const s of serviceSinks) await s.close().catch((err: Error) => logger.error('sink stop failed', { error: err.message }));
+        for (const s of services) await s.stop().catch((err: Error) => logger.error('sink service stop failed', { error: err.message }));
         store.close();
       })();
       return stopping;

@@ -2,7 +2,7 @@ import type { Logger } from '../logger.js';
 import type { BatchResult } from '../store/types.js';
 import { waitOutBackpressure } from './backpressure.js';
 import type { HttpIngress, SourceContext } from './connector.js';
-import type { DecodedEntry, DecodeOptions, LogFormat } from './types.js';
+import { BackpressureError, type DecodedEntry, type DecodeOptions, type LogFormat } from './types.js';
 
 /** What the host gives every source; `commit` stores a batch or throws BackpressureError. */
 export interface SourceHost {
@@ -31,7 +31,11 @@ export function sourceContext(host: SourceHost): { context: SourceContext; stopp
     getCheckpoint: host.getCheckpoint,
     ingest(entries, options = {}) {
       const attempt = () => host.commit(entries, options.checkpoint);
-      if (options.backpressure === 'refuse') return attempt();
+      if (options.backpressure === 'refuse') {
+        // A stopped source ingests nothing more: a request that reaches a receiver late is refused as during a stop.
+        if (stopping.signal.aborted) return Promise.reject(new BackpressureError('reflex is stopping; nothing of this batch was stored, send it again', 1));
+        return attempt();
+      }
       return waitOutBackpressure(attempt, {
         signal: stopping.signal,
         whileWaiting: options.whileWaiting,
