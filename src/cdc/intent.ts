@@ -5,13 +5,18 @@ import { isPromise, type CompiledExpression } from '../rules/expression.js';
 import type { CdcOp, CompiledOperation } from '../spec/types.js';
 import { UnsafeKeyError, formatKey } from '../pipeline/keys.js';
 import type { CdcIntent } from './types.js';
+import { CODES } from '../codes.js';
+import { ReflexError } from '../errors.js';
 
 const OP_LETTER: Record<Exclude<CdcOp, 'none'>, ChangeOp> = { create: 'c', update: 'u', delete: 'd', read: 'r' };
 
+type CdcCode = typeof CODES.cdcKeyFailed | typeof CODES.cdcStateFailed | typeof CODES.cdcWhenFailed | typeof CODES.unsafeKey;
+
 /** Thrown with the part of x-reflex-cdc that failed; the pipeline turns it into a dead letter. */
-export class CdcFailure extends Error {
-  constructor(readonly code: 'RX406' | 'RX407' | 'RX408' | 'RX409', message: string) {
-    super(message);
+export class CdcFailure extends ReflexError {
+  declare readonly code: CdcCode;
+  constructor(code: CdcCode, message: string) {
+    super(code, message);
   }
 }
 
@@ -25,17 +30,17 @@ export function cdcIntentOf(
 ): CdcIntent | null | Promise<CdcIntent | null> {
   const resource = op.resource;
   if (!resource?.cdc || op.cdc.op === 'none') return null;
-  const when = attempt('RX408', 'when', op.cdc.when, ex, limits);
+  const when = attempt(CODES.cdcWhenFailed, 'when', op.cdc.when, ex, limits);
   if (isPromise(when)) return when.then((w) => afterWhen(ex, op, w, limits));
   return afterWhen(ex, op, when, limits);
 }
 
 function afterWhen(ex: Exchange, op: CompiledOperation, when: unknown, limits: RuleLimits): CdcIntent | null | Promise<CdcIntent | null> {
-  if (typeof when !== 'boolean') throw new CdcFailure('RX408', `x-reflex-cdc.when must give a boolean, got ${typeof when}`);
+  if (typeof when !== 'boolean') throw new CdcFailure(CODES.cdcWhenFailed, `x-reflex-cdc.when must give a boolean, got ${typeof when}`);
   if (!when) return null;
   const resource = op.resource!;
-  const keyValue = attempt('RX406', 'key', resource.key, ex, limits);
-  const stateValue = op.cdc.state ? attempt('RX407', 'state', op.cdc.state, ex, limits) : undefined;
+  const keyValue = attempt(CODES.cdcKeyFailed, 'key', resource.key, ex, limits);
+  const stateValue = op.cdc.state ? attempt(CODES.cdcStateFailed, 'state', op.cdc.state, ex, limits) : undefined;
   if (isPromise(keyValue) || isPromise(stateValue)) {
     return Promise.all([keyValue, stateValue]).then(([k, s]) => build(ex, op, k, s));
   }
@@ -52,7 +57,7 @@ function build(ex: Exchange, op: CompiledOperation, keyValue: unknown, stateValu
     throw err;
   }
   if (key === null) {
-    throw new CdcFailure('RX406', `the key of resource ${resource.name} is empty (${JSON.stringify(keyValue) ?? 'undefined'}) for ${ex.request.method} ${ex.request.path}`);
+    throw new CdcFailure(CODES.cdcKeyFailed, `the key of resource ${resource.name} is empty (${JSON.stringify(keyValue) ?? 'undefined'}) for ${ex.request.method} ${ex.request.path}`);
   }
   const letter = OP_LETTER[op.cdc.op as Exclude<CdcOp, 'none'>];
   const intent: CdcIntent = {
@@ -101,7 +106,7 @@ function attempt(code: CdcFailure['code'], part: string, expr: CompiledExpressio
 
 function fail(code: CdcFailure['code'], part: string, err: unknown): never {
   if (err instanceof CdcFailure) throw err;
-  // The pipeline reports a budget with its own code (RX411-RX413).
+  // A budget keeps its own code (ruleTimeout, ruleDepth, eventSize).
   if (err instanceof BudgetExceeded) throw new BudgetExceeded(err.budget, `${part} ${err.message}`);
   throw new CdcFailure(code, `x-reflex-cdc ${part} failed: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
 }

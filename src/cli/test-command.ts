@@ -36,7 +36,7 @@ export async function runTest(options: TestOptions, registry: Registry, io: CliI
     entries = format.decode(readFileSync(options.logs, 'utf8'));
   } catch (err) {
     if (err instanceof PayloadError) {
-      io.err(`${options.logs}${err.line ? `:${err.line}:${err.column ?? 1}` : ''} - error RX300: ${err.message}`);
+      io.err(`${options.logs}${err.line ? `:${err.line}:${err.column ?? 1}` : ''} - error ${err.code}: ${err.message}`);
       return 1;
     }
     throw err;

@@ -2,6 +2,7 @@
  * One error shape everywhere (CLI, config, spec loading, dead letters), printed like a compiler:
  *   specs/shop.yaml:41:17 - error RX102: unknown CEL function 'startWith'. Did you mean 'startsWith'?
  */
+import { ReflexError } from '../errors.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -29,12 +30,12 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${where}${d.severity} ${d.code}: ${d.message}${hint}${pointer}`;
 }
 
-/** Thrown when input is rejected; carries every diagnostic found, not only the first. */
-export class DiagnosticError extends Error {
+/** Thrown when input is rejected; carries every diagnostic found, not only the first (`code` and `pointer`: the first error's). */
+export class DiagnosticError extends ReflexError {
   readonly diagnostics: Diagnostic[];
   constructor(diagnostics: Diagnostic[]) {
-    super(diagnostics.map(formatDiagnostic).join('\n'));
-    this.name = 'DiagnosticError';
+    const first = diagnostics.find((d) => d.severity === 'error') ?? diagnostics[0];
+    super(first?.code ?? '', diagnostics.map(formatDiagnostic).join('\n'), { status: 400, pointer: first?.pointer });
     this.diagnostics = diagnostics;
   }
 }

@@ -2,6 +2,7 @@ import type { HeaderMap } from './exchange.js';
 import { setOwn } from './json-depth.js';
 import { escapePointerToken } from './json-pointer.js';
 import { EntryError, describe } from '../sources/entry-errors.js';
+import { CODES } from '../codes.js';
 
 /**
  * Lower-cases names and joins repeated values (arrays) with ", " as HTTP does. A value that is not
@@ -39,6 +40,6 @@ export function scalarText(value: unknown, pointer: string, name: string, index?
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   const at = `${pointer}/${escapePointerToken(name)}${index !== undefined ? `/${index}` : ''}`;
-  throw new EntryError('RX303', `${at} must be a string, a number or a list of them, got ${describe(value)}`, at);
+  throw new EntryError(CODES.entryFieldType, `${at} must be a string, a number or a list of them, got ${describe(value)}`, at);
 }
 

@@ -11,6 +11,7 @@ import type { RuleLimits } from '../rules/budget.js';
 import { processExchange, type Outcome } from './process.js';
 import { UnsafeKeyError } from './keys.js';
 import { redactRaw } from './redact.js';
+import { CODES } from '../codes.js';
 
 /** How long a batch runs on the event loop before it lets other work in. */
 const YIELD_AFTER_MS = 5;
@@ -104,7 +105,7 @@ export class Ingestor {
     if (!rec || typeof rec.request?.method !== 'string' || typeof rec.response?.status !== 'number') {
       return {
         ok: false,
-        diagnostic: { code: 'RX410', severity: 'error', message: `dead letter ${dl.id} holds a log entry that could not be read (${dl.diagnostic.code}); correct it and send it again` },
+        diagnostic: { code: CODES.retryUnreadable, severity: 'error', message: `dead letter ${dl.id} holds a log entry that could not be read (${dl.diagnostic.code}); correct it and send it again` },
       };
     }
     const exchange = structuredClone(rec) as Exchange;
@@ -211,7 +212,7 @@ function internalFailure(err: unknown, where: { pointer?: string; line?: number 
   if (err instanceof UnsafeKeyError) return { kind: 'failed', diagnostic: { code: err.code, severity: 'error', message: err.message, ...where } };
   return {
     kind: 'failed',
-    diagnostic: { code: 'RX400', severity: 'error', message: `internal error while processing: ${errorText(err)}`, ...where },
+    diagnostic: { code: CODES.processingFailed, severity: 'error', message: `internal error while processing: ${errorText(err)}`, ...where },
   };
 }
 
@@ -238,7 +239,7 @@ function storableOutcome(o: EntryOutcome, source: string): EntryOutcome {
   const recordProblem = o.deadLetter ? unstorable([o.deadLetter.record]) : null;
   if (problem === null && recordProblem === null) return o;
   const diagnostic = problem !== null || !o.deadLetter
-    ? { code: 'RX400', severity: 'error' as const, message: `the records of this entry cannot be stored: ${problem ?? recordProblem}` }
+    ? { code: CODES.processingFailed, severity: 'error' as const, message: `the records of this entry cannot be stored: ${problem ?? recordProblem}` }
     : o.deadLetter.diagnostic;
   // An entry's dedupe key is `<time>|<request key>` (see dedupeKeyOf).
   const requestKey = o.deadLetter?.requestKey ?? o.requestKey.slice(o.requestKey.indexOf('|') + 1);

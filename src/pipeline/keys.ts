@@ -1,3 +1,6 @@
+import { CODES } from '../codes.js';
+import { ReflexError } from '../errors.js';
+
 /**
  * Resource keys as strings. A composite key (an array, e.g. `[request.params.tenant, request.params.id]`)
  * is joined with "/" after percent-encoding "%" and "/" in each part, so `["a/b","c"]` -> `a%2Fb/c`
@@ -27,10 +30,9 @@ export function formatKey(value: unknown): string | null {
  * text keep such integers exact (as strings), so this happens only for bodies a log already carried
  * as parsed JSON.
  */
-export class UnsafeKeyError extends Error {
-  readonly code = 'RX409';
+export class UnsafeKeyError extends ReflexError {
+  declare readonly code: typeof CODES.unsafeKey;
   constructor(value: number) {
-    super(`the key ${value} is an integer beyond 2^53, whose exact digits JSON numbers cannot keep (two resources could share it); log the body as text, or the id as a string`);
-    this.name = 'UnsafeKeyError';
+    super(CODES.unsafeKey, `the key ${value} is an integer beyond 2^53, whose exact digits JSON numbers cannot keep (two resources could share it); log the body as text, or the id as a string`);
   }
 }

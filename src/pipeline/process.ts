@@ -11,27 +11,24 @@ import type { PendingRecord } from '../store/types.js';
 import { describeAttempts } from '../spec/route-attempts.js';
 import { formatKey } from './keys.js';
 import { redact } from './redact.js';
+import { CODES, type RxCode } from '../codes.js';
+import { ReflexError } from '../errors.js';
 
 /**
  * The hot path: one Exchange in, its records out. Synchronous unless an expression needs jsonata's
  * async evaluator, so the common case allocates no promises.
  *
- * Runtime rule failures are reported with these codes (and the rule's spec location):
- *   RX401 `when` failed   RX402 `when` is not a boolean   RX403 `data` failed
- *   RX404 `key` failed    RX405 the key is empty
- *   RX406 the resource key for CDC failed or is empty   RX407 x-reflex-cdc.state failed
- *   RX408 x-reflex-cdc.when failed or is not a boolean
- *   RX411 an expression ran past limits.ruleTimeout   RX412 past limits.ruleDepth
- *   RX413 the event is larger than limits.eventSize
+ * Runtime rule failures are reported with the RX4xx codes of src/codes.ts (and the rule's spec location).
  */
 export type Outcome =
   | { kind: 'records'; operation: CompiledOperation; records: PendingRecord[]; cdc: CdcIntent | null }
   | { kind: 'unmatched'; label: string; /** What route matching tried (describeAttempts). */ hint: string }
   | { kind: 'failed'; diagnostic: Diagnostic };
 
-export class RuleFailure extends Error {
+/** A rule's own failure, already a diagnostic naming the rule's place in the spec. */
+export class RuleFailure extends ReflexError {
   constructor(readonly diagnostic: Diagnostic) {
-    super(diagnostic.message);
+    super(diagnostic.code, diagnostic.message, { pointer: diagnostic.pointer });
   }
 }
 
@@ -83,7 +80,7 @@ function failed(err: unknown, op: CompiledOperation): Outcome {
   if (err instanceof RuleFailure) return { kind: 'failed', diagnostic: err.diagnostic };
   if (err instanceof CdcFailure || err instanceof BudgetExceeded) {
     const loc = op.location;
-    const code = err instanceof CdcFailure ? err.code : BUDGET_CODES[err.budget];
+    const code = err.code;
     const message = err instanceof CdcFailure ? err.message : `x-reflex-cdc ${err.message}`;
     return {
       kind: 'failed',
@@ -134,7 +131,7 @@ async function continueAsync(
 
 function checkWhen(rule: CompiledRule, value: unknown): boolean {
   if (typeof value === 'boolean') return value;
-  throw new RuleFailure(ruleDiagnostic(rule, 'RX402', `'when' of event ${rule.type} must give a boolean, got ${typeof value}`));
+  throw new RuleFailure(ruleDiagnostic(rule, CODES.whenNotBoolean, `'when' of event ${rule.type} must give a boolean, got ${typeof value}`));
 }
 
 function emit(
@@ -155,7 +152,7 @@ function build(
 ): PendingRecord {
   const subject = keyed ? formatKey(keyValue) : null;
   if (keyed && subject === null) {
-    throw new RuleFailure(ruleDiagnostic(rule, 'RX405', `the key of event ${rule.type} is empty (${JSON.stringify(keyValue) ?? 'undefined'}), so the event has no subject`));
+    throw new RuleFailure(ruleDiagnostic(rule, CODES.keyEmpty, `the key of event ${rule.type} is empty (${JSON.stringify(keyValue) ?? 'undefined'}), so the event has no subject`));
   }
   const event: CloudEvent = {
     specversion: '1.0',
@@ -182,12 +179,12 @@ function serialize(event: CloudEvent, rule: CompiledRule, eventSize: number): st
   try {
     json = JSON.stringify(event);
   } catch (err) {
-    throw new RuleFailure(ruleDiagnostic(rule, CODES.data, `'data' of event ${rule.type} cannot be written as JSON: ${(err as Error).message}`));
+    throw new RuleFailure(ruleDiagnostic(rule, PART_CODES.data, `'data' of event ${rule.type} cannot be written as JSON: ${(err as Error).message}`));
   }
   if (json.length * 3 > eventSize) {
     const bytes = Buffer.byteLength(json);
     if (bytes > eventSize) {
-      throw new RuleFailure(ruleDiagnostic(rule, BUDGET_CODES.eventSize,
+      throw new RuleFailure(ruleDiagnostic(rule, CODES.eventSize,
         `event ${rule.type} is ${bytes} bytes, larger than limits.eventSize (${eventSize} bytes)`));
     }
   }
@@ -199,14 +196,13 @@ export function eventId(requestKey: string, operationId: string, rule: CompiledR
   return hashHex(`${requestKey}\n${operationId}\n${rule.index}\n${rule.type}`);
 }
 
-const CODES = { when: 'RX401', data: 'RX403', key: 'RX404' } as const;
-const BUDGET_CODES = { ruleTimeout: 'RX411', ruleDepth: 'RX412', eventSize: 'RX413' } as const;
+const PART_CODES = { when: CODES.whenFailed, data: CODES.dataFailed, key: CODES.keyFailed } as const;
 
 /**
  * Evaluates one expression of a rule; a throw (or a rejected promise) becomes a RuleFailure naming
  * the rule. No closure is made unless the expression went async: this runs for every rule of every exchange.
  */
-function evaluatePart(rule: CompiledRule, part: keyof typeof CODES, expr: CompiledExpression, ex: Exchange, limits: RuleLimits): unknown {
+function evaluatePart(rule: CompiledRule, part: keyof typeof PART_CODES, expr: CompiledExpression, ex: Exchange, limits: RuleLimits): unknown {
   try {
     const v = expr.evaluate(ex, limits);
     return isPromise(v) ? v.catch((err: unknown) => partFailed(rule, part, err)) : v;
@@ -215,16 +211,16 @@ function evaluatePart(rule: CompiledRule, part: keyof typeof CODES, expr: Compil
   }
 }
 
-function partFailed(rule: CompiledRule, part: keyof typeof CODES, err: unknown): never {
+function partFailed(rule: CompiledRule, part: keyof typeof PART_CODES, err: unknown): never {
   if (err instanceof RuleFailure) throw err;
   if (err instanceof BudgetExceeded) {
-    throw new RuleFailure(ruleDiagnostic(rule, BUDGET_CODES[err.budget], `'${part}' of event ${rule.type} ${err.message}`));
+    throw new RuleFailure(ruleDiagnostic(rule, err.code, `'${part}' of event ${rule.type} ${err.message}`));
   }
   const message = String((err as Error)?.message ?? err).split('\n')[0];
-  throw new RuleFailure(ruleDiagnostic(rule, CODES[part], `'${part}' of event ${rule.type} failed: ${message}`));
+  throw new RuleFailure(ruleDiagnostic(rule, PART_CODES[part], `'${part}' of event ${rule.type} failed: ${message}`));
 }
 
-function ruleDiagnostic(rule: CompiledRule, code: string, message: string): Diagnostic {
+function ruleDiagnostic(rule: CompiledRule, code: RxCode, message: string): Diagnostic {
   const loc = rule.location;
   return {
     code,

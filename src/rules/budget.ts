@@ -1,3 +1,6 @@
+import { CODES } from '../codes.js';
+import { ReflexError } from '../errors.js';
+
 /**
  * What one evaluation of a rule may cost (`limits` in reflex.yaml). A rule past its budget makes
  * its exchange a dead letter; it never holds the event loop longer than `timeoutMs`.
@@ -15,11 +18,13 @@ export const DEFAULT_RULE_LIMITS: Readonly<RuleLimits> = Object.freeze({ timeout
 
 export type BudgetName = 'ruleTimeout' | 'ruleDepth' | 'eventSize';
 
-/** Thrown when an evaluation exceeds one of its budgets; the pipeline names the rule and the budget. */
-export class BudgetExceeded extends Error {
+const BUDGET_CODES = { ruleTimeout: CODES.ruleTimeout, ruleDepth: CODES.ruleDepth, eventSize: CODES.eventSize } as const;
+
+/** Thrown when an evaluation exceeds one of its budgets (`code` names it); the pipeline names the rule. */
+export class BudgetExceeded extends ReflexError {
+  declare readonly code: (typeof BUDGET_CODES)[BudgetName];
   constructor(readonly budget: BudgetName, message: string) {
-    super(message);
-    this.name = 'BudgetExceeded';
+    super(BUDGET_CODES[budget], message);
   }
 }
 

@@ -2,6 +2,7 @@ import { Environment, type ParseResult } from '@marcbachmann/cel-js';
 import { celBudgetExceeded, celTick, DEFAULT_RULE_LIMITS, startCelBudget, type RuleLimits } from './budget.js';
 import { ExpressionError, type CompiledExpression } from './expression.js';
 import { re2Matches, re2Problem } from './re2.js';
+import { CODES } from '../codes.js';
 
 /** The variables a rule's CEL sees: the top-level fields of the Exchange. */
 export const EXCHANGE_VARIABLES = ['request', 'response', 'client', 'gateway', 'operation'] as const;
@@ -42,8 +43,7 @@ export interface CompiledCel extends CompiledExpression<unknown> {
 /** A literal `matches` pattern that RE2 cannot compile (backreferences, lookaround, ...). */
 export class RegexSyntaxError extends ExpressionError {
   constructor(message: string, offset: number | undefined) {
-    super('cel', message, offset, 'CEL regular expressions are RE2: no backreferences or lookaround.');
-    this.name = 'RegexSyntaxError';
+    super('cel', message, offset, 'CEL regular expressions are RE2: no backreferences or lookaround.', CODES.celRegex);
   }
 }
 

@@ -1,4 +1,6 @@
 import type { RuleLimits } from './budget.js';
+import { CODES, type RxCode } from '../codes.js';
+import { ReflexError } from '../errors.js';
 
 /** An expression compiled once at spec load and evaluated per exchange on the hot path. */
 export interface CompiledExpression<T = unknown> {
@@ -13,16 +15,19 @@ export interface CompiledExpression<T = unknown> {
   readonly fast?: boolean;
 }
 
-/** A syntax or type error found while compiling; `offset` is the 0-based character offset in `source`. */
-export class ExpressionError extends Error {
+/**
+ * A syntax or type error found while compiling; `offset` is the 0-based character offset in `source`.
+ * The spec loader refines `code` (unknown function, type error ...) where it can tell.
+ */
+export class ExpressionError extends ReflexError {
   constructor(
     readonly language: 'cel' | 'jsonata',
     message: string,
     readonly offset: number | undefined,
     readonly hint?: string,
+    code: RxCode = language === 'cel' ? CODES.celSyntax : CODES.jsonataSyntax,
   ) {
-    super(message);
-    this.name = 'ExpressionError';
+    super(code, message, { status: 400 });
   }
 }
 

@@ -2,21 +2,21 @@ import type { Diagnostic } from '../model/diagnostic.js';
 import type { Exchange } from '../model/exchange.js';
 import { hashJson } from '../model/hash.js';
 import type { DecodedEntry } from './types.js';
+import { CODES } from '../codes.js';
+import { ReflexError } from '../errors.js';
+
+type EntryCode = typeof CODES.entryNotObject | typeof CODES.entryFieldMissing | typeof CODES.entryFieldType;
 
 /**
- * Codes for log entries that parse but cannot become an Exchange (they go to dead letters):
- *   RX300 reading the entry failed otherwise (the message says why)
- *   RX301 entry is not an object   RX302 required field missing   RX303 field has the wrong type
+ * A log entry that parses but cannot become an Exchange (it goes to the dead letters); anything
+ * else thrown while reading one entry is RX300 (entryUnreadable).
  */
-export class EntryError extends Error {
-  constructor(
-    readonly code: 'RX301' | 'RX302' | 'RX303',
-    message: string,
-    /** JSON pointer of the offending field inside the entry. */
-    readonly pointer: string,
-  ) {
-    super(message);
-    this.name = 'EntryError';
+export class EntryError extends ReflexError {
+  declare readonly code: EntryCode;
+  /** JSON pointer of the offending field inside the entry. */
+  declare readonly pointer: string;
+  constructor(code: EntryCode, message: string, pointer: string) {
+    super(code, message, { status: 400, pointer });
   }
 }
 
@@ -32,7 +32,7 @@ export function entryDiagnostic(err: unknown, where: { file?: string; prefix: st
     };
   }
   return {
-    code: 'RX300',
+    code: CODES.entryUnreadable,
     severity: 'error',
     message: `cannot read log entry: ${String((err as Error)?.message ?? err).split('\n')[0]}`,
     pointer: where.prefix,
@@ -65,7 +65,7 @@ type Obj = Record<string, unknown>;
 
 export function asObject(value: unknown, pointer: string): Obj {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new EntryError(value === undefined ? 'RX302' : 'RX303', `${pointer || 'entry'} must be an object, got ${describe(value)}`, pointer);
+    throw new EntryError(value === undefined ? CODES.entryFieldMissing : CODES.entryFieldType, `${pointer || 'entry'} must be an object, got ${describe(value)}`, pointer);
   }
   return value as Obj;
 }
@@ -73,8 +73,8 @@ export function asObject(value: unknown, pointer: string): Obj {
 export function requiredString(obj: Obj, field: string, pointer: string): string {
   const v = obj[field];
   if (typeof v === 'string' && v.length > 0) return v;
-  if (v === undefined || v === null || v === '') throw new EntryError('RX302', `${pointer}/${field} is required`, `${pointer}/${field}`);
-  throw new EntryError('RX303', `${pointer}/${field} must be a string, got ${describe(v)}`, `${pointer}/${field}`);
+  if (v === undefined || v === null || v === '') throw new EntryError(CODES.entryFieldMissing, `${pointer}/${field} is required`, `${pointer}/${field}`);
+  throw new EntryError(CODES.entryFieldType, `${pointer}/${field} must be a string, got ${describe(v)}`, `${pointer}/${field}`);
 }
 
 export function optionalString(obj: Obj, field: string): string | null {
@@ -87,8 +87,8 @@ export function requiredStatus(obj: Obj, field: string, pointer: string): number
   const v = obj[field];
   const n = typeof v === 'string' && /^\d{3}$/.test(v) ? Number(v) : v;
   if (typeof n === 'number' && Number.isInteger(n) && n >= 100 && n <= 599) return n;
-  if (v === undefined || v === null) throw new EntryError('RX302', `${pointer}/${field} is required`, `${pointer}/${field}`);
-  throw new EntryError('RX303', `${pointer}/${field} must be an HTTP status code (100-599), got ${describe(v)}`, `${pointer}/${field}`);
+  if (v === undefined || v === null) throw new EntryError(CODES.entryFieldMissing, `${pointer}/${field} is required`, `${pointer}/${field}`);
+  throw new EntryError(CODES.entryFieldType, `${pointer}/${field} must be an HTTP status code (100-599), got ${describe(v)}`, `${pointer}/${field}`);
 }
 
 export function describe(value: unknown): string {

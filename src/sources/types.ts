@@ -1,5 +1,7 @@
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { Exchange } from '../model/exchange.js';
+import { API_CODES, CODES } from '../codes.js';
+import { ReflexError } from '../errors.js';
 
 /** One entry of a decoded payload: an Exchange, or why this entry could not become one. */
 export type DecodedEntry =
@@ -7,16 +9,19 @@ export type DecodedEntry =
   | { ok: true; exchange: Exchange; raw: unknown; pointer?: string; line?: number }
   | { ok: false; diagnostic: Diagnostic; raw: unknown; requestKey: string };
 
-/** A payload that is not well-formed at all (bad JSON): the whole payload is rejected, nothing is stored. */
-export class PayloadError extends Error {
+/** A payload that is not well-formed at all (bad JSON): the whole payload is rejected (400), nothing is stored. */
+export class PayloadError extends ReflexError {
   constructor(
     message: string,
     /** 1-based line and column, when the parser tells them. */
     readonly line?: number,
     readonly column?: number,
   ) {
-    super(message);
-    this.name = 'PayloadError';
+    super(CODES.entryUnreadable, message, { status: 400 });
+  }
+
+  override answerBody(): Record<string, unknown> {
+    return { error: this.message, line: this.line ?? null, column: this.column ?? null };
   }
 }
 
@@ -24,13 +29,16 @@ export class PayloadError extends Error {
  * Ingest refused for now because a sink's backlog is past its limit; nothing was stored.
  * Receivers answer 503 with Retry-After, pulling sources wait and read the same input again.
  */
-export class BackpressureError extends Error {
+export class BackpressureError extends ReflexError {
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
   ) {
-    super(message);
-    this.name = 'BackpressureError';
+    super(API_CODES.backpressure, message, { status: 503 });
+  }
+
+  override answerBody(): Record<string, unknown> {
+    return { error: this.message };
   }
 }
 

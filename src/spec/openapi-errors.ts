@@ -54,7 +54,7 @@ function reportOne(e: ParserFailure, report: Reporter, api: unknown, syntaxRepor
     let reason = firstLine(message);
     if (e.code === 'ERESOLVER' && e.ioErrorCode === 'ENOENT') reason = `${targetFile(message) ?? 'the file'} does not exist`;
     if (e.code === 'EMISSINGPOINTER') reason = `'${String(e.targetToken ?? tokenOf(message))}' does not exist in ${e.source ? displayPath(keyOfUrl(e.source)) : 'the target'}`;
-    report.error(e.ioErrorCode === 'EREFUSED' ? CODES.refusedRef : CODES.badRef, pointer, `cannot resolve ${shown}: ${reason}`);
+    report.error(e.ioErrorCode === CODES.refusedRef ? CODES.refusedRef : CODES.badRef, pointer, `cannot resolve ${shown}: ${reason}`);
     return;
   }
   if (/Unsupported OpenAPI version|Swagger version|version number must be a string/i.test(message)) {

@@ -3,6 +3,8 @@ import { open, realpath } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { keyOfUrl } from './locate.js';
+import { CODES } from '../codes.js';
+import { ReflexError } from '../errors.js';
 
 /** What a spec's `$ref`s may read besides the spec's own folder tree. */
 export interface RefPolicy {
@@ -15,8 +17,10 @@ export interface RefPolicy {
 export const DEFAULT_REF_POLICY: RefPolicy = { allow: [], maxBytes: 32 * 1024 * 1024 };
 
 /** A `$ref` reflex will not follow. `code` lands in the parser error's `ioErrorCode`. */
-export class RefusedRef extends Error {
-  readonly code = 'EREFUSED';
+export class RefusedRef extends ReflexError {
+  constructor(message: string) {
+    super(CODES.refusedRef, message);
+  }
 }
 
 type ResolverErrorClass = new (ex: Error, source: string) => Error;

@@ -1,19 +1,19 @@
 import Database from 'better-sqlite3';
 import { accessSync, constants, existsSync, mkdirSync, statSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ReflexError } from '../errors.js';
 
 /**
  * A store failure, naming the database file and, where it can be found, the operating system's
- * reason (EACCES, EROFS, ENOSPC ...). `code` is SQLite's (SQLITE_READONLY ...) or the OS's.
+ * reason (EACCES, EROFS, ENOSPC ...). `code` is SQLite's (SQLITE_READONLY ...) or the OS's, else STORE_ERROR.
  */
-export class StoreError extends Error {
+export class StoreError extends ReflexError {
   constructor(
     message: string,
     readonly file: string,
-    readonly code: string | undefined,
+    code: string | undefined,
   ) {
-    super(message);
-    this.name = 'StoreError';
+    super(code ?? 'STORE_ERROR', message);
   }
 }
 

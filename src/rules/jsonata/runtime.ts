@@ -4,6 +4,7 @@
  * (`sequence`, `keepSingleton`, `cons`, `outerWrapper`, `tupleStream`), because its results
  * depend on them in ways that are easy to get subtly wrong when "simplified".
  */
+import { ReflexError } from '../../errors.js';
 
 /** A jsonata sequence: an array plus the flags jsonata's evaluator reads and writes. */
 export type Seq = unknown[] & {
@@ -180,16 +181,15 @@ interface ErrorDetails {
   position?: number;
 }
 
-/** A runtime error carrying jsonata's code, fields and message text. */
-export class JsonataEvalError extends Error {
+/** A runtime error carrying jsonata's code (T2001 ...), fields and message text. */
+export class JsonataEvalError extends ReflexError {
   value?: unknown;
   value2?: unknown;
   token?: string;
   position?: number;
 
-  constructor(readonly code: string, details: ErrorDetails) {
-    super();
-    this.name = 'JsonataEvalError';
+  constructor(code: string, details: ErrorDetails) {
+    super(code, '');
     this.locate(details);
   }
 
