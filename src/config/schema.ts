@@ -1,106 +1,99 @@
-import { FILE_PATH_KEYWORD } from '../sdk/schema.js';
+import type { Static, TObject, TProperties, TSchema } from 'typebox';
+import { Default, FILE_PATH_KEYWORD, Type } from '../sdk/schema.js';
+
+/*
+ * reflex.yaml, declared once: this schema validates the file, gives each key its one default, and
+ * the README's table of keys is generated from it (src/docs/config-reference.ts). Durations and
+ * sizes stay text here; src/config/parse.ts turns them into milliseconds and bytes.
+ */
+
+/** A duration as written (`7d`, `50ms`, `2h30m`). */
+const Duration = (value: string, description: string) => Default(Type.String({ description }), value);
+/** A size as written (`10mb`, `512kb`) or a number of bytes. */
+const Size = (value: string, description: string) =>
+  Default(Type.Unsafe<string | number>({ type: ['string', 'integer'], description }), value);
+/** A block of keys; absent, it is all defaults. */
+const Section = <P extends TProperties>(properties: P, description?: string) =>
+  Default(Type.Object(properties, { additionalProperties: false, ...(description ? { description } : {}) }), {} as Static<TObject<P>>);
 
 /** A bearer token, HTTP basic credentials, or both (either is accepted). */
-function credential(where: string) {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    description: `credential required on ${where}`,
-    properties: {
-      token: { type: 'string', minLength: 16, description: 'shared secret, sent as `Authorization: Bearer <token>` (use ${ENV})' },
-      basic: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['username', 'password'],
-        description: 'HTTP basic credentials (`Authorization: Basic`)',
-        properties: { username: { type: 'string', minLength: 1 }, password: { type: 'string', minLength: 8 } },
-      },
-    },
-  } as const;
+function credential(where: string, without: string) {
+  return Type.Optional(Type.Object({
+    token: Type.Optional(Type.String({
+      minLength: 16,
+      description: `shared secret for ${where} (\`Authorization: Bearer\`, at least 16 characters; use \`\${ENV}\`); ${without}`,
+    })),
+    basic: Type.Optional(Type.Object(
+      { username: Type.String({ minLength: 1 }), password: Type.String({ minLength: 8 }) },
+      { additionalProperties: false, description: `\`{username, password}\` accepted as HTTP basic on ${where}` },
+    )),
+  }, { additionalProperties: false, description: `credential required on ${where}; ${without}` }));
 }
 
-/** JSON Schema of reflex.yaml. Connector blocks are checked again by their connector's own schema. */
-export const CONFIG_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    specs: { type: 'array', items: { type: 'string', [FILE_PATH_KEYWORD]: true }, description: 'annotated OpenAPI files, relative to the config file' },
-    server: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        host: { type: 'string', description: 'address to listen on (default 127.0.0.1)' },
-        port: { type: 'integer', minimum: 0, maximum: 65535, description: 'port (default 8088)' },
-        bodyLimit: { type: ['string', 'integer'], description: 'largest accepted request body, e.g. 10mb (default)' },
-        ingestAuth: { ...credential('/ingest/*; without one reflex listens on loopback only') },
-        apiAuth: { ...credential('every other route but /healthz and /readyz; without one they answer loopback clients only') },
-        requestTimeout: { type: 'string', description: 'a request (headers and body) not received within this is answered 408 and its connection closed (default 60s; 0: none)' },
-        headersTimeout: { type: 'string', description: 'the same for the request headers alone, at most requestTimeout (default 20s; 0: none)' },
-        idleTimeout: { type: 'string', description: 'a connection silent this long, either way, is closed (default 2m; 0: none)' },
-      },
-    },
-    webhooks: {
-      type: 'object',
-      additionalProperties: false,
-      description: 'how webhook endpoints (POST /webhooks, or `type: webhook` sinks) are delivered to',
-      properties: {
-        allowPrivateAddresses: { type: 'boolean', description: 'deliver to loopback, private and link-local addresses (default false)' },
-        retrySchedule: { type: 'array', minItems: 1, items: { type: 'string' }, description: 'delay before each attempt (default 0s, 5s, 5m, 30m, 2h, 5h, 10h, 10h)' },
-        jitter: { type: 'number', minimum: 0, maximum: 1, description: 'each retry delay is spread by ± this fraction (default 0.2)' },
-        timeout: { type: 'string', description: 'per request, e.g. 15s (default)' },
-        disableAfter: { type: 'string', description: 'an endpoint failing without a success this long is disabled (default 5d)' },
-        rotationGrace: { type: 'string', description: 'how long the previous secret keeps signing after a rotation (default 24h)' },
-        maxResponseBytes: { type: 'integer', minimum: 0, description: 'response bytes kept in the delivery log (default 4096)' },
-        concurrency: { type: 'integer', minimum: 1, description: 'deliveries in flight per endpoint (default 16)' },
-      },
-    },
-    store: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        type: { const: 'sqlite', description: 'the embedded store (the only one so far)' },
-        path: { type: 'string', [FILE_PATH_KEYWORD]: true, description: 'database file (default .reflex/reflex.db)' },
-        retention: { type: 'string', description: 'keep records this long, e.g. 7d (default); 0 keeps everything' },
-        dedupeWindow: { type: 'string', description: 'a log entry re-sent within this window is dropped (default 24h)' },
-        sync: { enum: ['full', 'normal'], description: 'full: fsync each commit (default); normal: survive process crashes only' },
-      },
-    },
-    log: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        level: { enum: ['debug', 'info', 'warn', 'error'] },
-        format: { enum: ['text', 'json'] },
-      },
-    },
-    cdc: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        reorderWindow: { type: 'string', description: 'changes wait this long so out-of-order logs apply in request-time order (default 3s; 0 applies at once)' },
-      },
-    },
-    specRefs: {
-      type: 'object',
-      additionalProperties: false,
-      description: "what a spec's $refs may read besides the spec's own folder tree",
-      properties: {
-        allow: { type: 'array', items: { type: 'string' }, description: 'more folders (relative to the config file) and http(s) URL prefixes $refs may read (default none)' },
-        maxBytes: { type: ['string', 'integer'], description: 'largest file a $ref (or the spec itself) may be, e.g. 32mb (default)' },
-      },
-    },
-    limits: {
-      type: 'object',
-      additionalProperties: false,
-      description: 'bounds on what one log entry may cost',
-      properties: {
-        jsonDepth: { type: 'integer', minimum: 16, maximum: 1000, description: 'a body nested deeper than this many levels stays text (default 256)' },
-        ruleTimeout: { type: 'string', description: 'longest one rule expression may run, e.g. 50ms (default); past it the exchange is a dead letter (RX411)' },
-        ruleDepth: { type: 'integer', minimum: 16, maximum: 10000, description: "deepest a JSONata expression's evaluation may nest, recursion included (default 500; RX412)" },
-        eventSize: { type: ['string', 'integer'], description: 'largest event a rule may build, serialized, e.g. 1mb (default; RX413)' },
-      },
-    },
-    sources: { type: 'array', items: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } } },
-    sinks: { type: 'array', items: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } } },
-  },
-} as const;
+const ConnectorBlocks = (description: string) =>
+  Default(Type.Array(Type.Object({ type: Type.String() }), { description }), []);
+
+export const CONFIG_SCHEMA = Type.Object({
+  specs: Default(Type.Array(Type.String({ [FILE_PATH_KEYWORD]: true }), {
+    description: 'annotated OpenAPI files, relative to the config file (`--spec` replaces them)',
+  }), []),
+  server: Section({
+    host: Default(Type.String({ description: 'listen address' }), '127.0.0.1'),
+    port: Default(Type.Integer({ minimum: 0, maximum: 65535, description: 'listen port (`0`: any free port)' }), 8088),
+    bodyLimit: Size('10mb', 'largest accepted request body'),
+    ingestAuth: credential('`/ingest/*`', 'without one reflex listens on loopback only'),
+    apiAuth: credential('every other route but `/healthz` and `/readyz`', 'without one they answer loopback clients only'),
+    requestTimeout: Duration('60s', 'a request whose headers and body have not all arrived by then gets `408` and its connection is closed (`0`: none)'),
+    headersTimeout: Duration('20s', 'the same for the headers alone; at most `server.requestTimeout` (`0`: none)'),
+    idleTimeout: Duration('2m', 'a connection with nothing sent or received this long is closed (`0`: none); SSE tails send a keep-alive every half of it (at most 15s)'),
+  }),
+  store: Section({
+    type: Default(Type.Literal('sqlite', { description: 'the embedded store (the only one so far)' }), 'sqlite'),
+    path: Default(Type.String({ [FILE_PATH_KEYWORD]: true, description: 'database file (WAL mode; one writer process)' }), '.reflex/reflex.db'),
+    retention: Duration('7d', 'records older than this are pruned (`0` keeps everything), except those a sink has not delivered yet'),
+    dedupeWindow: Duration('24h', 'a log entry re-sent within this window yields nothing'),
+    sync: Default(Type.Enum(['full', 'normal'], { description: '`full` fsyncs each commit (survives power loss); `normal` survives process crashes' }), 'full'),
+  }),
+  cdc: Section({
+    reorderWindow: Duration('3s', 'changes wait this long so that logs arriving out of order apply in request-time order; `0` applies them before the batch is acknowledged'),
+  }),
+  limits: Section({
+    ruleTimeout: Duration('50ms', 'longest one rule expression (`when`, `data`, `key`, `x-reflex-cdc`) may run; past it the exchange is a dead letter (`RX411`). Also the longest a runaway rule can hold the event loop'),
+    ruleDepth: Default(Type.Integer({ minimum: 16, maximum: 10000, description: "deepest JSONata's evaluator may nest, sub-expressions and recursive calls together (16-10000; `RX412`)" }), 500),
+    eventSize: Size('1mb', 'largest event a rule may build, as serialized JSON (`RX413`)'),
+    jsonDepth: Default(Type.Integer({ minimum: 16, maximum: 1000, description: 'a body nested deeper than this many levels stays text instead of being parsed (16-1000; real APIs stay far below, stack-bound walks of JSON overflow a few thousand levels down)' }), 256),
+  }, 'bounds on what one log entry may cost'),
+  log: Section({
+    level: Default(Type.Enum(['debug', 'info', 'warn', 'error'], { description: '`debug`, `info`, `warn`, `error`' }), 'info'),
+    format: Default(Type.Enum(['text', 'json'], { description: '`text` or `json` lines on stderr' }), 'text'),
+  }),
+  webhooks: Section({
+    allowPrivateAddresses: Default(Type.Boolean({ description: 'deliver to loopback, private, link-local and reserved addresses and to this machine\'s own interface addresses; without it these are refused at registration and at connect (after DNS), in every spelling: IPv4-mapped and IPv4-compatible IPv6 (`::ffff:10.0.0.1`, `::10.0.0.1`), NAT64 (`64:ff9b::10.0.0.1`), 6to4 (`2002:a00:1::`), Teredo, and names with a trailing dot (`localhost.`)' }), false),
+    retrySchedule: Default(Type.Array(Type.String(), { minItems: 1, description: 'delay before each attempt; its length is the number of attempts' }), ['0s', '5s', '5m', '30m', '2h', '5h', '10h', '10h']),
+    jitter: Default(Type.Number({ minimum: 0, maximum: 1, description: 'each delay is spread by ± this fraction' }), 0.2),
+    timeout: Duration('15s', 'per request (connect, headers, body)'),
+    disableAfter: Duration('5d', 'an endpoint failing without a success this long is disabled'),
+    rotationGrace: Duration('24h', 'the previous secret keeps signing this long after a rotation'),
+    maxResponseBytes: Default(Type.Integer({ minimum: 0, description: 'response bytes kept in the delivery log (the rest is not read)' }), 4096),
+    concurrency: Default(Type.Integer({ minimum: 1, description: 'requests in flight per endpoint (never two of one key)' }), 16),
+  }, 'how webhook endpoints (POST /webhooks, or `type: webhook` sinks) are delivered to'),
+  specRefs: Section({
+    allow: Default(Type.Array(Type.String(), { description: "a spec's `$ref`s read only regular files inside the spec's own folder tree; this lists more folders (relative to the config file) and `http(s)://` URL prefixes they may read (`reflex lint --allow-refs <dir|url>` does the same); any other `$ref` is refused with `RX007`, unread" }), []),
+    maxBytes: Size('32mb', 'largest file a `$ref`, or the spec itself, may be; a device (`/dev/zero`), FIFO or folder is refused'),
+  }, "what a spec's $refs may read besides the spec's own folder tree"),
+  sources: ConnectorBlocks('extra sources, by `type` (below)'),
+  sinks: ConnectorBlocks('sinks, by `type` (below); each has its own dispatcher and committed offset'),
+}, { additionalProperties: false });
+
+type DefaultedKeys<P> = { [K in keyof P]: P[K] extends { readonly default: unknown } ? K : never }[keyof P];
+
+/** A schema's static type with every key that has a default present, at every depth (defaults were applied). */
+type Filled<S> = S extends TObject<infer P>
+  ? Omit<Static<S>, DefaultedKeys<P>> & { -readonly [K in DefaultedKeys<P>]-?: Filled<P[K]> }
+  : S extends TSchema ? Static<S> : never;
+
+/** reflex.yaml as written, with the schema's defaults filled in. */
+export type RawConfig = Filled<typeof CONFIG_SCHEMA>;
+
+/** A credential reflex accepts: a bearer token, HTTP basic, or either. */
+export type Credential = Static<ReturnType<typeof credential>>;

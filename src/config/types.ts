@@ -1,36 +1,9 @@
-import { DEFAULT_REF_POLICY, type RefPolicy } from '../spec/ref-files.js';
-import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from '../webhooks/types.js';
-import { DEFAULT_JSON_DEPTH } from '../model/json-depth.js';
-import { DEFAULT_RULE_LIMITS, type RuleLimits } from '../rules/budget.js';
+import { Value } from 'typebox/value';
+import { parseConfig, type ReflexConfig } from './parse.js';
+import { CONFIG_SCHEMA, type RawConfig } from './schema.js';
 
-/** reflex.yaml after defaults are applied (see src/config/schema.ts for the file's schema). */
-export interface ReflexConfig {
-  /** Where the config came from, for messages (null when only defaults and flags are used). */
-  file: string | null;
-  specs: string[];
-  server: {
-    host: string; port: number; bodyLimit: number; ingestAuth: Credential | null; apiAuth: Credential | null;
-    /** Milliseconds (0: none) to receive a whole request; to receive its headers; of silence on a connection. */
-    requestTimeoutMs: number; headersTimeoutMs: number; idleTimeoutMs: number;
-  };
-  webhooks: WebhookSettings;
-  store: { type: 'sqlite'; path: string; retentionMs: number; dedupeWindowMs: number; sync: 'full' | 'normal' };
-  log: { level: 'debug' | 'info' | 'warn' | 'error'; format: 'text' | 'json' };
-  cdc: { reorderWindowMs: number };
-  /** What spec `$ref`s may read besides each spec's own folder tree. */
-  specRefs: RefPolicy;
-  /** Bounds on what one log entry may cost. */
-  /** `rules`: what one rule evaluation may cost (ruleTimeout, ruleDepth, eventSize). */
-  limits: { jsonDepth: number; rules: RuleLimits };
-  sources: ConnectorBlock[];
-  sinks: ConnectorBlock[];
-}
-
-/** A credential reflex accepts: a bearer token, HTTP basic, or either. */
-export interface Credential {
-  token?: string;
-  basic?: { username: string; password: string };
-}
+export type { ReflexConfig } from './parse.js';
+export type { Credential } from './schema.js';
 
 /** One `sources:` or `sinks:` entry; the connector named by `type` validates the rest. */
 export interface ConnectorBlock {
@@ -46,21 +19,14 @@ export const DEFAULT_SOURCES: ConnectorBlock[] = [
   { type: 'http', path: '/ingest/exchanges', format: 'exchange' },
 ];
 
+/** Fills in the schema's defaults (in place) for every key the value leaves out. */
+export function withDefaults(value: unknown): RawConfig {
+  return Value.Default(CONFIG_SCHEMA, value) as RawConfig;
+}
+
+/** The config when there is no reflex.yaml: every key at its schema default. */
 export function defaultConfig(): ReflexConfig {
-  return {
-    file: null,
-    specs: [],
-    server: {
-      host: '127.0.0.1', port: 8088, bodyLimit: 10 * 1024 * 1024, ingestAuth: null, apiAuth: null,
-      requestTimeoutMs: 60_000, headersTimeoutMs: 20_000, idleTimeoutMs: 120_000,
-    },
-    webhooks: { ...DEFAULT_WEBHOOK_SETTINGS, retryScheduleMs: [...DEFAULT_WEBHOOK_SETTINGS.retryScheduleMs] },
-    store: { type: 'sqlite', path: '.reflex/reflex.db', retentionMs: 7 * 86_400_000, dedupeWindowMs: 86_400_000, sync: 'full' },
-    log: { level: 'info', format: 'text' },
-    cdc: { reorderWindowMs: 3000 },
-    specRefs: { allow: [...DEFAULT_REF_POLICY.allow], maxBytes: DEFAULT_REF_POLICY.maxBytes },
-    limits: { jsonDepth: DEFAULT_JSON_DEPTH, rules: { ...DEFAULT_RULE_LIMITS } },
-    sources: [],
-    sinks: [],
-  };
+  return parseConfig(withDefaults({}), { file: null, baseDir: process.cwd(), written: () => false }, (pointer, message) => {
+    throw new Error(`the default of ${pointer} does not parse: ${message}`);
+  });
 }

@@ -13,7 +13,9 @@ export function FilePath(options: { description?: string } = {}) {
 
 /** A schema with its one default: validation fills it in, so the connector sees the field as set. */
 export function Default<T extends TSchema>(schema: T, value: Static<T>): ReturnType<typeof Type.Optional<T>> & { readonly default: Static<T> } {
-  return Type.Optional({ ...schema, default: value } as T) as ReturnType<typeof Type.Optional<T>> & { readonly default: Static<T> };
+  // A copy with every own property, TypeBox's hidden `~kind` too, so Value.Default still walks into it.
+  const withDefault = Object.defineProperties({}, { ...Object.getOwnPropertyDescriptors(schema), default: { value, enumerable: true } }) as T;
+  return Type.Optional(withDefault) as ReturnType<typeof Type.Optional<T>> & { readonly default: Static<T> };
 }
 
 type DefaultedKeys<S> = S extends { properties: infer P }
