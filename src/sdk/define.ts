@@ -44,9 +44,10 @@ export function defineSource<S extends TObject>(def: {
   };
 }
 
-const sharedSink = {
-  streams: Default(Type.Array(Type.String()), ['*']),
-  maxBacklog: Default(Type.Integer({ minimum: 1, description: 'undelivered records past which ingest is refused (503 with Retry-After)' }), DEFAULT_MAX_BACKLOG),
+/** The fields every sink block has besides `name` (its default depends on the connector); the README documents them once. */
+export const SHARED_SINK_FIELDS = {
+  streams: Default(Type.Array(Type.String(), { description: 'streams to deliver; "*" for all' }), ['*']),
+  maxBacklog: Default(Type.Integer({ minimum: 1, description: 'past this many undelivered records, ingest answers `503` with `Retry-After` (nothing of the refused batch is stored) instead of growing the store without bound' }), DEFAULT_MAX_BACKLOG),
 };
 
 /** The fields every sink block has, resolved by the host (dispatcher subscription, backpressure). */
@@ -68,8 +69,8 @@ export function defineSink<S extends TObject>(def: {
 }): SinkConnector<Settings<S> & SharedSinkSettings> {
   const shared: TProperties = {
     name: Type.String({ description: `instance name (default: ${def.name.text})` }),
-    streams: { ...sharedSink.streams, description: `${def.streams ?? 'streams to deliver'}; "*" for all` },
-    maxBacklog: sharedSink.maxBacklog,
+    streams: { ...SHARED_SINK_FIELDS.streams, description: `${def.streams ?? 'streams to deliver'}; "*" for all` },
+    maxBacklog: SHARED_SINK_FIELDS.maxBacklog,
   };
   return {
     type: def.type,
