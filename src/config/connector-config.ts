@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { dirname, resolve } from 'node:path';
+import { CODES } from '../codes.js';
 import { DiagnosticError, type Diagnostic } from '../model/diagnostic.js';
 import type { Registry } from '../registry.js';
 import { addFilePathKeyword, type PathContext } from './file-paths.js';
@@ -20,7 +21,7 @@ export function validateConnectorBlock(
 ): Record<string, unknown> {
   const loc = block.__location;
   const at = (pointer: string, message: string): Diagnostic => ({
-    code: 'RX201',
+    code: CODES.connectorConfigInvalid,
     severity: 'error',
     message,
     ...(loc ? { file: loc.file, pointer: loc.pointer + pointer } : { pointer }),

@@ -2,6 +2,7 @@ import { Ajv } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
+import { CODES, type RxCode } from '../codes.js';
 import { DiagnosticError, type Diagnostic } from '../model/diagnostic.js';
 import { parsePointer } from '../model/json-pointer.js';
 import { describeAjvError } from './connector-config.js';
@@ -22,7 +23,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv): ReflexConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new DiagnosticError([{ code: 'RX200', severity: 'error', message: `cannot read config: ${(err as Error).message}`, file }]);
+    throw new DiagnosticError([{ code: CODES.configInvalid, severity: 'error', message: `cannot read config: ${(err as Error).message}`, file }]);
   }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
@@ -31,19 +32,19 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv): ReflexConfig {
     const offset = node?.range?.[0];
     return offset !== undefined ? lineCounter.linePos(offset) : undefined;
   };
-  const diag = (pointer: string, message: string, code = 'RX200'): Diagnostic => {
+  const diag = (pointer: string, message: string, code: RxCode = CODES.configInvalid): Diagnostic => {
     const pos = locate(pointer);
     return { code, severity: 'error', message, file, pointer, ...(pos ? { line: pos.line, column: pos.col } : {}) };
   };
   if (doc.errors.length > 0) {
     throw new DiagnosticError(doc.errors.map((e) => {
       const pos = lineCounter.linePos(e.pos[0]);
-      return { code: 'RX200', severity: 'error', message: e.message.split('\n')[0]!, file, line: pos.line, column: pos.col };
+      return { code: CODES.configInvalid, severity: 'error', message: e.message.split('\n')[0]!, file, line: pos.line, column: pos.col };
     }));
   }
   const problems: Diagnostic[] = [];
   const raw = substituteEnv(doc.toJS() ?? {}, env, '', (pointer, name) =>
-    problems.push(diag(pointer, `environment variable ${name} is not set`, 'RX202')));
+    problems.push(diag(pointer, `environment variable ${name} is not set`, CODES.envVarUnset)));
   const base = dirname(resolve(file));
   // Resolves every path the schema marks (specs, store.path) against the config file's folder.
   if (!validate.call({ baseDir: base }, raw)) {

@@ -6,6 +6,7 @@ export { defineSink, defineSource, DEFAULT_MAX_BACKLOG, type SharedSinkSettings 
 export { Default, FilePath, Type, type Settings, type Static, type TSchema } from './schema.js';
 export { createRegistry, type Registry } from '../registry.js';
 export { ReflexError, isReflexError, type ReflexErrorOptions } from '../errors.js';
+export { API_CODES, CODES, type RxCode } from '../codes.js';
 
 export type { Logger } from '../logger.js';
 export type { Diagnostic } from '../model/diagnostic.js';

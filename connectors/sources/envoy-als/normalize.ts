@@ -1,4 +1,4 @@
-import { asObject, decodeWith, DEFAULT_JSON_DEPTH, EntryError, hashJson, normalizeBody, normalizeHeaders, parseRfc3339, pathWithoutQuery, type DecodedEntry, type Exchange, type HeaderMap, type QueryMap } from '../../../src/sdk/index.js';
+import { asObject, CODES, decodeWith, DEFAULT_JSON_DEPTH, EntryError, hashJson, normalizeBody, normalizeHeaders, parseRfc3339, pathWithoutQuery, type DecodedEntry, type Exchange, type HeaderMap, type QueryMap } from '../../../src/sdk/index.js';
 
 /**
  * Envoy's `HTTPAccessLogEntry` (envoy/data/accesslog/v3/accesslog.proto), in its proto3 JSON form
@@ -76,21 +76,21 @@ export function alsToExchange(raw: unknown, node: string | null, maxDepth = DEFA
   const res = asObject(entry.response, '/response') as NonNullable<AlsHttpEntry['response']>;
 
   const method = req.requestMethod;
-  if (!method || method === 'METHOD_UNSPECIFIED') throw new EntryError('RX302', '/request/requestMethod is required', '/request/requestMethod');
+  if (!method || method === 'METHOD_UNSPECIFIED') throw new EntryError(CODES.entryFieldMissing, '/request/requestMethod is required', '/request/requestMethod');
   const status = res.responseCode;
   if (status === undefined || status === 0) {
     // Envoy logs 0 when no response was sent (the client went away first).
-    throw new EntryError('RX302', '/response/responseCode is required (0: Envoy sent no response)', '/response/responseCode');
+    throw new EntryError(CODES.entryFieldMissing, '/response/responseCode is required (0: Envoy sent no response)', '/response/responseCode');
   }
   if (!Number.isInteger(status) || status < 100 || status > 599) {
-    throw new EntryError('RX303', `/response/responseCode must be an HTTP status code (100-599), got ${status}`, '/response/responseCode');
+    throw new EntryError(CODES.entryFieldType, `/response/responseCode must be an HTTP status code (100-599), got ${status}`, '/response/responseCode');
   }
   const time = common.startTime;
-  if (!time) throw new EntryError('RX302', '/commonProperties/startTime is required', '/commonProperties/startTime');
+  if (!time) throw new EntryError(CODES.entryFieldMissing, '/commonProperties/startTime is required', '/commonProperties/startTime');
   // `path` is what the upstream saw (after prefix_rewrite/regex_rewrite); `originalPath` is what the
   // client called, logged only when Envoy rewrote it (x-envoy-original-path).
   const uri = req.path || req.originalPath;
-  if (!uri) throw new EntryError('RX302', '/request/path is required', '/request/path');
+  if (!uri) throw new EntryError(CODES.entryFieldMissing, '/request/path is required', '/request/path');
   const q = uri.indexOf('?');
   const upstreamPath = q === -1 ? uri : uri.slice(0, q);
   const original = req.originalPath || req.requestHeaders?.['x-envoy-original-path'];
@@ -148,7 +148,7 @@ function readBody(bodies: Record<string, unknown>, part: 'request' | 'response',
 /** proto3 JSON Timestamps are RFC 3339 with up to 9 fractional digits; the Exchange keeps milliseconds. */
 function isoTime(value: string): string {
   const ms = typeof value === 'string' ? parseRfc3339(value) : null;
-  if (ms === null) throw new EntryError('RX303', `/commonProperties/startTime must be an RFC 3339 time, got "${value}"`, '/commonProperties/startTime');
+  if (ms === null) throw new EntryError(CODES.entryFieldType, `/commonProperties/startTime must be an RFC 3339 time, got "${value}"`, '/commonProperties/startTime');
   return new Date(ms).toISOString();
 }
 

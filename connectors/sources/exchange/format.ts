@@ -1,4 +1,4 @@
-import { asObject, decodeWith, DEFAULT_JSON_DEPTH, EntryError, hashJson, normalizeBody, normalizeHeaders, optionalString, parseNdjson, parseRfc3339, pathWithoutQuery, requiredStatus, requiredString, scalarText, setOwn, type DecodedEntry, type DecodeOptions, type Exchange, type GatewayKind, type LogFormat, type QueryMap } from '../../../src/sdk/index.js';
+import { asObject, CODES, decodeWith, DEFAULT_JSON_DEPTH, EntryError, hashJson, normalizeBody, normalizeHeaders, optionalString, parseNdjson, parseRfc3339, pathWithoutQuery, requiredStatus, requiredString, scalarText, setOwn, type DecodedEntry, type DecodeOptions, type Exchange, type GatewayKind, type LogFormat, type QueryMap } from '../../../src/sdk/index.js';
 
 const GATEWAY_KINDS = new Set<GatewayKind>(['kong', 'envoy', 's3', 'elasticsearch', 'kafka', 'http']);
 
@@ -23,7 +23,7 @@ function toExchange(raw: unknown, maxDepth: number): Exchange {
   const time = requiredString(req, 'time', '/request');
   const timeMs = parseRfc3339(time);
   if (timeMs === null) {
-    throw new EntryError('RX303', `/request/time must be an RFC 3339 date-time (e.g. 2024-05-01T12:00:00Z, a real calendar date with an offset), got "${time}"`, '/request/time');
+    throw new EntryError(CODES.entryFieldType, `/request/time must be an RFC 3339 date-time (e.g. 2024-05-01T12:00:00Z, a real calendar date with an offset), got "${time}"`, '/request/time');
   }
   const path = requestPath(requiredString(req, 'path', '/request'), '/request/path');
   const upstream = optionalString(req, 'upstreamPath');
@@ -34,7 +34,7 @@ function toExchange(raw: unknown, maxDepth: number): Exchange {
   const gateway = rec.gateway && typeof rec.gateway === 'object' ? (rec.gateway as Record<string, unknown>) : {};
   const kind = (optionalString(gateway, 'kind') ?? 'http') as GatewayKind;
   if (!GATEWAY_KINDS.has(kind)) {
-    throw new EntryError('RX303', `/gateway/kind must be one of ${[...GATEWAY_KINDS].join(', ')}, got "${kind}"`, '/gateway/kind');
+    throw new EntryError(CODES.entryFieldType, `/gateway/kind must be one of ${[...GATEWAY_KINDS].join(', ')}, got "${kind}"`, '/gateway/kind');
   }
   return {
     request: {
@@ -70,7 +70,7 @@ function toExchange(raw: unknown, maxDepth: number): Exchange {
 }
 
 function requestPath(value: string, pointer: string): string {
-  if (!value.startsWith('/')) throw new EntryError('RX303', `${pointer} must start with "/", got "${value}"`, pointer);
+  if (!value.startsWith('/')) throw new EntryError(CODES.entryFieldType, `${pointer} must start with "/", got "${value}"`, pointer);
   return pathWithoutQuery(value);
 }
 

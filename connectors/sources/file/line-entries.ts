@@ -1,4 +1,4 @@
-import { hashHex, PayloadError, type DecodedEntry, type Diagnostic, type LogFormat } from '../../../src/sdk/index.js';
+import { CODES, hashHex, PayloadError, type DecodedEntry, type Diagnostic, type LogFormat } from '../../../src/sdk/index.js';
 import type { LineItem } from './line-reader.js';
 
 /**
@@ -9,7 +9,7 @@ import type { LineItem } from './line-reader.js';
 export function decodeLine(format: LogFormat, file: string, item: LineItem, maxLineBytes: number): DecodedEntry[] {
   if (item.kind === 'tooLong') {
     return [deadLine(file, item, {
-      code: 'RX304',
+      code: CODES.lineTooLong,
       message: `line of ${item.bytes} bytes is longer than maxLineBytes (${maxLineBytes}); it was skipped without being read (byte offset ${item.start})`,
     }, null)];
   }
@@ -20,9 +20,9 @@ export function decodeLine(format: LogFormat, file: string, item: LineItem, maxL
   } catch (err) {
     if (err instanceof PayloadError) {
       const reason = err.message.replace(/^malformed JSON[^:]*: /, '');
-      return [deadLine(file, item, { code: 'RX300', message: `malformed ${format.name} log line: ${reason}`, ...(err.column ? { column: err.column } : {}) }, item.text)];
+      return [deadLine(file, item, { code: CODES.entryUnreadable, message: `malformed ${format.name} log line: ${reason}`, ...(err.column ? { column: err.column } : {}) }, item.text)];
     }
-    return [deadLine(file, item, { code: 'RX300', message: `cannot read ${format.name} log line: ${(err as Error)?.message ?? String(err)}` }, item.text)];
+    return [deadLine(file, item, { code: CODES.entryUnreadable, message: `cannot read ${format.name} log line: ${(err as Error)?.message ?? String(err)}` }, item.text)];
   }
   // The format numbers lines within the payload it was given (this one line): name the file's line instead.
   return entries.map((e) => (e.ok ? e : { ...e, diagnostic: { ...e.diagnostic, file, line: item.line } }));
@@ -31,7 +31,7 @@ export function decodeLine(format: LogFormat, file: string, item: LineItem, maxL
 /** A line whose entries could not be stored (the store refused them, not the decoder): kept as text so the rest goes on. */
 export function unstorableLine(file: string, item: LineItem, err: unknown): DecodedEntry {
   const text = item.kind === 'line' ? item.text : null;
-  return deadLine(file, item, { code: 'RX400', message: `could not store the entries of this line: ${(err as Error)?.message ?? String(err)}` }, text);
+  return deadLine(file, item, { code: CODES.processingFailed, message: `could not store the entries of this line: ${(err as Error)?.message ?? String(err)}` }, text);
 }
 
 function deadLine(file: string, item: LineItem, d: Pick<Diagnostic, 'code' | 'message' | 'column' | 'pointer'>, raw: string | null): DecodedEntry {

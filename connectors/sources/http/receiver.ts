@@ -22,9 +22,7 @@ export const httpReceiver = defineSource({
       try {
         entries = format.decode(body);
       } catch (err) {
-        if (err instanceof PayloadError) {
-          return { status: 400, body: { error: err.message, line: err.line ?? null, column: err.column ?? null } };
-        }
+        if (err instanceof PayloadError) return { status: err.status, body: err.answerBody() };
         throw err;
       }
       let result;
@@ -33,7 +31,7 @@ export const httpReceiver = defineSource({
         result = await ctx.ingest(entries, { backpressure: 'refuse' });
       } catch (err) {
         if (!(err instanceof BackpressureError)) throw err;
-        return { status: 503, headers: { 'retry-after': String(err.retryAfterSeconds) }, body: { error: err.message } };
+        return { status: err.status, headers: { 'retry-after': String(err.retryAfterSeconds) }, body: err.answerBody() };
       }
       return {
         status: 200,

@@ -1,5 +1,5 @@
 import type { KafkaMessage } from 'kafkajs';
-import { hashHex, PayloadError, type DecodedEntry, type LogFormat, type Logger } from '../../../src/sdk/index.js';
+import { CODES, hashHex, PayloadError, type DecodedEntry, type LogFormat, type Logger } from '../../../src/sdk/index.js';
 
 export interface Position {
   topic: string;
@@ -22,7 +22,7 @@ export function decodeMessage(format: LogFormat, at: Position, message: KafkaMes
     return [{
       ok: false,
       diagnostic: {
-        code: 'RX300',
+        code: CODES.entryUnreadable,
         severity: 'error',
         message: `malformed ${format.name} log in Kafka message (${where}): ${err.message}`,
         file: `kafka:${at.topic}/${at.partition}/${message.offset}`,

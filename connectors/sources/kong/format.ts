@@ -1,4 +1,4 @@
-import { asObject, decodeBase64Body, decodeWith, DEFAULT_JSON_DEPTH, EntryError, hashJson, normalizeBody, normalizeHeaders, optionalString, parseJson, parseNdjson, pathWithoutQuery, requiredStatus, requiredString, scalarText, setOwn, type DecodedEntry, type DecodeOptions, type Exchange, type LogFormat, type QueryMap } from '../../../src/sdk/index.js';
+import { asObject, CODES, decodeBase64Body, decodeWith, DEFAULT_JSON_DEPTH, EntryError, hashJson, normalizeBody, normalizeHeaders, optionalString, parseJson, parseNdjson, pathWithoutQuery, requiredStatus, requiredString, scalarText, setOwn, type DecodedEntry, type DecodeOptions, type Exchange, type LogFormat, type QueryMap } from '../../../src/sdk/index.js';
 import { isoTime } from './iso-time.js';
 import { originOf } from './origin.js';
 
@@ -56,10 +56,10 @@ export function kongToExchange(raw: unknown, maxDepth = DEFAULT_JSON_DEPTH): Exc
 
   const startedAt = log.started_at;
   if (typeof startedAt !== 'number' || !Number.isFinite(startedAt)) {
-    throw new EntryError(startedAt === undefined ? 'RX302' : 'RX303', '/started_at must be a number of milliseconds since the epoch', '/started_at');
+    throw new EntryError(startedAt === undefined ? CODES.entryFieldMissing : CODES.entryFieldType, '/started_at must be a number of milliseconds since the epoch', '/started_at');
   }
   if (startedAt < MIN_TIME_MS || startedAt > MAX_TIME_MS) {
-    throw new EntryError('RX303', `/started_at must be milliseconds since the epoch within the years 0000-9999, got ${startedAt}`, '/started_at');
+    throw new EntryError(CODES.entryFieldType, `/started_at must be milliseconds since the epoch within the years 0000-9999, got ${startedAt}`, '/started_at');
   }
 
   const uri = typeof req.uri === 'string' && req.uri.length > 0 ? req.uri : '/';
