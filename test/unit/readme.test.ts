@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { builtinRegistry } from '../../connectors/index.js';
 import { connectorReference } from '../../src/docs/connector-reference.js';
+import { codeReference } from '../../src/docs/code-reference.js';
 import { CONFIG_SCHEMA } from '../../src/config/schema.js';
 import { configReference } from '../../src/docs/config-reference.js';
 import { SHARED_SINK_FIELDS } from '../../src/sdk/define.js';
@@ -21,6 +22,11 @@ describe('README', () => {
       const props = (v as { properties?: Record<string, unknown> }).properties;
       for (const key of props ? Object.keys(props).map((sub) => `${k}.${sub}`) : [k]) expect(section, key).toContain(`| \`${key}`);
     }
+  });
+
+  it('carries the table of diagnostic codes generated from the code list (run `npx tsx scripts/code-docs.ts`)', () => {
+    const section = /<!-- codes:start -->\n([\s\S]*?)<!-- codes:end -->/.exec(readme);
+    expect(section?.[1]?.trim()).toBe(codeReference().trim());
   });
 
   it('shows the same test command that CI runs', () => {
