@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Agent } from 'undici';
 import { silentLogger } from '../src/logger.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
-import { WebhookService } from '../src/webhooks/service.js';
-import { DEFAULT_WEBHOOK_SETTINGS } from '../src/webhooks/types.js';
+import { WebhookService } from '../connectors/sinks/webhook/service.js';
+import { DEFAULT_WEBHOOK_SETTINGS } from '../src/config/webhook-settings.js';
 import { procCpuSeconds, startServer } from './children.js';
 import { num, pct, section, table } from './report.js';
 
@@ -75,7 +75,7 @@ async function undiciBaseline(urls: string[], bodies: string[], concurrency: num
 async function reflexRun(dir: string, urls: string[], evs: ReturnType<typeof events>, o: WebhookSectionOptions): Promise<Run> {
   const store = new SqliteStore({ path: join(dir, 'reflex.db'), retentionMs: 0, dedupeWindowMs: 86_400_000, synchronous: (process.env.BENCH_SYNC as 'full' | 'normal' | undefined) ?? 'full' });
   store.ensureStreams([{ name: 'orders', kind: 'events' }]);
-  const service = new WebhookService(store, { ...DEFAULT_WEBHOOK_SETTINGS, allowPrivateAddresses: true, concurrency: o.concurrency }, silentLogger);
+  const service = new WebhookService({ log: store, subscriptions: store.subscriptions, database: store.db }, { ...DEFAULT_WEBHOOK_SETTINGS, allowPrivateAddresses: true, concurrency: o.concurrency }, silentLogger);
   const ids = urls.map((url) => service.create({ url, streams: ['orders'] }).id);
   for (let i = 0; i < evs.length; i += 500) {
     store.commit({ entries: evs.slice(i, i + 500).map((e, j) => ({ requestKey: `bench-${i + j}`, records: [{ stream: 'orders', key: e.key, value: e.value }] })) });
@@ -86,7 +86,7 @@ async function reflexRun(dir: string, urls: string[], evs: ReturnType<typeof eve
   service.start();
   // Done when every endpoint has fanned out the whole stream and has nothing pending.
   const last = store.lastOffset('orders');
-  const done = () => service.fannedOutOffset('orders') >= last && ids.every((id) => service.messages(id, 'pending', 0, 1).length === 0);
+  const done = () => (store.subscriptions.floor('orders') ?? 0) >= last && ids.every((id) => service.messages(id, 'pending', 0, 1).length === 0);
   const delivered = () => ids.reduce((n, id) => n + (service.get(id)?.counts.delivered ?? 0), 0);
   while (!done()) {
     await new Promise((r) => setTimeout(r, 50));

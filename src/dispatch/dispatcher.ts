@@ -67,6 +67,11 @@ export class Dispatcher {
     return selected;
   }
 
+  /** The streams of the log this sink follows now. */
+  streams(): string[] {
+    return this.selectedStreams();
+  }
+
   private cursor(stream: string): number {
     return this.store.subscriptions.cursor(this.owner, stream) ?? 0;
   }

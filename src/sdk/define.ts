@@ -1,4 +1,4 @@
-import type { SinkConnector, SinkContext, Sink } from '../sinks/connector.js';
+import type { ServiceSink, Sink, SinkConnector, SinkContext, SinkService, SinkServiceContext } from '../sinks/connector.js';
 import type { Source, SourceConnector, SourceContext } from '../sources/connector.js';
 import { Default, Type, type Settings } from './schema.js';
 import type { TObject, TProperties } from 'typebox';
@@ -58,15 +58,17 @@ export interface SharedSinkSettings {
 }
 
 /** A sink connector; the host reads `name`, `streams` and `maxBacklog` and runs its dispatcher. */
-export function defineSink<S extends TObject>(def: {
+export function defineSink<S extends TObject, Service extends SinkService | undefined = undefined>(def: {
   type: string;
   summary: string;
   config: S;
   name: InstanceName<Settings<S> & SharedSinkSettings>;
   /** Describes `streams:` for this sink (e.g. 'streams to print'). */
   streams?: string;
-  create(settings: Settings<S> & SharedSinkSettings, ctx: SinkContext): Sink | null;
-}): SinkConnector<Settings<S> & SharedSinkSettings> {
+  /** The connector's process-wide part (admin routes, its own followers), created once by the host. */
+  service?(ctx: SinkServiceContext): Service;
+  create(settings: Settings<S> & SharedSinkSettings, ctx: SinkContext<Service>): Sink | ServiceSink;
+}): SinkConnector<Settings<S> & SharedSinkSettings, Service> {
   const shared: TProperties = {
     name: Type.String({ description: `instance name (default: ${def.name.text})` }),
     streams: { ...SHARED_SINK_FIELDS.streams, description: `${def.streams ?? 'streams to deliver'}; "*" for all` },
@@ -79,6 +81,7 @@ export function defineSink<S extends TObject>(def: {
     instanceName: (settings) => settings.name ?? def.name.of(settings),
     streams: (settings) => settings.streams,
     maxBacklog: (settings) => settings.maxBacklog,
+    ...(def.service ? { service: def.service } : {}),
     create: (settings, ctx) => def.create(settings, ctx),
   };
 }

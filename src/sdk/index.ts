@@ -25,3 +25,13 @@ export { BackpressureError, PayloadError, type DecodedEntry, type DecodeOptions,
 export { isAbort } from '../sources/backpressure.js';
 export { EntryError, asObject, decodeWith, describe, entryDiagnostic, optionalString, requiredStatus, requiredString } from '../sources/entry-errors.js';
 export { parseJson, parseNdjson } from '../sources/json-payload.js';
+
+// Following the log: subscriptions, followers, and a connector's process-wide service (webhooks).
+export type { LogReader, ServiceSink, SinkService, SinkServiceContext } from '../sinks/connector.js';
+export type { Follower, FollowerRegistry } from '../subscriptions/followers.js';
+export { webhookOwner, type SubscriptionStore } from '../store/subscriptions.js';
+export { migrateOwnTables, type Migration } from '../store/database.js';
+export type { WebhookSettings } from '../config/webhook-settings.js';
+export { PAGE_QUERY, pageLimit, pagePosition } from '../server/paging.js';
+export { compileEventCel, type CompiledCel } from '../rules/cel.js';
+export { ExpressionError } from '../rules/expression.js';

@@ -84,17 +84,28 @@ export class StoreDatabase {
   }
 }
 
-function schemaVersionOf(db: Database.Database): number {
+function schemaVersionOf(db: Database.Database, key = SCHEMA_VERSION_KEY): number {
   const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
   if (!hasMeta) return 0;
-  const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined;
   return row === undefined ? 0 : Number(row);
 }
 
+const SCHEMA_VERSION_KEY = 'schema_version';
+
+/**
+ * Tables a part of reflex owns in the store's file (a connector's outbox), with their own ordered
+ * migrations, versioned apart from the store's under `schema_version:<part>` in `meta`.
+ */
+export function migrateOwnTables(db: Database.Database, part: string, migrations: readonly Migration[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+  migrate(db, db.name, migrations, `${SCHEMA_VERSION_KEY}:${part}`);
+}
+
 /** Applies the migrations newer than the file's version; refuses a file written by a newer reflex. */
-function migrate(db: Database.Database, path: string, migrations: readonly Migration[]): void {
+function migrate(db: Database.Database, path: string, migrations: readonly Migration[], key = SCHEMA_VERSION_KEY): void {
   const newest = migrations.at(-1)?.version ?? 0;
-  const current = schemaVersionOf(db);
+  const current = schemaVersionOf(db, key);
   if (current > newest) {
     throw new Error(`${path}: store schema version ${current} is newer than this reflex understands (${newest}); upgrade reflex`);
   }
@@ -104,7 +115,7 @@ function migrate(db: Database.Database, path: string, migrations: readonly Migra
       db.transaction(() => {
         if (typeof m.up === 'string') db.exec(m.up);
         else m.up(db);
-        db.prepare("INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(m.version));
+        db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, String(m.version));
       })();
     } catch (err) {
       throw storeError(path, err, `cannot upgrade the store to schema version ${m.version} (${m.name})`);

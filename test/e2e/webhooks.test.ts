@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { isForbiddenAddress } from '../../src/webhooks/address-guard.js';
+import { isForbiddenAddress } from '../../connectors/sinks/webhook/address-guard.js';
 import { kongLog } from '../support/kong-log.js';
 import { ROOT, startReflexProcess, type ReflexProcess } from '../support/reflex-process.js';
 import { eventually, startReceiver, type Receiver } from '../support/webhook-receiver.js';

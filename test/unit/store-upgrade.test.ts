@@ -9,7 +9,9 @@ import { silentLogger } from '../../src/logger.js';
 import type { StreamRecord } from '../../src/model/records.js';
 import { STORE_MIGRATIONS } from '../../src/store/migrations/index.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
-import { WebhookStore } from '../../src/webhooks/store.js';
+import { WebhookService } from '../../connectors/sinks/webhook/service.js';
+import { WebhookStore } from '../../connectors/sinks/webhook/store.js';
+import { DEFAULT_WEBHOOK_SETTINGS } from '../../src/config/webhook-settings.js';
 
 /** Made by test/fixtures/store/make-store-v1.ts with the release before versioned migrations. */
 const FIXTURE = join(import.meta.dirname, '../fixtures/store/store-v1.db');
@@ -58,11 +60,12 @@ describe('a store written by the previous release', () => {
     expect(store.getCheckpoint('source:file:/var/log/kong.log')).toBe('{"ino":42,"pos":1234}');
     expect(store.getConsumerOffset('orders', 'billing')).toBe(1);
 
-    // Dispatcher checkpoints moved into subscriptions; webhook cursors copied there.
+    // Dispatcher checkpoints and webhook cursors moved into subscriptions.
     expect(store.subscriptions.cursors('sink:kafka')).toEqual(new Map([['orders', 2], ['payments', 1]]));
     expect(store.getCheckpoint('sink:kafka:orders')).toBeNull();
     expect(store.subscriptions.cursors('webhook:ep_1')).toEqual(new Map([['orders', 2]]));
-    const webhooks = new WebhookStore(store.db);
+    expect(store.db.prepare("SELECT name FROM sqlite_master WHERE name = 'webhook_cursors'").get()).toBeUndefined();
+    const webhooks = new WebhookStore(store.db, store.subscriptions);
     expect(webhooks.endpoint('ep_1')).toMatchObject({ url: 'https://hooks.example/orders', secrets: [{ secret: 'whsec_fixture' }] });
     expect(webhooks.cursor('ep_1', 'orders')).toBe(2);
     expect(webhooks.counts('ep_1')).toEqual({ pending: 2, delivered: 0, dead: 0 });
@@ -87,6 +90,36 @@ describe('a store written by the previous release', () => {
     await d.stop();
     expect(got.map((r) => [r.stream, r.offset])).toEqual([['orders', 3]]);
     expect(store.subscriptions.cursors('sink:kafka')).toEqual(new Map([['orders', 3], ['payments', 1]]));
+    store.close();
+  });
+
+  it('resumes its webhook endpoint where the previous release left it', async () => {
+    const store = open(copyOfFixture());
+    const reads: Array<[string, number]> = [];
+    // The fixture's records are bare objects; as CloudEvents they can be sent.
+    const log = Object.assign(Object.create(store) as SqliteStore, {
+      read(stream: string, after: number, limit: number): StreamRecord[] {
+        reads.push([stream, after]);
+        return store.read(stream, after, limit).map((r) => ({ ...r, value: { specversion: '1.0', id: `ev-${r.offset}`, source: 'test', type: 'order.updated', subject: r.key, data: r.value } }));
+      },
+    });
+    const sent: string[] = [];
+    const service = new WebhookService({ log, subscriptions: store.subscriptions, database: store.db }, DEFAULT_WEBHOOK_SETTINGS, silentLogger, {
+      connect: () => ({
+        post: async (_url, headers) => {
+          sent.push(headers['webhook-id']!);
+          return { kind: 'delivered', status: 204, latencyMs: 1, responseBody: '' };
+        },
+        close: async () => {},
+      }),
+    });
+    service.start();
+    for (let i = 0; i < 200 && sent.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    await service.stop();
+    // The two events queued before the upgrade, then only the record it had not fanned out yet.
+    expect(reads[0]).toEqual(['orders', 2]);
+    expect(sent.sort()).toEqual(['ev-1', 'ev-2', 'ev-3']);
+    expect(store.subscriptions.cursors('webhook:ep_1')).toEqual(new Map([['orders', 3]]));
     store.close();
   });
 

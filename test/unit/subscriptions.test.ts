@@ -42,7 +42,7 @@ describe('the subscriptions migration', () => {
     const dir = mkdtempSync(join(tmpdir(), 'reflex-subs-'));
     try {
       const path = join(dir, 'reflex.db');
-      const before = new StoreDatabase({ path, synchronous: 'normal', migrations: STORE_MIGRATIONS.filter((m) => m.name !== 'subscriptions') });
+      const before = new StoreDatabase({ path, synchronous: 'normal', migrations: STORE_MIGRATIONS.filter((m) => m.version < 4) });
       before.db.exec(`INSERT INTO streams(name, kind) VALUES ('orders', 'events'), ('orders.changelog', 'changelog');
         INSERT INTO checkpoints(source, value, updated_at) VALUES ('sink:kafka:eu:orders', '7', 0), ('sink:kafka:eu:orders.changelog', '4', 0), ('source:file:/x', '{}', 0);`);
       before.close();

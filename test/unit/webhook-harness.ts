@@ -1,13 +1,22 @@
 import Database from 'better-sqlite3';
 import { createLogger } from '../../src/logger.js';
 import type { StreamRecord } from '../../src/model/records.js';
-import type { WebhookLog } from '../../src/webhooks/log.js';
-import type { PostResult } from '../../src/webhooks/outcome.js';
-import { WebhookService } from '../../src/webhooks/service.js';
-import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from '../../src/webhooks/types.js';
+import type { PostResult } from '../../connectors/sinks/webhook/outcome.js';
+import { WebhookService } from '../../connectors/sinks/webhook/service.js';
+import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from '../../src/config/webhook-settings.js';
+import type { LogReader } from '../../src/sinks/connector.js';
+import type { StoreDatabase } from '../../src/store/database.js';
+import { SUBSCRIPTIONS_SQL } from '../../src/store/migrations/subscriptions.js';
+import { SqliteSubscriptions } from '../../src/store/subscriptions.js';
+
+/** The store's subscriptions over an in-memory database (the webhook outbox's cursors live there). */
+export function memorySubscriptions(db: Database.Database): SqliteSubscriptions {
+  db.exec(SUBSCRIPTIONS_SQL);
+  return new SqliteSubscriptions({ db, path: ':memory:', transaction: <R>(fn: () => R) => db.transaction(fn)() } as unknown as StoreDatabase);
+}
 
 /** An in-memory event log with one stream, `orders`. */
-class MemoryLog implements WebhookLog {
+class MemoryLog implements LogReader {
   readonly db = new Database(':memory:');
   readonly records: StreamRecord[] = [];
   private readonly listeners = new Set<(appended: Map<string, number>) => void>();
@@ -63,7 +72,7 @@ export function deliveryHarness(options: { settings?: Partial<WebhookSettings>; 
   const sent: SentRequest[] = [];
   const lines: string[] = [];
   const answer = options.answer ?? (() => OK);
-  const service = new WebhookService(log, { ...DEFAULT_WEBHOOK_SETTINGS, allowPrivateAddresses: true, ...options.settings }, createLogger({ write: (l) => lines.push(l) }), {
+  const service = new WebhookService({ log, database: log.db, subscriptions: memorySubscriptions(log.db) }, { ...DEFAULT_WEBHOOK_SETTINGS, allowPrivateAddresses: true, ...options.settings }, createLogger({ write: (l) => lines.push(l) }), {
     random: options.random ?? (() => 0.5),
     connect: () => ({
       post: async (_url, headers, body) => {

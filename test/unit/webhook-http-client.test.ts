@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EndpointClient } from '../../src/webhooks/http-client.js';
+import { EndpointClient } from '../../connectors/sinks/webhook/http-client.js';
 
 /** What each kind of answer becomes, against a real server on loopback. */
 describe('webhook HTTP client outcomes', () => {

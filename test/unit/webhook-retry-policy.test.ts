@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { DeliveryOutcome } from '../../src/webhooks/outcome.js';
-import { nextAttempt, retryAfterMs } from '../../src/webhooks/retry-policy.js';
+import type { DeliveryOutcome } from '../../connectors/sinks/webhook/outcome.js';
+import { nextAttempt, retryAfterMs } from '../../connectors/sinks/webhook/retry-policy.js';
 
 const T = Date.parse('2026-11-03T08:00:00Z');
 const settings = { retryScheduleMs: [0, 5_000, 300_000, 1_800_000], jitter: 0.2 };

@@ -3,9 +3,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { guardedLookup, isForbiddenAddress, urlProblem } from '../../src/webhooks/address-guard.js';
-import { EndpointClient } from '../../src/webhooks/http-client.js';
-import { generateSecret, secretProblem, signatureHeader } from '../../src/webhooks/signing.js';
+import { guardedLookup, isForbiddenAddress, urlProblem } from '../../connectors/sinks/webhook/address-guard.js';
+import { EndpointClient } from '../../connectors/sinks/webhook/http-client.js';
+import { generateSecret, secretProblem, signatureHeader } from '../../connectors/sinks/webhook/signing.js';
 
 describe('webhook address guard', () => {
   it.each([

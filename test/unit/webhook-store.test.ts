@@ -1,9 +1,11 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { WebhookStore, type DueMessage } from '../../src/webhooks/store.js';
+import { WebhookStore, type DueMessage } from '../../connectors/sinks/webhook/store.js';
+import { memorySubscriptions } from './webhook-harness.js';
 
 function setup() {
-  const store = new WebhookStore(new Database(':memory:'));
+  const db = new Database(':memory:');
+  const store = new WebhookStore(db, memorySubscriptions(db));
   store.insertEndpoint('ep', { url: 'https://hooks.example/x', streams: ['orders'], types: null, filter: null, description: null, enabled: true }, [{ secret: 's', expiresAt: null }], 'api', 0);
   return store;
 }

@@ -1,9 +1,10 @@
 import { Default, defineSink, Type } from '../../../src/sdk/index.js';
+import { WebhookService } from './service.js';
 
 /**
- * A webhook endpoint kept in reflex.yaml instead of registered over the API. Delivery (signing,
- * retries, dead letters, replay) is reflex's webhook service; this block only declares the endpoint,
- * whose id is the sink's name and which shows up under GET /webhooks like the others.
+ * Webhooks. The connector's service (one per process) serves `/webhooks`, keeps every endpoint's
+ * outbox and delivers to it; a `type: webhook` block of reflex.yaml declares one endpoint there,
+ * whose id is the sink's name and which shows up under GET /webhooks like the ones registered over the API.
  */
 export const webhookSink = defineSink({
   type: 'webhook',
@@ -18,16 +19,18 @@ export const webhookSink = defineSink({
     description: Type.Optional(Type.String({ description: 'free text shown by GET /webhooks' })),
   }, { additionalProperties: false }),
   name: { text: 'the URL host', of: (config) => safeHost(config.url) },
+  service: (ctx) => new WebhookService(ctx, ctx.config.webhooks, ctx.logger.child({ part: 'webhooks' })),
   create(config, context) {
-    context.webhooks.declare(context.name, {
+    context.service.declare(context.name, {
       url: config.url,
       streams: config.streams,
       types: config.types ?? null,
       filter: config.filter ?? null,
       secret: config.secret,
       description: config.description ?? null,
-    });
-    return null;
+    }, config.maxBacklog);
+    // The service follows the log for the endpoint and stops with the process.
+    return { deliveredBy: 'service', close: async () => {} };
   },
 });
 

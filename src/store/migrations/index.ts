@@ -1,7 +1,7 @@
 import type { Migration } from '../database.js';
-import { WEBHOOK_SCHEMA_V1 } from '../../webhooks/schema.js';
 import { SCHEMA_V1 } from './schema-v1.js';
 import { SUBSCRIPTIONS_SQL, copyWebhookCursors, moveDispatcherCheckpoints } from './subscriptions.js';
+import { WEBHOOK_SCHEMA_V1 } from './webhook-outbox-v1.js';
 
 /** Every schema change of the store, oldest first. Append only: a released migration never changes. */
 export const STORE_MIGRATIONS: readonly Migration[] = [
@@ -24,6 +24,15 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
       db.exec(SUBSCRIPTIONS_SQL);
       moveDispatcherCheckpoints(db);
       copyWebhookCursors(db);
+    },
+  },
+  {
+    version: 5,
+    name: 'webhook cursors in subscriptions',
+    // Copied again (forward only: what was fanned out since migration 4 is not sent twice), then dropped.
+    up(db) {
+      copyWebhookCursors(db);
+      db.exec('DROP TABLE webhook_cursors');
     },
   },
 ];

@@ -35,8 +35,8 @@ export function moveDispatcherCheckpoints(db: Database.Database): void {
 }
 
 /**
- * Copies the webhook endpoints' fan-out cursors (forward only). `webhook_cursors` stays while the
- * webhook service still writes it; the migration that switches webhooks over runs this again and drops it.
+ * Copies the webhook endpoints' fan-out cursors (forward only). Migration 4 copied them while the
+ * webhook service still wrote `webhook_cursors`; migration 5 copies them again and drops the table.
  */
 export function copyWebhookCursors(db: Database.Database): void {
   const upsert = db.prepare(UPSERT_FORWARD);

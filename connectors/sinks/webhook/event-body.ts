@@ -1,4 +1,4 @@
-import type { ChangeRecord, CloudEvent, StreamRecord } from '../model/records.js';
+import type { ChangeRecord, CloudEvent, StreamRecord } from '../../../src/sdk/index.js';
 
 const CHANGE_TYPES: Record<ChangeRecord['op'], string> = { c: 'created', u: 'updated', d: 'deleted', r: 'read' };
 

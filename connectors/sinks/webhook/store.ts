@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { WEBHOOK_SCHEMA_V1 as SCHEMA } from './schema.js';
+import { migrateOwnTables, webhookOwner, type SubscriptionStore } from '../../../src/sdk/index.js';
+import { WEBHOOK_TABLES } from './tables.js';
 import type { DeliveryAttempt, EndpointInput, MessageStatus, WebhookEndpoint, WebhookMessage } from './types.js';
 
 export const BLOCKED = 9_000_000_000_000_000;
@@ -76,8 +77,12 @@ export class WebhookStore {
   private readonly settleTx: (outcomes: Outcome[]) => void;
   private readonly fanOutTx: (endpointId: string, cursors: Map<string, number>, messages: NewMessage[], now: number) => number;
 
-  constructor(private readonly db: Database.Database) {
-    db.exec(SCHEMA);
+  /** The endpoints' fan-out cursors are their subscriptions (owner `webhook:<id>`) in the same file. */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly subscriptions: SubscriptionStore,
+  ) {
+    migrateOwnTables(db, 'webhook', WEBHOOK_TABLES);
     this.s = {
       endpoints: db.prepare('SELECT * FROM webhook_endpoints ORDER BY created_at, id'),
       endpoint: db.prepare('SELECT * FROM webhook_endpoints WHERE id = ?'),
@@ -89,11 +94,8 @@ export class WebhookStore {
       setFailingSince: db.prepare('UPDATE webhook_endpoints SET failing_since = ? WHERE id = ?'),
       setSecrets: db.prepare('UPDATE webhook_endpoints SET secrets = ?, updated_at = ? WHERE id = ?'),
       deleteEndpoint: db.prepare('DELETE FROM webhook_endpoints WHERE id = ?'),
-      deleteCursors: db.prepare('DELETE FROM webhook_cursors WHERE endpoint_id = ?'),
       deleteMessages: db.prepare('DELETE FROM webhook_messages WHERE endpoint_id = ?'),
       deleteAttempts: db.prepare('DELETE FROM webhook_attempts WHERE endpoint_id = ?'),
-      cursor: db.prepare('SELECT offset FROM webhook_cursors WHERE endpoint_id = ? AND stream = ?').pluck(),
-      setCursor: db.prepare('INSERT INTO webhook_cursors(endpoint_id, stream, offset) VALUES (?, ?, ?) ON CONFLICT(endpoint_id, stream) DO UPDATE SET offset = excluded.offset'),
       pendingOfKey: db.prepare('SELECT 1 FROM webhook_messages WHERE endpoint_id = ? AND key = ? AND status = 0 LIMIT 1').pluck(),
       // A replayed or re-sent event becomes pending again; its row (and place in key order) stays.
       upsertMessage: db.prepare(`INSERT INTO webhook_messages(endpoint_id, event_id, stream, offset, key, payload, status, attempts, next_at, created_at, updated_at)
@@ -128,7 +130,7 @@ export class WebhookStore {
         const blocked = m.key !== null && this.s.pendingOfKey.get(endpointId, m.key) !== undefined;
         added += this.s.upsertMessage.run({ endpointId, ...m, nextAt: blocked ? BLOCKED : now, now }).changes;
       }
-      for (const [stream, offset] of cursors) this.s.setCursor.run(endpointId, stream, offset);
+      if (cursors.size > 0) this.subscriptions.commit(webhookOwner(endpointId), cursors);
       return added;
     });
   }
@@ -167,18 +169,18 @@ export class WebhookStore {
   deleteEndpoint(id: string): void {
     this.db.transaction(() => {
       this.s.deleteEndpoint.run(id);
-      this.s.deleteCursors.run(id);
+      this.subscriptions.drop(webhookOwner(id));
       this.s.deleteMessages.run(id);
       this.s.deleteAttempts.run(id);
     })();
   }
 
   cursor(endpointId: string, stream: string): number | null {
-    return (this.s.cursor.get(endpointId, stream) as number | undefined) ?? null;
+    return this.subscriptions.cursor(webhookOwner(endpointId), stream);
   }
 
   setCursor(endpointId: string, stream: string, offset: number): void {
-    this.s.setCursor.run(endpointId, stream, offset);
+    this.subscriptions.commit(webhookOwner(endpointId), new Map([[stream, offset]]));
   }
 
   /** Adds messages and moves the cursors in one transaction; returns how many were (re)queued. */

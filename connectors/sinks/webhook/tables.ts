@@ -1,11 +1,13 @@
+import type { Migration } from '../../../src/sdk/index.js';
+
 /**
  * Webhook endpoints and their delivery state, in the embedded store's own file, so that a restart
  * resumes every pending retry on time. One row per (endpoint, event) carries the body as it was
- * fanned out: retention of the event log never takes an undelivered webhook with it.
- * The store runs this as one of its versioned migrations (src/store/migrations.ts); frozen: a
- * change to these tables is a new migration.
+ * fanned out: retention of the event log never takes an undelivered webhook with it. How far each
+ * endpoint has fanned out each stream is its subscription (owner `webhook:<id>`).
+ * Stores of earlier releases have these tables already (store migration 3): IF NOT EXISTS keeps them.
  */
-export const WEBHOOK_SCHEMA_V1 = `
+const OUTBOX_V1 = `
 CREATE TABLE IF NOT EXISTS webhook_endpoints (
   id TEXT PRIMARY KEY,
   url TEXT NOT NULL,
@@ -22,13 +24,6 @@ CREATE TABLE IF NOT EXISTS webhook_endpoints (
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 );
--- How far each endpoint has fanned out each stream.
-CREATE TABLE IF NOT EXISTS webhook_cursors (
-  endpoint_id TEXT NOT NULL,
-  stream TEXT NOT NULL,
-  offset INTEGER NOT NULL,
-  PRIMARY KEY (endpoint_id, stream)
-) WITHOUT ROWID;
 -- status: 0 pending, 1 delivered, 2 dead. A pending message behind an earlier one of its key
 -- waits with next_at = BLOCKED until that one is settled (per-key order).
 CREATE TABLE IF NOT EXISTS webhook_messages (
@@ -65,3 +60,8 @@ CREATE TABLE IF NOT EXISTS webhook_attempts (
 );
 CREATE INDEX IF NOT EXISTS webhook_attempts_by_endpoint ON webhook_attempts(endpoint_id, id);
 `;
+
+/** The connector's own migrations, oldest first; append only. */
+export const WEBHOOK_TABLES: readonly Migration[] = [
+  { version: 1, name: 'webhook endpoints, messages and attempts', up: OUTBOX_V1 },
+];

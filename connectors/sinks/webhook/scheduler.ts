@@ -1,8 +1,7 @@
-import type { Logger } from '../logger.js';
-import { compileEventCel } from '../rules/cel.js';
+import { type Logger, compileEventCel } from '../../../src/sdk/index.js';
 import type { Clock } from './clock.js';
 import { healthAfter } from './endpoint-health.js';
-import { FanOut, takes, type FanOutTarget } from './fan-out.js';
+import type { FanOut, FanOutTarget } from './fan-out.js';
 import type { Poster } from './http-client.js';
 import { attemptColumns, type DeliveryOutcome } from './outcome.js';
 import { nextAttempt } from './retry-policy.js';
@@ -96,15 +95,6 @@ export class DeliveryScheduler {
 
   target(id: string): FanOutTarget | undefined {
     return this.live.get(id);
-  }
-
-  /** The lowest offset of `stream` that every endpoint has fanned out (retention keeps the rest). */
-  fannedOutOffset(stream: string): number {
-    let min = Number.POSITIVE_INFINITY;
-    for (const { endpoint } of this.live.values()) {
-      if (takes(endpoint, stream)) min = Math.min(min, this.store.cursor(endpoint.id, stream) ?? 0);
-    }
-    return min;
   }
 
   start(): void {

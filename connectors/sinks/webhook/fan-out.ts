@@ -1,9 +1,6 @@
-import type { Logger } from '../logger.js';
-import type { StreamRecord } from '../model/records.js';
-import type { CompiledCel } from '../rules/cel.js';
+import type { CompiledCel, Logger, LogReader, StreamRecord } from '../../../src/sdk/index.js';
 import type { Clock } from './clock.js';
 import { webhookEvent } from './event-body.js';
-import type { WebhookLog } from './log.js';
 import type { NewMessage, StoredEndpoint, WebhookStore } from './store.js';
 import type { WebhookEndpoint } from './types.js';
 
@@ -26,7 +23,7 @@ export const takes = (e: WebhookEndpoint, stream: string): boolean => e.streams.
  */
 export class FanOut {
   constructor(
-    private readonly log: WebhookLog,
+    private readonly log: LogReader,
     private readonly store: WebhookStore,
     private readonly clock: Clock,
     private readonly logger: Logger,

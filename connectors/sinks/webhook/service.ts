@@ -1,14 +1,25 @@
 import type Database from 'better-sqlite3';
-import type { Logger } from '../logger.js';
+import type { FastifyInstance } from 'fastify';
+import type { FollowerRegistry, Logger, LogReader, SinkService, SubscriptionStore, WebhookSettings } from '../../../src/sdk/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { WebhookEndpoints } from './endpoints.js';
 import { WebhookInputError } from './errors.js';
 import { FanOut } from './fan-out.js';
 import { EndpointClient, type Poster } from './http-client.js';
-import type { WebhookLog } from './log.js';
+import { EndpointFollowers } from './followers.js';
+import { registerWebhookRoutes } from './routes.js';
 import { DeliveryScheduler } from './scheduler.js';
 import { WebhookStore } from './store.js';
-import type { DeliveryAttempt, EndpointInput, WebhookEndpoint, WebhookMessage, WebhookRegistrar, WebhookSettings } from './types.js';
+import type { DeliveryAttempt, EndpointInput, WebhookEndpoint, WebhookMessage } from './types.js';
+
+/** What the service needs of the host: the log, the endpoints' subscriptions, the file for its tables. */
+export interface WebhookHost {
+  log: LogReader;
+  subscriptions: SubscriptionStore;
+  database: Database.Database;
+  /** Where each endpoint registers as a follower of the log (backpressure, retention floor). */
+  followers?: FollowerRegistry;
+}
 
 /** Time, chance and the network, replaced by fakes in unit tests. */
 export interface WebhookServiceDeps {
@@ -29,24 +40,23 @@ const httpClient = (settings: WebhookSettings): Poster => new EndpointClient({
  * the log into each endpoint's outbox (`fan-out.ts`), delivery with retries (`scheduler.ts`,
  * `retry-policy.ts`), and the delivery log, retry and replay here.
  */
-export class WebhookService implements WebhookRegistrar {
+export class WebhookService implements SinkService {
+  private readonly log: LogReader;
   private readonly store: WebhookStore;
   private readonly endpoints: WebhookEndpoints;
   private readonly fanOut: FanOut;
   private readonly scheduler: DeliveryScheduler;
+  private readonly followers: EndpointFollowers;
   private readonly clock: Clock;
   private unsubscribe: (() => void) | null = null;
 
-  constructor(
-    private readonly log: WebhookLog & { db: Database.Database },
-    settings: WebhookSettings,
-    logger: Logger,
-    deps: WebhookServiceDeps = {},
-  ) {
+  constructor(host: WebhookHost, settings: WebhookSettings, logger: Logger, deps: WebhookServiceDeps = {}) {
+    const log = (this.log = host.log);
     this.clock = deps.clock ?? systemClock;
     const connect = deps.connect ?? httpClient;
-    this.store = new WebhookStore(log.db);
+    this.store = new WebhookStore(host.database, host.subscriptions);
     this.fanOut = new FanOut(log, this.store, this.clock, logger);
+    this.followers = new EndpointFollowers(log, this.store, this.fanOut, host.followers);
     this.scheduler = new DeliveryScheduler(this.store, this.fanOut, settings, {
       clock: this.clock,
       random: deps.random ?? Math.random,
@@ -55,10 +65,19 @@ export class WebhookService implements WebhookRegistrar {
       logger,
     });
     this.endpoints = new WebhookEndpoints(this.store, log, settings, this.clock, logger, {
-      changed: (endpoint) => this.scheduler.load(endpoint),
-      removed: (id) => void this.scheduler.unload(id),
+      changed: (endpoint) => {
+        this.scheduler.load(endpoint);
+        this.followers.follow(endpoint);
+      },
+      removed: (id) => {
+        this.followers.unfollow(id);
+        void this.scheduler.unload(id);
+      },
     });
-    for (const endpoint of this.endpoints.all()) this.scheduler.load(endpoint);
+    for (const endpoint of this.endpoints.all()) {
+      this.scheduler.load(endpoint);
+      this.followers.follow(endpoint);
+    }
   }
 
   // ---- endpoints -------------------------------------------------------------------------------
@@ -76,12 +95,19 @@ export class WebhookService implements WebhookRegistrar {
     return this.endpoints.create(input);
   }
 
-  declare(id: string, input: EndpointInput): void {
+  /** A `type: webhook` block of reflex.yaml; past `maxBacklog` records not fanned out, ingest is refused. */
+  declare(id: string, input: EndpointInput, maxBacklog = Number.POSITIVE_INFINITY): void {
+    this.followers.limit(id, maxBacklog);
     this.endpoints.declare(id, input);
   }
 
-  retireUndeclared(): void {
+  /** Once reflex.yaml's endpoints are declared: the ones it no longer has are disabled. */
+  configured(): void {
     this.endpoints.retireUndeclared();
+  }
+
+  routes(app: FastifyInstance): void {
+    registerWebhookRoutes(app, this);
   }
 
   update(id: string, patch: Partial<EndpointInput>): WebhookEndpoint {
@@ -161,11 +187,7 @@ export class WebhookService implements WebhookRegistrar {
     await this.scheduler.stop();
   }
 
-  /** The lowest offset of `stream` that every endpoint has fanned out (retention keeps the rest). */
-  fannedOutOffset(stream: string): number {
-    return this.scheduler.fannedOutOffset(stream);
-  }
-
+  /** Forgets delivered messages and attempts older than `before`; pending and dead ones stay. */
   prune(before: number): number {
     return this.store.prune(before);
   }

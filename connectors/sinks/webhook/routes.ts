@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { PAGE_QUERY, pageLimit, pagePosition } from '../server/paging.js';
+import { PAGE_QUERY, pageLimit, pagePosition } from '../../../src/sdk/index.js';
 import type { EndpointInput } from './types.js';
 import { WebhookInputError } from './errors.js';
 import type { WebhookService } from './service.js';

@@ -1,11 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../logger.js';
-import { compileEventCel } from '../rules/cel.js';
-import { ExpressionError } from '../rules/expression.js';
+import { type Logger, type LogReader, compileEventCel, ExpressionError } from '../../../src/sdk/index.js';
 import { urlProblem } from './address-guard.js';
 import type { Clock } from './clock.js';
 import { WebhookInputError } from './errors.js';
-import type { WebhookLog } from './log.js';
 import { declaredSecrets, rotatedSecrets } from './secret-rotation.js';
 import { generateSecret, secretProblem } from './signing.js';
 import type { StoredEndpoint, WebhookStore } from './store.js';
@@ -28,7 +25,7 @@ export class WebhookEndpoints {
 
   constructor(
     private readonly store: WebhookStore,
-    private readonly log: WebhookLog,
+    private readonly log: LogReader,
     private readonly settings: Pick<WebhookSettings, 'allowPrivateAddresses' | 'rotationGraceMs'>,
     private readonly clock: Clock,
     private readonly logger: Logger,
