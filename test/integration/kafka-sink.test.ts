@@ -1,15 +1,17 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigResourceTypes, Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinRegistry } from '../../connectors/index.js';
+import { kafkaSink } from '../../connectors/sinks/kafka/sink.js';
 import { defaultConfig } from '../../src/config/types.js';
 import { silentLogger } from '../../src/logger.js';
 import { startReflex, type RunningReflex } from '../../src/runtime.js';
 import { loadSpecSet } from '../../src/spec/compile.js';
 import { startKafka, type KafkaTestbed } from '../../testbed/kafka.js';
 import { ROOT } from '../support/reflex-process.js';
+import { sinkConformance, type Received } from '../support/conformance/sink.js';
 
 // A real Kafka broker (testbed/kafka.ts); the first run downloads its jars, hence the long hook timeout.
 let kafka: KafkaTestbed;
@@ -30,6 +32,7 @@ beforeAll(async () => {
   reflex = await startReflex(config, specs, builtinRegistry(), silentLogger);
 }, 300_000);
 afterAll(async () => {
+  for (const c of conformanceConsumers) await c.disconnect();
   await reflex?.stop();
   await kafka?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -152,4 +155,34 @@ describe('Kafka sink, against a real broker', () => {
       expect(seq).toEqual([...seq].sort((a, b) => a - b));
     }
   }, 180_000);
+});
+
+/** One consumer per set of topics, reading from the beginning, and what it got so far. */
+const conformanceConsumers: Consumer[] = [];
+const conformanceReads = new Map<string, Received[]>();
+
+// This file's own broker: the outage check stops and restarts it.
+sinkConformance('kafka', {
+  connector: kafkaSink,
+  config: () => ({ brokers: kafka.brokers, topic: `${prefix}.{stream}`, partitions: 3 }),
+  async received(_settings, streams) {
+    const topics = streams.map((s) => `${prefix}.${s}`);
+    const key = topics.join(',');
+    if (!conformanceReads.has(key)) {
+      const got: Received[] = [];
+      conformanceReads.set(key, got);
+      const consumer = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `${prefix}-conformance-${conformanceReads.size}` });
+      conformanceConsumers.push(consumer);
+      await consumer.connect();
+      await consumer.subscribe({ topics, fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void got.push({ id: headers(message).ce_id!, key: message.key?.toString() ?? null }) });
+    }
+    return [...conformanceReads.get(key)!];
+  },
+  outage: { begin: () => kafka.pause(), end: () => kafka.resume() },
+  deliveryMs: 60_000,
+  badConfigs: [
+    { what: 'an unknown compression', block: { brokers: ['127.0.0.1:9092'], compression: 'brotli' }, pointer: '/compression', message: /compression must be one of/ },
+    { what: 'no broker', block: { brokers: [] }, pointer: '/brokers', message: /brokers must NOT have fewer than 1 items/ },
+  ],
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinRegistry } from '../../connectors/index.js';
+import { kafkaSource } from '../../connectors/sources/kafka/source.js';
 import { defaultConfig, type ConnectorBlock } from '../../src/config/types.js';
 import { createLogger, silentLogger, type Logger } from '../../src/logger.js';
 import { startReflex, type RunningReflex } from '../../src/runtime.js';
@@ -11,6 +12,7 @@ import { loadSpecSet } from '../../src/spec/compile.js';
 import type { CompiledSpecSet } from '../../src/spec/types.js';
 import { startKafka, type KafkaTestbed } from '../../testbed/kafka.js';
 import { kongLog } from '../support/kong-log.js';
+import { sourceConformance } from '../support/conformance/source.js';
 import { ROOT } from '../support/reflex-process.js';
 
 // A real Kafka broker (testbed/kafka.ts); the first run downloads its jars, hence the long hook timeout.
@@ -154,4 +156,27 @@ describe('kafka source', () => {
     await stop(r);
     expect(Date.now() - t0).toBeLessThan(5_000);
   }, 60_000);
+});
+
+let conformanceTopics = 0;
+
+// One partition per topic, so the order checks hold; a new group per block, and the same one after a restart.
+sourceConformance('kafka', {
+  connector: kafkaSource,
+  async config() {
+    const topic = `${prefix}-conformance-${++conformanceTopics}`;
+    await createTopic(topic, 1);
+    return { brokers: kafka.brokers, topics: [topic], groupId: `${topic}-g`, format: 'kong' };
+  },
+  async send(instance, ids) {
+    const topic = (instance.settings.topics as string[])[0]!;
+    const messages = ids.map((id) => ({ value: JSON.stringify(kongLog({ id, startedAt: 1_700_000_000_000, method: 'GET', path: '/v1/orders/1', status: 200 })) }));
+    await producer.send({ topic, messages });
+    return true;
+  },
+  pickupMs: 30_000,
+  badConfigs: [
+    { what: 'no broker', block: { brokers: [], topics: ['logs'], format: 'kong' }, pointer: '/brokers', message: /brokers must NOT have fewer than 1 items/ },
+    { what: 'a topicPattern that is no regular expression', block: { brokers: ['127.0.0.1:9092'], topicPattern: '(', format: 'kong' }, message: /topicPattern is not a valid regular expression/ },
+  ],
 });

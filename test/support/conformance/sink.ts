@@ -161,7 +161,7 @@ export function sinkConformance(name: string, harness: SinkHarness): void {
         await s.caughtUp();
         const got = await eventually('every record at the remote end', s.received, (g) => new Set(g.map((r) => r.id)).size >= 18, deliveryMs);
         expect(perKey(got)).toEqual(expectedPerKey(s.appended));
-      });
+      }, 3 * deliveryMs);
     }
 
     it('delivers nothing after close()', async () => {
