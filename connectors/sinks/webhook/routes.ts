@@ -18,7 +18,7 @@ const endpointProperties = {
 /** `/webhooks`: register endpoints, look at their deliveries, retry and replay. */
 export function registerWebhookRoutes(app: FastifyInstance, service: WebhookService): void {
   const fail = (reply: FastifyReply, err: unknown) => {
-    if (err instanceof WebhookInputError) return reply.code(err.status).send({ error: err.message, ...(err.field ? { field: err.field } : {}) });
+    if (err instanceof WebhookInputError) return reply.code(err.status).send(err.answerBody());
     throw err;
   };
 
