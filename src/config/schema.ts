@@ -1,4 +1,5 @@
 import type { Static, TObject, TProperties, TSchema } from 'typebox';
+import { DEFAULT_JSON_DEPTH, MAX_JSON_DEPTH } from '../model/json-depth.js';
 import { Default, FILE_PATH_KEYWORD, Type } from '../sdk/schema.js';
 
 /*
@@ -61,7 +62,7 @@ export const CONFIG_SCHEMA = Type.Object({
     ruleTimeout: Duration('50ms', 'longest one rule expression (`when`, `data`, `key`, `x-reflex-cdc`) may run; past it the exchange is a dead letter (`RX411`). Also the longest a runaway rule can hold the event loop'),
     ruleDepth: Default(Type.Integer({ minimum: 16, maximum: 10000, description: "deepest JSONata's evaluator may nest, sub-expressions and recursive calls together (16-10000; `RX412`)" }), 500),
     eventSize: Size('1mb', 'largest event a rule may build, as serialized JSON (`RX413`)'),
-    jsonDepth: Default(Type.Integer({ minimum: 16, maximum: 1000, description: 'a body nested deeper than this many levels stays text instead of being parsed (16-1000; real APIs stay far below, stack-bound walks of JSON overflow a few thousand levels down)' }), 256),
+    jsonDepth: Default(Type.Integer({ minimum: 16, maximum: MAX_JSON_DEPTH, description: `a body nested deeper than this many levels stays text instead of being parsed (16-${MAX_JSON_DEPTH}; real APIs stay far below, stack-bound walks of JSON overflow a few thousand levels down)` }), DEFAULT_JSON_DEPTH),
   }, 'bounds on what one log entry may cost'),
   log: Section({
     level: Default(Type.Enum(['debug', 'info', 'warn', 'error'], { description: '`debug`, `info`, `warn`, `error`' }), 'info'),

@@ -1,4 +1,5 @@
 import { CODES } from '../codes.js';
+import { defaultConfig } from '../config/types.js';
 import { ReflexError } from '../errors.js';
 
 /**
@@ -14,7 +15,8 @@ export interface RuleLimits {
   eventSize: number;
 }
 
-export const DEFAULT_RULE_LIMITS: Readonly<RuleLimits> = Object.freeze({ timeoutMs: 50, maxDepth: 500, eventSize: 1024 * 1024 });
+/** The `limits:` defaults of reflex.yaml's schema, for evaluations run without a config. */
+export const DEFAULT_RULE_LIMITS: Readonly<RuleLimits> = Object.freeze(defaultConfig().limits.rules);
 
 export type BudgetName = 'ruleTimeout' | 'ruleDepth' | 'eventSize';
 

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { keyOfUrl } from './locate.js';
 import { CODES } from '../codes.js';
+import { defaultConfig } from '../config/types.js';
 import { ReflexError } from '../errors.js';
 
 /** What a spec's `$ref`s may read besides the spec's own folder tree. */
@@ -14,7 +15,8 @@ export interface RefPolicy {
   maxBytes: number;
 }
 
-export const DEFAULT_REF_POLICY: RefPolicy = { allow: [], maxBytes: 32 * 1024 * 1024 };
+/** The `specRefs:` defaults of reflex.yaml's schema, for specs loaded without a config (`reflex lint`, `reflex test`). */
+export const DEFAULT_REF_POLICY: RefPolicy = defaultConfig().specRefs;
 
 /** A `$ref` reflex will not follow. `code` lands in the parser error's `ioErrorCode`. */
 export class RefusedRef extends ReflexError {
