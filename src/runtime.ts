@@ -7,7 +7,8 @@ import { Ingestor } from './pipeline/ingest.js';
 import { CdcApplier } from './cdc/applier.js';
 import type { Registry } from './registry.js';
 import { createServer } from './server/app.js';
-import type { ServiceSink, SinkService } from './sinks/connector.js';
+import type { ServiceSink } from './sinks/connector.js';
+import { createSinkServices } from './sinks/services.js';
 import type { Source } from './sources/connector.js';
 import { sourceContext } from './sources/host.js';
 import type { CompiledSpecSet } from './spec/types.js';
@@ -38,17 +39,8 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   store.ensureStreams(specs.streams);
   // Every follower of the log (dispatchers, webhook endpoints) holds back retention and, past its maxBacklog, ingest.
   const followers = new Followers(store.subscriptions);
-  // Each sink connector's process-wide part, whether or not reflex.yaml declares a sink of its type
-  // (webhooks: /webhooks and the endpoints registered over it).
-  const services: SinkService[] = [];
-  const serviceOf = new Map<string, SinkService>();
-  for (const connector of registry.sinks.values()) {
-    const service = connector.service?.({ logger, config, log: store, subscriptions: store.subscriptions, followers, database: store.db });
-    if (service) {
-      services.push(service);
-      serviceOf.set(connector.type, service);
-    }
-  }
+  const serviceOf = createSinkServices(registry, { logger, config, log: store, subscriptions: store.subscriptions, followers, database: store.db });
+  const services = [...serviceOf.values()];
   const cdc = new CdcApplier(store, { reorderWindowMs: config.cdc.reorderWindowMs, logger: logger.child({ part: 'cdc' }) });
   const ingestor = new Ingestor(store, specs, cdc, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules, logger: logger.child({ part: 'ingest' }) });
   const resourceNames = [...new Set(specs.operations.filter((o) => o.resource?.cdc).map((o) => o.resource!.name))].sort();
