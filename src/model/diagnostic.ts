@@ -2,12 +2,14 @@
  * One error shape everywhere (CLI, config, spec loading, dead letters), printed like a compiler:
  *   specs/shop.yaml:41:17 - error RX102: unknown CEL function 'startWith'. Did you mean 'startsWith'?
  */
+import type { RxCode } from '../codes.js';
 import { ReflexError } from '../errors.js';
 
 export type Severity = 'error' | 'warning';
 
 export interface Diagnostic {
-  code: string;
+  /** From the code list (src/codes.ts). */
+  code: RxCode;
   severity: Severity;
   message: string;
   file?: string;

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { DiagnosticError, hasErrors, type Diagnostic } from '../model/diagnostic.js';
 import { toPointer } from '../model/json-pointer.js';
 import { DEFAULT_REDACT } from '../pipeline/redact.js';
-import { CODES } from '../codes.js';
+import { CODES, type RxCode } from '../codes.js';
 import { compileSpec, type CompiledSpec } from './compile-spec.js';
 import { loadSpec } from './load.js';
 import type { RefPolicy } from './ref-files.js';
@@ -61,7 +61,7 @@ function where(at: Located): string {
   return `${at.file}:${at.line}:${at.column}`;
 }
 
-function diagnosticAt(code: string, at: Located, message: string, hint?: string): Diagnostic {
+function diagnosticAt(code: RxCode, at: Located, message: string, hint?: string): Diagnostic {
   const d: Diagnostic = { code, severity: 'error', message: withHint(message, hint), file: at.file, pointer: at.pointer, line: at.line, column: at.column };
   if (hint) d.hint = hint;
   return d;
