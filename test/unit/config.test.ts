@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { parseDuration, parseSize } from '../../src/config/duration.js';
 import { validateConnectorBlock } from '../../src/config/connector-config.js';
+import { defaultConfig } from '../../src/config/types.js';
 import { DiagnosticError } from '../../src/model/diagnostic.js';
 import { builtinRegistry } from '../../connectors/index.js';
 
@@ -42,6 +43,32 @@ describe('reflex.yaml', () => {
     });
     expect(cfg.store).toMatchObject({ path: join(dir, 'data/r.db'), retentionMs: 2 * 86_400_000, dedupeWindowMs: 90 * 60_000, sync: 'full' });
     expect(cfg.sinks).toEqual([{ type: 'stdout', format: 'pretty' }]);
+  });
+
+  it('gives every key its schema default, parsed, when the file leaves it out', () => {
+    const cfg = loadConfig(write('empty.yaml', '# nothing set\n'), {});
+    const day = 86_400_000;
+    expect(cfg).toEqual({
+      file: join(dir, 'empty.yaml'),
+      specs: [],
+      server: {
+        host: '127.0.0.1', port: 8088, bodyLimit: 10 * 1024 * 1024, ingestAuth: null, apiAuth: null,
+        requestTimeoutMs: 60_000, headersTimeoutMs: 20_000, idleTimeoutMs: 120_000,
+      },
+      webhooks: {
+        allowPrivateAddresses: false, retryScheduleMs: [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000],
+        jitter: 0.2, timeoutMs: 15_000, disableAfterMs: 5 * day, rotationGraceMs: day, maxResponseBytes: 4096, concurrency: 16,
+      },
+      // The default database stays where `reflex serve` runs (only paths written in the file follow it).
+      store: { type: 'sqlite', path: '.reflex/reflex.db', retentionMs: 7 * day, dedupeWindowMs: day, sync: 'full' },
+      log: { level: 'info', format: 'text' },
+      cdc: { reorderWindowMs: 3000 },
+      specRefs: { allow: [], maxBytes: 32 * 1024 * 1024 },
+      limits: { jsonDepth: 256, rules: { timeoutMs: 50, maxDepth: 500, eventSize: 1024 * 1024 } },
+      sources: [],
+      sinks: [],
+    });
+    expect({ ...defaultConfig(), file: cfg.file }).toEqual(cfg);
   });
 
   it('specRefs: allowed folders relative to the config file, URL prefixes as given, a size', () => {
