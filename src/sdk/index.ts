@@ -21,6 +21,7 @@ export { parseRfc3339 } from '../model/time.js';
 
 export type { HttpAnswer, HttpIngress, IngestOptions, Source, SourceConnector, SourceContext } from '../sources/connector.js';
 export type { Sink, SinkConnector, SinkContext } from '../sinks/connector.js';
+export { sourceError, type SourceError, type SourceProgress, type SourceState, type SourceStatus } from '../sources/progress.js';
 export { BackpressureError, PayloadError, type DecodedEntry, type DecodeOptions, type LogFormat } from '../sources/types.js';
 export { isAbort } from '../sources/backpressure.js';
 export { EntryError, asObject, decodeWith, describe, entryDiagnostic, optionalString, requiredStatus, requiredString } from '../sources/entry-errors.js';

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { BatchResult } from '../store/types.js';
+import type { SourceProgress } from './progress.js';
 import type { DecodedEntry, LogFormat } from './types.js';
 
 export interface HttpAnswer {
@@ -44,6 +45,11 @@ export interface SourceContext {
 export interface Source {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Where the source stands (GET /sources, the catch-up log lines, /readyz): called often, so it
+   * only reads fields the source keeps up to date, never I/O. Without it the source is `running`.
+   */
+  status?(): SourceProgress;
 }
 
 /** A source type: one file under connectors/sources, registered by `type` (see defineSource in src/sdk). */
