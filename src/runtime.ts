@@ -11,6 +11,7 @@ import type { ServiceSink } from './sinks/connector.js';
 import { createSinkServices } from './sinks/services.js';
 import type { Source } from './sources/connector.js';
 import { sourceContext } from './sources/host.js';
+import { SourceMonitor } from './sources/monitor.js';
 import type { CompiledSpecSet } from './spec/types.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { EventStore } from './store/types.js';
@@ -47,11 +48,13 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   let ready = false;
   const dispatchers: Array<{ name: string; dispatcher: Dispatcher; maxBacklog: number }> = [];
   const serviceSinks: ServiceSink[] = [];
+  const monitor = new SourceMonitor(logger);
   const { app, ingress, routes } = createServer({
     store,
     logger,
     bodyLimit: config.server.bodyLimit,
     isReady: () => ready,
+    sourceProblems: () => monitor.problems(),
     retryDeadLetter: (dl) => ingestor.retry(dl),
     resources: resourceNames,
     ingestAuth: config.server.ingestAuth,
@@ -60,10 +63,11 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     routes: services.flatMap((s) => (s.routes ? [(app: FastifyInstance) => s.routes!(app)] : [])),
     status: {
       sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag(), backlog: d.dispatcher.backlog(), maxBacklog: d.maxBacklog })),
+      sources: () => monitor.statuses(),
     },
   });
 
-  const sources: Array<{ source: Source; stopping: AbortController }> = [];
+  const sources: Array<{ name: string; source: Source; stopping: AbortController }> = [];
   const names = new Set<string>();
   try {
     for (const block of [...DEFAULT_SOURCES, ...config.sources]) {
@@ -73,6 +77,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       if (names.has(name)) throw new Error(`two sources are named '${name}'; give one of them another \`name:\``);
       names.add(name);
       const checkpointKey = `source:${name}`;
+      const tracked = monitor.track(block.type, name);
       const { context, stopping } = sourceContext({
         name,
         logger: logger.child({ source: name }),
@@ -81,7 +86,9 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         http: ingress,
         commit: (entries, checkpoint) => {
           followers.checkBacklog();
-          return ingestor.ingest(entries, { source: name, ...(checkpoint !== undefined ? { checkpoint: { source: checkpointKey, value: checkpoint } } : {}) });
+          return ingestor
+            .ingest(entries, { source: name, ...(checkpoint !== undefined ? { checkpoint: { source: checkpointKey, value: checkpoint } } : {}) })
+            .then((result) => (tracked.ingested(entries.length), result));
         },
         getCheckpoint: () => store.getCheckpoint(checkpointKey),
       });
@@ -92,7 +99,8 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         // A connector's own refusal (beyond its schema) names the config line too, as for sinks.
         throw new Error(`${where(block)}source '${name}': ${(err as Error).message}`);
       }
-      sources.push({ source, stopping });
+      tracked.attach(source);
+      sources.push({ name, source, stopping });
     }
     for (const sinkBlock of config.sinks) {
       const connector = registry.sinks.get(sinkBlock.type);
@@ -129,7 +137,11 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   // Changes left pending by a crash (or a stop inside the window) apply now, or when their window ends.
   cdc.applyDue();
   cdc.start();
-  for (const s of sources) await s.source.start();
+  monitor.start();
+  for (const s of sources) {
+    monitor.setActive(s.name, true);
+    await s.source.start();
+  }
   const pruneTimer = setInterval(() => {
     try {
       const pruned = store.prune(Date.now(), (stream) => followers.floor(stream));
@@ -158,7 +170,11 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         clearInterval(pruneTimer);
         ingestor.stop();
         for (const s of sources) s.stopping.abort();
-        for (const s of sources) await s.source.stop().catch((err: Error) => logger.error('source stop failed', { error: err.message }));
+        for (const s of sources) {
+          await s.source.stop().catch((err: Error) => logger.error('source stop failed', { error: err.message }));
+          monitor.setActive(s.name, false);
+        }
+        monitor.stop();
         // A request in flight when the stop began (a batch the ingestor now refuses with 503) leaves
         // its keep-alive connection idle only afterwards; close such connections as they go idle.
         const sweep = setInterval(() => app.server.closeIdleConnections(), 50);

@@ -6,6 +6,7 @@ import { requireLoopbackHost } from './loopback-host.js';
 import { requireJsonMediaType } from './media-type.js';
 import type { Logger } from '../logger.js';
 import type { HttpAnswer, HttpIngress } from '../sources/connector.js';
+import type { SourceProblem } from '../sources/monitor.js';
 import type { EventStore } from '../store/types.js';
 import { registerConsumerRoutes } from './consumer-routes.js';
 import { registerResourceRoutes } from './resource-routes.js';
@@ -19,6 +20,8 @@ export interface ServerOptions {
   bodyLimit: number;
   /** Reported by /readyz. */
   isReady: () => boolean;
+  /** Degraded sources: /readyz answers 503 with them while there is one. */
+  sourceProblems?: () => SourceProblem[];
   /** Processes a dead letter again (POST /dead-letters/{id}/retry). */
   retryDeadLetter: Ingestor['retry'];
   /** Resources with CDC, served under /resources. */
@@ -102,8 +105,11 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
 
   app.get('/healthz', { config: { open: true } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', async () => ownApiDocument());
-  app.get('/readyz', { config: { open: true } }, async (_req, reply) =>
-    options.isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'starting' }));
+  app.get('/readyz', { config: { open: true } }, async (_req, reply) => {
+    if (!options.isReady()) return reply.code(503).send({ status: 'starting' });
+    const problems = options.sourceProblems?.() ?? [];
+    return problems.length > 0 ? reply.code(503).send({ status: 'degraded', sources: problems }) : { status: 'ready' };
+  });
   for (const [name, handler] of Object.entries(options.status ?? {})) app.get(`/${name}`, async () => handler());
 
   // An SSE tail is quiet between events: its heartbeat must come before the idle timeout closes it.
