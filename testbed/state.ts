@@ -22,9 +22,19 @@ export interface EnvoyServerState {
   als: string;
 }
 
+/** moto's S3 server started by `npm run testbed`. */
+export interface S3ServerState {
+  pid: number;
+  version: string;
+  runDir: string;
+  startedAt: string;
+  endpoint: string;
+}
+
 export interface TestbedState {
   kafka?: ServerState;
   envoy?: EnvoyServerState;
+  s3?: S3ServerState;
 }
 
 const file = (dir: string) => join(dir, 'state.json');
