@@ -1,5 +1,5 @@
 import { open, stat } from 'node:fs/promises';
-import { Default, defineSource, FilePath, isAbort, Type, type DecodedEntry } from '../../../src/sdk/index.js';
+import { Default, defineSource, FilePath, isAbort, sourceError, Type, type DecodedEntry, type SourceError, type SourceProgress } from '../../../src/sdk/index.js';
 import { decodeLine, unstorableLine } from './line-entries.js';
 import { readLines, type Batch, type FilePosition } from './line-reader.js';
 
@@ -35,31 +35,51 @@ export const fileSource = defineSource({
     let timer: NodeJS.Timeout | null = null;
     let running: Promise<void> | null = null;
     let position = parseCheckpoint(ctx.getCheckpoint());
+    // For status(): the file's size at the last look, what this pass reads, the time of the last entry read.
+    let size: number | null = null;
+    let reading = false;
+    let finished = false;
+    let bytesRead = 0;
+    let positionTime: string | undefined;
+    let lastError: SourceError | undefined;
+    let failing = false;
 
     async function readNew(): Promise<void> {
-      const info = await stat(config.path).catch(() => null);
+      // A file not there yet is waited for; any other failure (no permission ...) degrades the source.
+      const info = await stat(config.path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      });
+      failing = false;
       if (!info) return;
+      size = info.size;
       if (info.size < position.offset) {
         ctx.logger.info('file shrank (rotated or truncated); reading from the start', { path: config.path });
         position = { offset: 0, line: 0 };
       }
       if (info.size === position.offset) return;
       const fh = await open(config.path, 'r');
+      reading = true;
       try {
         for await (const batch of readLines(fh, position, info.size, { maxLineBytes, batchLines, stopped: () => stopped })) {
-          await commit(batch);
+          positionTime = (await commit(batch)) ?? positionTime;
+          bytesRead += batch.next.offset - position.offset;
           position = batch.next;
         }
       } finally {
+        reading = false;
         await fh.close();
       }
     }
 
-    async function commit(batch: Batch): Promise<void> {
+    /** Resolves, once the batch is stored, to the time of its last entry (for status()). */
+    async function commit(batch: Batch): Promise<string | undefined> {
       const perLine = batch.items.map((item) => decodeLine(format, config.path, item, maxLineBytes));
+      const last = perLine.flat().findLast((e) => e.ok);
+      const time = last?.ok ? last.exchange.request.time : undefined;
       try {
         await ctx.ingest(perLine.flat(), { checkpoint: checkpointOf(batch.next) });
-        return;
+        return time;
       } catch (err) {
         if (isAbort(err)) throw err;
         if (batch.items.length === 1 && perLine[0]!.length === 0) throw err;
@@ -78,11 +98,33 @@ export const fileSource = defineSource({
           await ctx.ingest([dead], { checkpoint });
         }
       }
+      return time;
     }
 
     // A stop while waiting for a sink is not a failure: the unread lines are read on the next start.
+    // The same failure again at the next poll is not logged again (status() still shows it).
     function reportFailure(err: Error) {
-      if (!isAbort(err)) ctx.logger.error('reading failed', { path: config.path, error: err.message });
+      if (isAbort(err)) return;
+      const error = sourceError(err);
+      if (!failing || error.code !== lastError?.code) ctx.logger.error('reading failed', { path: config.path, error: err.message, code: error.code });
+      failing = true;
+      lastError = error;
+    }
+
+    function status(): SourceProgress {
+      const remaining = size === null ? undefined : Math.max(0, size - position.offset);
+      const behind = reading && remaining !== undefined && remaining > 0;
+      const state = failing ? 'degraded' : finished ? 'stopped' : behind ? 'catching-up' : 'idle';
+      const lag = behind && positionTime ? Math.max(0, (Date.now() - Date.parse(positionTime)) / 1000) : 0;
+      return {
+        state,
+        position: { path: config.path, offset: position.offset, line: position.line },
+        ...(positionTime ? { positionTime } : {}),
+        lagSeconds: Math.round(lag),
+        read: { bytes: bytesRead },
+        ...(remaining !== undefined ? { remaining: { bytes: remaining } } : {}),
+        ...(lastError ? { lastError } : {}),
+      };
     }
 
     function schedule() {
@@ -101,13 +143,17 @@ export const fileSource = defineSource({
           .catch(reportFailure)
           .finally(schedule);
         // Without follow, the file is a one-shot import: it is read completely before start resolves.
-        if (!config.follow) await running;
+        if (!config.follow) {
+          await running;
+          finished = true;
+        }
       },
       async stop() {
         stopped = true;
         if (timer) clearTimeout(timer);
         await running;
       },
+      status,
     };
   },
 });
