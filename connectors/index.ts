@@ -1,5 +1,7 @@
 import { createRegistry, type Registry } from '../src/sdk/index.js';
+import { awsApiGatewayFormat } from './sources/aws-apigw/format.js';
 import { envoyAlsSource } from './sources/envoy-als/source.js';
+import { envoyJsonFormat } from './sources/envoy-json/format.js';
 import { exchangeFormat } from './sources/exchange/format.js';
 import { fileSource } from './sources/file/tail.js';
 import { httpReceiver } from './sources/http/receiver.js';
@@ -14,6 +16,6 @@ export function builtinRegistry(): Registry {
   return createRegistry({
     sources: [httpReceiver, fileSource, kafkaSource, envoyAlsSource],
     sinks: [stdoutSink, kafkaSink, webhookSink],
-    formats: [kongFormat, exchangeFormat],
+    formats: [kongFormat, exchangeFormat, envoyJsonFormat, awsApiGatewayFormat],
   });
 }

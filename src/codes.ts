@@ -60,6 +60,7 @@ export const CODE_LIST = {
   endlessRecursion: warning('RX153', 'a JSONata function calls itself with no condition (it never ends)'),
   nestedComprehension: warning('RX154', 'CEL comprehensions nested over request/response data (cost grows with the product of sizes)'),
   clientUpstreamAmbiguity: warning('RX155', 'a request path matches one operation as the client called it and another as the upstream saw it'),
+  bodyNeverLogged: warning('RX156', 'a rule reads a request/response body, but every source reads a log format without bodies (`aws-apigw`): `serve` and `reflex test --format` say so'),
 
   configInvalid: error('RX200', 'reflex.yaml cannot be read, is not YAML, or breaks its schema'),
   connectorConfigInvalid: error('RX201', 'a `sources:`/`sinks:` block names an unknown type or breaks its connector\'s schema'),

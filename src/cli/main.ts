@@ -12,7 +12,7 @@ export const USAGE = `reflex: API traffic in, domain events out
 Usage:
   reflex serve --spec <file>... [--config reflex.yaml] [--host 127.0.0.1] [--port 8088] [--data .reflex]
   reflex lint  <spec>... [--allow-refs <dir|url>...]
-  reflex test  <spec>... --logs <file> [--format kong|exchange] [--expect <file>] [--explain <request id>]
+  reflex test  <spec>... --logs <file> [--format kong|exchange|envoy-json|aws-apigw] [--expect <file>] [--explain <request id>]
 
 Commands:
   serve   load the specs, open the embedded store and listen for logs and consumers

@@ -1,9 +1,10 @@
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
-import { defaultConfig } from '../config/types.js';
+import { defaultConfig, type ReflexConfig } from '../config/types.js';
 import { createLogger } from '../logger.js';
 import type { Registry } from '../registry.js';
 import { startReflex } from '../runtime.js';
+import { bodylessRuleWarnings, type FormatBodies } from '../spec/bodyless-rules.js';
 import { loadSpecSet } from '../spec/compile.js';
 import type { CliIO } from './main.js';
 
@@ -31,6 +32,7 @@ export async function runServe(flags: ServeFlags, registry: Registry, io: CliIO)
   const logger = createLogger({ level: config.log.level, json: config.log.format === 'json', write: io.err });
   const specs = await loadSpecSet(config.specs, config.specRefs);
   for (const w of specs.warnings) logger.warn(w.message, { file: w.file, line: w.line, pointer: w.pointer });
+  for (const w of bodylessRuleWarnings(specs, sourceFormats(config, registry))) logger.warn(w.message, { code: w.code, file: w.file, line: w.line, pointer: w.pointer });
   const running = await startReflex(config, specs, registry, logger);
   logger.info('reflex is listening', {
     url: running.url,
@@ -53,5 +55,17 @@ export async function runServe(flags: ServeFlags, registry: Registry, io: CliIO)
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+/**
+ * The format each configured source reads; a source that takes no `format:` (envoy-als) counts as
+ * one with bodies. The always-on HTTP receivers are left out: a deployment that configures only
+ * bodyless sources gets its traffic from those, not from the receivers.
+ */
+function sourceFormats(config: ReflexConfig, registry: Registry): FormatBodies[] {
+  return config.sources.map((block) => {
+    const format = registry.sources.get(block.type)?.takesFormat ? registry.formats.get(String(block.format)) : undefined;
+    return format ?? { name: block.type };
   });
 }

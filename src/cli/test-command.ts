@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { formatDiagnostic } from '../model/diagnostic.js';
 import { Ingestor } from '../pipeline/ingest.js';
 import type { Registry } from '../registry.js';
+import { bodylessRuleWarnings } from '../spec/bodyless-rules.js';
 import { loadSpecSet } from '../spec/compile.js';
 import { parseNdjson } from '../sources/json-payload.js';
 import { PayloadError } from '../sources/types.js';
@@ -30,6 +31,7 @@ export async function runTest(options: TestOptions, registry: Registry, io: CliI
   if (!format) throw new Error(`unknown --format '${options.format}' (known: ${[...registry.formats.keys()].join(', ')})`);
   const specs = await loadSpecSet(options.specs);
   for (const w of specs.warnings) io.err(formatDiagnostic(w));
+  for (const w of bodylessRuleWarnings(specs, [format])) io.err(formatDiagnostic(w));
 
   let entries;
   try {

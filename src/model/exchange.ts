@@ -34,7 +34,7 @@ export interface ExchangeResponse {
   latencyMs: number | null;
 }
 
-export type GatewayKind = 'kong' | 'envoy' | 's3' | 'elasticsearch' | 'kafka' | 'http';
+export type GatewayKind = 'kong' | 'envoy' | 'aws-apigw' | 's3' | 'elasticsearch' | 'kafka' | 'http';
 
 export interface Exchange {
   request: ExchangeRequest;

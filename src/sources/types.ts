@@ -49,6 +49,11 @@ export class BackpressureError extends ReflexError {
 export interface LogFormat {
   name: string;
   summary: string;
+  /**
+   * false: the format never carries request/response bodies (AWS API Gateway access logs), so rules
+   * that read them cannot fire; serve and `reflex test` warn about such rules (RX156). Default true.
+   */
+  bodies?: boolean;
   /** Throws PayloadError when the payload is malformed; entries that parse but do not fit become `ok: false`. */
   decode(payload: string, options?: DecodeOptions): DecodedEntry[];
 }

@@ -163,7 +163,7 @@ function addressOf(address: AlsAddress | undefined): string | null {
   return address?.socketAddress?.address || address?.pipe?.path || null;
 }
 
-function parseQuery(query: string): QueryMap {
+export function parseQuery(query: string): QueryMap {
   const out: QueryMap = {};
   for (const [k, v] of new URLSearchParams(query)) {
     const had = out[k];

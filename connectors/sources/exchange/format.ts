@@ -1,6 +1,6 @@
 import { asObject, CODES, decodeWith, DEFAULT_JSON_DEPTH, EntryError, hashJson, normalizeBody, normalizeHeaders, optionalString, parseNdjson, parseRfc3339, pathWithoutQuery, requiredStatus, requiredString, scalarText, setOwn, type DecodedEntry, type DecodeOptions, type Exchange, type GatewayKind, type LogFormat, type QueryMap } from '../../../src/sdk/index.js';
 
-const GATEWAY_KINDS = new Set<GatewayKind>(['kong', 'envoy', 's3', 'elasticsearch', 'kafka', 'http']);
+const GATEWAY_KINDS = new Set<GatewayKind>(['kong', 'envoy', 'aws-apigw', 's3', 'elasticsearch', 'kafka', 'http']);
 
 /**
  * The canonical Exchange (DESIGN.md), one JSON object per line. Required: request.method,
