@@ -31,7 +31,7 @@ export interface SourceProgress {
   /** Input read so far by this process (entries are counted by the host). */
   read?: { bytes?: number; objects?: number };
   /** What is left to read, when known. */
-  remaining?: { objects?: number; bytes?: number };
+  remaining?: { objects?: number; bytes?: number; entries?: number };
   lastError?: SourceError;
 }
 

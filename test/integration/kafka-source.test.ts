@@ -108,6 +108,11 @@ describe('kafka source', () => {
     await until('6 orders', () => orderIds(r), (ids) => ids.length >= 6);
     // Kafka offsets are committed right after the store transaction.
     await until('committed offsets', () => committedVsEnd(groupId, topic), (o) => JSON.stringify(o.committed) === JSON.stringify(o.end));
+    // GET /sources: per partition the next offset, the high watermark and no lag left.
+    const [status] = (await (await fetch(`${r.url}/sources`)).json() as Array<Record<string, unknown>>).filter((s) => s.type === 'kafka');
+    expect(status).toMatchObject({ state: 'idle', lagSeconds: 0, read: { entries: 7 }, remaining: { entries: 0 } });
+    const end = await admin.fetchTopicOffsets(topic);
+    expect(status!.position).toEqual(end.filter((p) => p.high !== '0').map((p) => ({ topic, partition: p.partition, offset: Number(p.high), highWatermark: Number(p.high), lag: 0 })).sort((a, b) => a.partition - b.partition));
     await stop(r);
 
     const second = Array.from({ length: 4 }, (_, i) => orderLog(`ord_b${i}`));
@@ -144,14 +149,18 @@ describe('kafka source', () => {
     await stop(r);
   }, 60_000);
 
-  it('reports an unreachable broker in one line, keeps retrying, and stops cleanly', async () => {
+  it('reports an unreachable broker in one line, keeps retrying, says so on /readyz, and stops cleanly', async () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', write: (l) => lines.push(l) });
     const r = await start({ brokers: ['127.0.0.1:1'], topics: ['nowhere'], groupId: `${prefix}-g3` }, 'down.db', logger);
-    expect((await fetch(`${r.url}/readyz`)).status).toBe(200); // the HTTP receivers work while Kafka is down
     const errors = await until('an error line', () => lines.filter((l) => l.includes(' ERROR ')), (e) => e.length >= 1, 20_000);
     expect(errors[0]).toMatch(/cannot consume from Kafka; retrying .*ECONNREFUSED.*retryInMs=1000/);
     expect(lines.join('\n')).not.toMatch(/\n\s+at /); // no stack traces
+    const ready = await fetch(`${r.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ status: 'degraded', sources: [{ source: 'kafka:nowhere', type: 'kafka', code: expect.any(String) }] });
+    const sources = (await (await fetch(`${r.url}/sources`)).json()) as Array<{ name: string; state: string; lastError?: { message: string } }>;
+    expect(sources.find((s) => s.name === 'kafka:nowhere')).toMatchObject({ state: 'degraded', lastError: { message: expect.stringContaining('ECONNREFUSED') } });
     const t0 = Date.now();
     await stop(r);
     expect(Date.now() - t0).toBeLessThan(5_000);

@@ -2,6 +2,7 @@ import { Kafka, type Consumer, type EachBatchPayload } from 'kafkajs';
 import { defineSource, isAbort, type DecodedEntry } from '../../../src/sdk/index.js';
 import { kafkaClientConfig } from '../../kafka/connection.js';
 import { decodeMessage } from './decode.js';
+import { PartitionProgress } from './progress.js';
 import { KafkaSourceConfig } from './schema.js';
 
 /** Messages per store transaction: bounds a transaction and commits progress within a large fetch. */
@@ -32,6 +33,7 @@ export const kafkaSource = defineSource({
     let consumer: Consumer | null = null;
     let wake: (() => void) | null = null;
     let loop: Promise<void> | null = null;
+    const progress = new PartitionProgress();
 
     async function eachBatch(p: EachBatchPayload): Promise<void> {
       const at = { topic: p.batch.topic, partition: p.batch.partition };
@@ -43,6 +45,7 @@ export const kafkaSource = defineSource({
         if (entries.length > 0 && !(await ingest(entries, p))) return;
         p.resolveOffset(chunk[chunk.length - 1]!.offset);
         await p.commitOffsetsIfNecessary(p.uncommittedOffsets());
+        progress.consumed(at, chunk, p.batch.highWatermark);
         await p.heartbeat();
       }
     }
@@ -86,6 +89,8 @@ export const kafkaSource = defineSource({
     async function session(): Promise<void> {
       const topics = await topicsToConsume();
       if (stopped) return;
+      // Partitions may move to another member between sessions: report only what this one reads.
+      progress.reset();
       // A fetch waits at most this long for new messages; stop() waits for the fetch in flight, so keep it short.
       const c = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 1_000 });
       consumer = c;
@@ -103,6 +108,7 @@ export const kafkaSource = defineSource({
         await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
         if (stopped) return;
         log.info('consuming from Kafka', { topics, groupId });
+        progress.connected();
         const stopping = new Promise<null>((resolve) => (wake = () => resolve(null)));
         const err = await Promise.race([crashed, stopping]);
         if (err) throw err;
@@ -123,6 +129,7 @@ export const kafkaSource = defineSource({
           // A session that ran a while was healthy: start the backoff over.
           if (Date.now() - startedAt > BACKOFF.maxMs) delay = BACKOFF.initialMs;
           log.error('cannot consume from Kafka; retrying', { brokers: config.brokers, topics: config.topics ?? config.topicPattern, error: (err as Error).message, retryInMs: delay });
+          progress.failed(err);
         }
         if (stopped) break;
         await new Promise<void>((resolve) => {
@@ -148,6 +155,7 @@ export const kafkaSource = defineSource({
         await consumer?.disconnect().catch(() => undefined);
         await loop;
       },
+      status: () => progress.status(),
     };
   },
 });
