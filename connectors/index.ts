@@ -7,6 +7,7 @@ import { fileSource } from './sources/file/tail.js';
 import { httpReceiver } from './sources/http/receiver.js';
 import { kafkaSource } from './sources/kafka/source.js';
 import { kongFormat } from './sources/kong/format.js';
+import { s3Source } from './sources/s3/source.js';
 import { stdoutSink } from './sinks/stdout/sink.js';
 import { kafkaSink } from './sinks/kafka/sink.js';
 import { webhookSink } from './sinks/webhook/sink.js';
@@ -14,7 +15,7 @@ import { webhookSink } from './sinks/webhook/sink.js';
 /** Every built-in connector and format. Adding one is one import and one list entry. */
 export function builtinRegistry(): Registry {
   return createRegistry({
-    sources: [httpReceiver, fileSource, kafkaSource, envoyAlsSource],
+    sources: [httpReceiver, fileSource, kafkaSource, envoyAlsSource, s3Source],
     sinks: [stdoutSink, kafkaSink, webhookSink],
     formats: [kongFormat, exchangeFormat, envoyJsonFormat, awsApiGatewayFormat],
   });

@@ -18,6 +18,7 @@ export { normalizeHeaders, scalarText } from '../model/headers.js';
 export { DEFAULT_JSON_DEPTH, setOwn } from '../model/json-depth.js';
 export { pathWithoutQuery } from '../model/request-path.js';
 export { parseRfc3339 } from '../model/time.js';
+export { parseDuration } from '../config/duration.js';
 
 export type { HttpAnswer, HttpIngress, IngestOptions, Source, SourceConnector, SourceContext } from '../sources/connector.js';
 export type { Sink, SinkConnector, SinkContext } from '../sinks/connector.js';
