@@ -43,6 +43,8 @@ describe('envoy-als stream lifecycle', () => {
     expect(nodesOf(ctx)).toEqual(['edge-1', 'edge-1', 'edge-1']);
     expect(ctx.exchanges().map((x) => x.request.id)).toEqual(['a', 'b', 'c']);
     expect(source.stats()).toMatchObject({ streams: 1, activeStreams: 1, messages: 2, entries: 3, exchanges: 3, malformed: 0 });
+    // GET /sources shows the same counters, and where it listens.
+    expect(source.status!()).toMatchObject({ state: 'running', position: { listening: address, activeStreams: 1, entries: 3, exchanges: 3 } });
   });
 
   it('skips a malformed message, counts it, and keeps the stream up', async () => {

@@ -244,6 +244,8 @@ export function createEnvoyAlsSource(config: EnvoyAlsConfig, ctx: SourceContext)
     },
     address: () => bound,
     stats: () => ({ ...stats }),
+    // A receiver has no backlog of its own: where it listens and its counters are its position.
+    status: () => ({ state: 'running', position: { listening: bound && `${bound.host}:${bound.port}`, ...stats } }),
   };
 }
 
