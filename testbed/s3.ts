@@ -20,7 +20,7 @@ export const MOTO_REGION = 'us-east-1';
  */
 export function emulatorClientConfig(endpoint: string): S3ClientConfig {
   return {
-    endpoint, region: MOTO_REGION, forcePathStyle: true, credentials: MOTO_CREDENTIALS,
+    endpoint, region: MOTO_REGION, forcePathStyle: true, credentials: { ...MOTO_CREDENTIALS }, // a copy: the SDK marks the object it is given
     requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
   };
 }
