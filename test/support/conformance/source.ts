@@ -166,6 +166,17 @@ export function sourceConformance(name: string, harness: SourceHarness): void {
       expect(store.ids).toEqual([...first, ...second]);
     });
 
+    it('reports its status (GET /sources, /readyz) as JSON with a known state, not degraded while it reads', async () => {
+      const store = new RecordingStore();
+      const instance = await start(await harness.config(), store);
+      const batch = ids(2);
+      await deliver(instance, batch);
+      await eventually('the entries', () => store.ids, (got) => got.length >= batch.length, pickupMs);
+      const status = instance.source.status?.() ?? { state: 'running' };
+      expect(['running', 'catching-up', 'idle']).toContain(status.state);
+      expect(JSON.parse(JSON.stringify(status))).toEqual(status);
+    });
+
     it('ingests nothing once stop() resolved; stop() ends a wait for backpressure at once', async () => {
       const store = new RecordingStore();
       const instance = await start(await harness.config(), store);
