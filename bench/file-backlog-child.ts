@@ -2,7 +2,7 @@
  * One side of section (g), in its own process so that its peak RSS is its own.
  * Usage: node dist/bench/file-backlog-child.js <reflex|baseline> <file> <tmp dir>
  */
-import { createReadStream, mkdtempSync, readFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { builtinRegistry } from '../connectors/index.js';
@@ -10,6 +10,7 @@ import { defaultConfig } from '../src/config/types.js';
 import { createLogger } from '../src/logger.js';
 import { startReflex } from '../src/runtime.js';
 import { loadSpecSet } from '../src/spec/compile.js';
+import { peakRssMiB as maxRssMiB } from './peak-rss.js';
 import { ROOT } from './root.js';
 
 const [mode, file, tmp] = process.argv.slice(2);
@@ -17,9 +18,6 @@ if ((mode !== 'reflex' && mode !== 'baseline') || !file || !tmp) {
   process.stderr.write('usage: file-backlog-child.js <reflex|baseline> <file> <tmp dir>\n');
   process.exit(2);
 }
-
-/** Peak resident set of this process (VmHWM; getrusage's maxRSS would carry the parent's peak over the fork). */
-const maxRssMiB = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) / 1024;
 
 if (mode === 'baseline') {
   const started = performance.now();

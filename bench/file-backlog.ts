@@ -4,12 +4,11 @@
  * (`startReflex` with a `file` source, `follow: false`) in its own process; peak RSS and lines/s.
  * Baseline: the same file read with node:readline and JSON.parse per line, also in its own process.
  */
-import { spawn } from 'node:child_process';
 import { createWriteStream, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { ROOT } from './children.js';
 import { generateKongLogs } from './generate.js';
+import { runJsonChild } from './json-child.js';
 import { num, section, table } from './report.js';
 
 export interface FileBacklogOptions {
@@ -66,13 +65,5 @@ async function writeBacklog(file: string, targetBytes: number): Promise<number> 
 }
 
 function runChild(mode: 'reflex' | 'baseline', file: string, tmp: string): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist/bench/file-backlog-child.js'), mode, file, tmp], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`file backlog child (${mode}) exited with ${code}`));
-      else resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildResult);
-    });
-  });
+  return runJsonChild<ChildResult>('file-backlog-child', [mode, file, tmp]);
 }
