@@ -3,14 +3,15 @@
  * entries from bench/generate.ts, and one large object streamed in by a multipart upload, so that
  * neither this process nor the upload ever holds it whole.
  */
+import { appendFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGzip, gzipSync } from 'node:zlib';
-import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { generateKongLogs } from './generate.js';
 
 const START = Date.parse('2026-11-02T09:00:00.000Z');
-const BLOCK = 10_000;
+const BLOCK = 2_000;
 
 export interface WrittenObjects {
   objects: number;
@@ -27,13 +28,28 @@ export async function createBucket(client: S3Client, name: string): Promise<stri
   return name;
 }
 
-/** `objects` gzip NDJSON objects of `entriesPerObject` entries each, keys in the order they were logged. */
-export async function putGzipObjects(client: S3Client, bucket: string, prefix: string, objects: number, entriesPerObject: number): Promise<WrittenObjects> {
+/** Empties and removes a bucket, so that a reused moto does not keep hundreds of MB. */
+export async function deleteBucket(client: S3Client, bucket: string): Promise<void> {
+  for (;;) {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    if (keys.length === 0) break;
+    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
+  }
+  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+}
+
+/**
+ * `objects` gzip NDJSON objects of `entriesPerObject` entries each, keys in the order they were
+ * logged; the same NDJSON also appended to `copyTo`, for a file source to read.
+ */
+export async function putGzipObjects(client: S3Client, bucket: string, prefix: string, objects: number, entriesPerObject: number, copyTo: string): Promise<WrittenObjects> {
   const written: WrittenObjects = { objects, entries: 0, bytes: 0, storedBytes: 0 };
   for (let i = 0; i < objects; i++) {
     const { texts } = generateKongLogs({ count: entriesPerObject, seed: 2000 + i, startTime: START + i * 3_600_000 });
     const ndjson = Buffer.from(texts.join('\n') + '\n');
     const body = gzipSync(ndjson);
+    appendFileSync(copyTo, ndjson);
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${String(i).padStart(5, '0')}.ndjson.gz`, Body: body }));
     written.entries += texts.length;
     written.bytes += ndjson.length;
