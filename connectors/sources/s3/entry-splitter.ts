@@ -59,6 +59,11 @@ export class EntrySplitter {
     const out: EntryItem[] = [];
     const base = this.pos;
     let openedAt = this.start === -1 ? -1 : 0; // where the open entry's bytes begin within this chunk
+    // Next quote, backslash and newline at or after i (buf.length: none), found natively: most bytes of a
+    // log entry are inside strings, and nothing inside a string matters but these three.
+    let nextQuote = -1;
+    let nextBackslash = -1;
+    let nextNewline = -1;
     for (let i = 0; i < buf.length; i++) {
       const b = buf[i]!;
       if (b === NEWLINE) {
@@ -73,6 +78,13 @@ export class EntrySplitter {
         this.start = base + i;
         this.startLine = this.line;
         openedAt = i;
+      }
+      if (this.inString && !this.escaped && b !== QUOTE && b !== BACKSLASH) {
+        if (nextQuote < i) nextQuote = indexOrEnd(buf, QUOTE, i);
+        if (nextBackslash < i) nextBackslash = indexOrEnd(buf, BACKSLASH, i);
+        if (nextNewline < i) nextNewline = indexOrEnd(buf, NEWLINE, i);
+        i = Math.min(nextQuote, nextBackslash, nextNewline) - 1; // the loop's i++ lands on it
+        continue;
       }
       if (this.inString) {
         if (this.escaped) this.escaped = false;
@@ -129,4 +141,9 @@ export class EntrySplitter {
     this.partBytes = 0;
     this.tooLong = false;
   }
+}
+
+function indexOrEnd(buf: Buffer, byte: number, from: number): number {
+  const at = buf.indexOf(byte, from);
+  return at === -1 ? buf.length : at;
 }
