@@ -1,5 +1,6 @@
 import { createRegistry, type Registry } from '../src/sdk/index.js';
 import { awsApiGatewayFormat } from './sources/aws-apigw/format.js';
+import { elasticsearchSource } from './sources/elasticsearch/source.js';
 import { envoyAlsSource } from './sources/envoy-als/source.js';
 import { envoyJsonFormat } from './sources/envoy-json/format.js';
 import { exchangeFormat } from './sources/exchange/format.js';
@@ -15,7 +16,7 @@ import { webhookSink } from './sinks/webhook/sink.js';
 /** Every built-in connector and format. Adding one is one import and one list entry. */
 export function builtinRegistry(): Registry {
   return createRegistry({
-    sources: [httpReceiver, fileSource, kafkaSource, envoyAlsSource, s3Source],
+    sources: [httpReceiver, fileSource, kafkaSource, envoyAlsSource, s3Source, elasticsearchSource],
     sinks: [stdoutSink, kafkaSink, webhookSink],
     formats: [kongFormat, exchangeFormat, envoyJsonFormat, awsApiGatewayFormat],
   });

@@ -1,10 +1,11 @@
 // `npm run testbed` starts the test servers detached and records them in .testbed/state.json;
 // `npm run testbed -- stop` stops them. Name servers to start or stop only those:
 // `npm run testbed -- kafka s3`, `npm run testbed -- stop envoy`. Tests calling startKafka() or
-// startMoto() reuse a server recorded here.
+// startMoto() or startElasticsearch() reuse a server recorded here.
 // Envoy runs plugins/envoy/envoy.yaml as shipped: :10000 → an API on 127.0.0.1:8080, access logs to
 // reflex's envoy-als source on 127.0.0.1:9001.
 import { pluginConfig, startEnvoy, stopRecordedEnvoy } from './envoy.js';
+import { startElasticsearch, stopRecordedElasticsearch } from './elasticsearch.js';
 import { startKafka, stopRecordedKafka } from './kafka.js';
 import { testbedDir } from './paths.js';
 import { isAlive } from './proc.js';
@@ -49,11 +50,23 @@ async function startS3Server(): Promise<void> {
   console.log(`s3: ${moto.endpoint}  (moto ${moto.version}, pid ${moto.pid}${moto.reused ? ', already running' : ''}; any credentials, region us-east-1, path-style)`);
 }
 
+async function startElasticsearchServer(): Promise<void> {
+  const old = readState(dir).elasticsearch;
+  if (old && !isAlive(old.pid)) await stopRecordedElasticsearch(old);
+  const es = await startElasticsearch({ detached: true, reuse: true, dir });
+  if (!es.reused) {
+    const { url, pid, version, runDir } = es;
+    writeServerState(dir, 'elasticsearch', { url, pid, version, runDir, startedAt: new Date().toISOString() });
+  }
+  console.log(`elasticsearch: ${es.url}  (Elasticsearch ${es.version} integ-test zip, pid ${es.pid}${es.reused ? ', already running' : ''}; security off)`);
+}
+
 /** How each server is started and stopped, in start order. */
 const servers = {
   kafka: { start: startKafkaServer, stop: stopRecordedKafka },
   envoy: { start: startEnvoyServer, stop: stopRecordedEnvoy },
   s3: { start: startS3Server, stop: stopRecordedMoto },
+  elasticsearch: { start: startElasticsearchServer, stop: stopRecordedElasticsearch },
 } as const;
 type ServerName = keyof typeof servers;
 

@@ -31,10 +31,20 @@ export interface S3ServerState {
   endpoint: string;
 }
 
+/** Elasticsearch (integ-test zip) started by `npm run testbed`. */
+export interface ElasticsearchServerState {
+  pid: number;
+  version: string;
+  runDir: string;
+  startedAt: string;
+  url: string;
+}
+
 export interface TestbedState {
   kafka?: ServerState;
   envoy?: EnvoyServerState;
   s3?: S3ServerState;
+  elasticsearch?: ElasticsearchServerState;
 }
 
 const file = (dir: string) => join(dir, 'state.json');

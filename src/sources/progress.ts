@@ -29,7 +29,7 @@ export interface SourceProgress {
   /** How far behind the source is, in seconds (0 when caught up). */
   lagSeconds?: number;
   /** Input read so far by this process (entries are counted by the host). */
-  read?: { bytes?: number; objects?: number };
+  read?: { bytes?: number; objects?: number; documents?: number };
   /** What is left to read, when known. */
   remaining?: { objects?: number; bytes?: number; entries?: number };
   lastError?: SourceError;
@@ -39,7 +39,7 @@ export interface SourceProgress {
 export interface SourceStatus extends Omit<SourceProgress, 'read'> {
   type: string;
   name: string;
-  read: { entries: number; bytes?: number; objects?: number };
+  read: { entries: number; bytes?: number; objects?: number; documents?: number };
 }
 
 /** A SourceError from anything thrown: the library's own code when it has one (AWS SDK `name`, Node `code`). */

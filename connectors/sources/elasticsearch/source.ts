@@ -1,0 +1,171 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defineSource, isAbort, parseDuration, sourceError, type DecodedEntry, type SourceError, type SourceProgress } from '../../../src/sdk/index.js';
+import { parseCheckpoint, SeenDocuments, type EsCheckpoint } from './checkpoint.js';
+import { describeEsError, esClient, EsSourceError, isPitGone } from './client.js';
+import { decodeHit, docKey, type Hit } from './hits.js';
+import { ElasticsearchSourceConfig } from './schema.js';
+
+/** Retries after a failure wait 1 s, doubling up to this. */
+const MAX_BACKOFF_MS = 60_000;
+
+/**
+ * Reads gateway logs indexed in Elasticsearch (Filebeat, Logstash, Elastic Agent): each poll opens a
+ * point in time on the index pattern (so indices created later are read), searches from the
+ * checkpoint's timestamp minus `lookback`, sorted by timestamp and tiebreaker, and pages with
+ * `search_after`. Each page commits with the checkpoint of its last document. A point in time that
+ * expired is reopened and the search resumes from the checkpoint.
+ */
+export const elasticsearchSource = defineSource({
+  type: 'elasticsearch',
+  summary: 'reads gateway logs from Elasticsearch indices (history, then new documents), exactly once',
+  config: ElasticsearchSourceConfig,
+  name: { text: 'elasticsearch:<index>', of: (config) => `elasticsearch:${config.index}` },
+  format: 'each document\'s `_source`',
+  create(config, ctx) {
+    const format = ctx.format!;
+    const pollMs = parseDuration(config.pollInterval)!;
+    const lookbackMs = parseDuration(config.lookback)!;
+    const keepAlive = `${parseDuration(config.keepAlive)!}ms`;
+    const startAt = config.startAt !== undefined ? Date.parse(config.startAt) : undefined;
+    if (startAt !== undefined && !Number.isFinite(startAt)) throw new Error(`startAt: not an RFC 3339 time: ${config.startAt}`);
+    const client = esClient(config);
+    const where = { index: config.index, timestampField: config.timestampField };
+    const seen = new SeenDocuments();
+    const sort = [{ [config.timestampField]: { order: 'asc' as const, numeric_type: 'date' as const } }, { [config.tiebreaker]: { order: 'asc' as const } }];
+    const progress = { documents: 0, last: undefined as EsCheckpoint | undefined, pitReopened: 0 };
+    let lastError: SourceError | undefined;
+    let failing = false;
+    let started = false;
+    /** Pages came full: more is waiting. */
+    let behind = false;
+    let loop: Promise<void> | undefined;
+
+    const openPit = async () => (await client.openPointInTime({ index: config.index, keep_alive: keepAlive }, { signal: ctx.signal })).id;
+    const closePit = (id: string) => client.closePointInTime({ id }).catch(() => undefined);
+
+    function queryFrom(from: number | undefined) {
+      const filter: unknown[] = [];
+      if (from !== undefined) filter.push({ range: { [config.timestampField]: { gte: from, format: 'epoch_millis' } } });
+      if (config.query) filter.push(config.query);
+      return { bool: { filter } };
+    }
+
+    /** One search from the checkpoint (minus the lookback) to the newest document. */
+    async function pass(): Promise<void> {
+      // The store's checkpoint, not memory: after a failed commit memory ran ahead of it.
+      let cp = parseCheckpoint(ctx.getCheckpoint());
+      let from = cp ? cp.ts - lookbackMs : startAt;
+      if (from !== undefined) seen.forgetBefore(from);
+      let pit = await openPit();
+      let after: unknown[] | undefined;
+      try {
+        for (;;) {
+          let res;
+          try {
+            res = await client.search<unknown>({
+              pit: { id: pit, keep_alive: keepAlive }, size: config.batchSize, sort, query: queryFrom(from) as never,
+              track_total_hits: false, ...(after ? { search_after: after as never } : {}),
+            }, { signal: ctx.signal });
+          } catch (err) {
+            if (!isPitGone(err)) throw err;
+            // Resume from what is committed, never from the start (nor the lookback again).
+            cp = parseCheckpoint(ctx.getCheckpoint());
+            from = cp?.ts ?? from;
+            after = undefined;
+            progress.pitReopened++;
+            ctx.logger.info('point in time expired; reopening it and resuming from the checkpoint', { index: config.index, from: from !== undefined ? new Date(from).toISOString() : null });
+            pit = await openPit();
+            continue;
+          }
+          if (res.pit_id) pit = res.pit_id;
+          if (res._shards.total === 0) throw new EsSourceError('no_matching_index', `no index matches ${config.index} (yet): reading it once one exists`);
+          if (res._shards.failed > 0) throw Object.assign(new Error(res._shards.failures?.[0]?.reason?.reason ?? 'a shard failed'), { meta: { body: { error: res._shards.failures?.[0]?.reason } } });
+          const hits = res.hits.hits as Hit[];
+          if (hits.length === 0) break;
+          behind = hits.length === config.batchSize;
+          await commit(hits, cp);
+          cp = parseCheckpoint(ctx.getCheckpoint()) ?? cp;
+          after = hits.at(-1)!.sort;
+          if (!behind) break;
+        }
+      } finally {
+        behind = false;
+        void closePit(pit);
+      }
+    }
+
+    /** One page: the documents not read yet, with the checkpoint of the last one (never moving back into the lookback). */
+    async function commit(hits: Hit[], cp: EsCheckpoint | null): Promise<void> {
+      const entries: DecodedEntry[] = [];
+      const fresh: Array<[string, number]> = [];
+      for (const hit of hits) {
+        const key = docKey(hit);
+        if (seen.has(key)) continue;
+        entries.push(...decodeHit(format, hit));
+        fresh.push([key, Number(hit.sort?.[0])]);
+      }
+      const last = hits.at(-1)!;
+      const ts = Number(last.sort?.[0]);
+      const next: EsCheckpoint | null = !cp || ts >= cp.ts ? { v: 1, ts, sort: last.sort ?? [ts] } : cp;
+      if (entries.length === 0 && next === cp) return;
+      await ctx.ingest(entries, next ? { checkpoint: JSON.stringify(next) } : {});
+      for (const [key, at] of fresh) seen.add(key, at);
+      progress.documents += fresh.length;
+      if (next) progress.last = next;
+    }
+
+    async function run(): Promise<void> {
+      let failures = 0;
+      while (!ctx.signal.aborted) {
+        let wait = pollMs;
+        try {
+          await pass();
+          if (failing) ctx.logger.info('reading Elasticsearch again', { index: config.index });
+          failing = false;
+          failures = 0;
+        } catch (err) {
+          if (isAbort(err) || ctx.signal.aborted) return;
+          failures++;
+          wait = Math.min(1000 * 2 ** (failures - 1), MAX_BACKOFF_MS);
+          const f = describeEsError(err, where);
+          // Logged once per kind of failure, not at every retry; status() shows the latest.
+          if (!failing || f.code !== lastError?.code) {
+            ctx.logger.error(`cannot read ${config.index}: ${f.code}${f.status ? ` (HTTP ${f.status})` : ''}: ${f.message}; retrying with backoff`, {
+              index: config.index, code: f.code, ...(f.status ? { status: f.status } : {}), retryInSeconds: wait / 1000,
+            });
+          }
+          failing = true;
+          lastError = { ...sourceError(err), code: f.code, message: f.message };
+        }
+        await sleep(wait, undefined, { signal: ctx.signal }).catch(() => undefined);
+      }
+    }
+
+    function status(): SourceProgress {
+      const catchingUp = behind && !failing;
+      const state = failing ? 'degraded' : !started ? 'stopped' : catchingUp ? 'catching-up' : 'idle';
+      const last = progress.last;
+      return {
+        state,
+        position: last ? { timestamp: new Date(last.ts).toISOString(), tiebreaker: last.sort.slice(1) } : null,
+        ...(last ? { positionTime: new Date(last.ts).toISOString() } : {}),
+        lagSeconds: catchingUp && last ? Math.max(0, Math.round((Date.now() - last.ts) / 1000)) : 0,
+        read: { documents: progress.documents },
+        ...(lastError ? { lastError } : {}),
+      };
+    }
+
+    return {
+      async start() {
+        started = true;
+        loop = run();
+      },
+      async stop() {
+        await loop;
+        started = false;
+        await client.close();
+      },
+      status,
+    };
+  },
+});
