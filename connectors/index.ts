@@ -1,5 +1,6 @@
 import { createRegistry, type Registry } from '../src/sdk/index.js';
 import { awsApiGatewayFormat } from './sources/aws-apigw/format.js';
+import { ecsFormat } from './sources/ecs/format.js';
 import { elasticsearchSource } from './sources/elasticsearch/source.js';
 import { envoyAlsSource } from './sources/envoy-als/source.js';
 import { envoyJsonFormat } from './sources/envoy-json/format.js';
@@ -18,6 +19,6 @@ export function builtinRegistry(): Registry {
   return createRegistry({
     sources: [httpReceiver, fileSource, kafkaSource, envoyAlsSource, s3Source, elasticsearchSource],
     sinks: [stdoutSink, kafkaSink, webhookSink],
-    formats: [kongFormat, exchangeFormat, envoyJsonFormat, awsApiGatewayFormat],
+    formats: [kongFormat, exchangeFormat, envoyJsonFormat, awsApiGatewayFormat, ecsFormat],
   });
 }

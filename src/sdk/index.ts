@@ -16,6 +16,7 @@ export { decodeBase64Body, normalizeBody } from '../model/body.js';
 export { hashHex, hashJson } from '../model/hash.js';
 export { normalizeHeaders, scalarText } from '../model/headers.js';
 export { DEFAULT_JSON_DEPTH, setOwn } from '../model/json-depth.js';
+export { escapePointerToken } from '../model/json-pointer.js';
 export { pathWithoutQuery } from '../model/request-path.js';
 export { parseRfc3339 } from '../model/time.js';
 export { parseDuration } from '../config/duration.js';

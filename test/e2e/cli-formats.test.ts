@@ -49,4 +49,34 @@ describe('reflex test with the file access-log formats', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('--format ecs: a pretty-printed Packetbeat document, flattened and nested hits, a hit without a status a dead letter', async () => {
+    const SPEC = 'test/fixtures/ecs/petstore.yaml';
+    const sample = await runCli(['test', SPEC, '--logs', 'test/fixtures/ecs/ecs-http-log-with-body-sample.json', '--format', 'ecs']);
+    expect(sample.code).toBe(0);
+    expect(sample.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toMatchObject([{ key: '10', value: { type: 'PetAdded', data: { id: 10, name: 'doggie', ms: 18.734 } } }]);
+
+    const dir = mkdtempSync(join(tmpdir(), 'reflex-ecs-'));
+    try {
+      const flat = {
+        '@timestamp': '2026-03-01T10:00:00Z', 'http.request.method': 'post', 'url.original': '/api/v3/pet?dry=1', 'http.response.status_code': 200,
+        'http.request.body.content': '{"name":"rex"}', 'http.response.body.content': '{"id":11}', 'event.duration': 2_000_000,
+      };
+      const nested = { '@timestamp': '2026-03-01T10:00:01Z', http: { request: { method: 'POST', body: { content: '{"name":"tom"}' } }, response: { status_code: 200, body: { content: '{"id":12}' } } }, url: { path: '/api/v3/pet' } };
+      const lines = [
+        { _index: 'logs-2026.03.01', _id: 'a', _source: flat },
+        { _index: 'logs-2026.03.01', _id: 'b', _source: nested },
+        { _index: 'logs-2026.03.01', _id: 'c', _source: { ...flat, 'http.response.status_code': undefined } },
+      ];
+      writeFileSync(join(dir, 'hits.ndjson'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      const { code, stdout, stderr } = await runCli(['test', SPEC, '--logs', join(dir, 'hits.ndjson'), '--format', 'ecs']);
+      expect(code).toBe(0);
+      const records = stdout.trim().split('\n').map((l) => JSON.parse(l) as { key: string; value: { data: unknown } });
+      expect(records.map((r) => [r.key, r.value.data])).toEqual([['11', { id: 11, name: 'rex', ms: 2 }], ['12', { id: 12, name: 'tom', ms: null }]]);
+      expect(stderr).toContain('dead letter: error RX302: /_source/http/response/status_code is required');
+      expect(stderr).toContain('3 entries: 2 events');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
