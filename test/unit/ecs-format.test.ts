@@ -121,11 +121,11 @@ describe('ecs format', () => {
     expect(req({ 'url.domain': 'shop.example', 'url.port': 443, 'url.scheme': 'https' })).toMatchObject({ host: 'shop.example', scheme: 'https' });
   });
 
-  it('uses http.request.id, else the document _id a reader passes, else a hash of the document', () => {
+  it('uses http.request.id, else the hit\'s _index/_id (or an _id a reader put beside the fields), else a hash of the document', () => {
     expect(exchange({ ...FLAT, 'http.request.id': 'req-9', _id: 'doc-1' }).request.id).toBe('req-9');
     expect(exchange({ ...FLAT, _id: 'doc-1' }).request.id).toBe('doc-1');
     const hit = { _index: 'logs-2026.03.01', _id: 'doc-2', _source: nest(FLAT) };
-    expect(exchange(hit).request.id).toBe('doc-2');
+    expect(exchange(hit).request.id).toBe('logs-2026.03.01/doc-2');
     expect(exchange(FLAT).request.id).toBe(exchange(FLAT).request.id);
     expect(exchange(FLAT).request.id).not.toBe(exchange({ ...FLAT, 'client.ip': '203.0.113.1' }).request.id);
   });
@@ -133,7 +133,7 @@ describe('ecs format', () => {
   it('reads a _search response and a JSON array, with pointers to each hit', () => {
     const response = { took: 1, hits: { total: { value: 2 }, hits: [{ _index: 'a', _id: '1', _source: FLAT }, { _index: 'a', _id: '2', _source: { ...FLAT, 'http.response.status_code': null } }] } };
     const [ok, bad] = ecsFormat.decode(JSON.stringify(response));
-    expect(ok).toMatchObject({ ok: true, pointer: '/hits/hits/0', exchange: { request: { id: '1' } } });
+    expect(ok).toMatchObject({ ok: true, pointer: '/hits/hits/0', exchange: { request: { id: 'a/1' } } });
     expect(bad).toMatchObject({ ok: false, diagnostic: { code: 'RX302', pointer: '/hits/hits/1/_source/http/response/status_code' } });
     expect(ecsFormat.decode(JSON.stringify([FLAT, FLAT])).map((e) => e.ok && e.pointer)).toEqual(['/0', '/1']);
     const ndjson = ecsFormat.decode(`${JSON.stringify(FLAT)}\n\n${JSON.stringify(nest(FLAT))}\n`);

@@ -8,10 +8,11 @@ import { EcsFields, FieldNames, type Found } from './fields.js';
  * dotted or mixed (fields.ts). Field reference: shared/fixtures/ecs-notes.md.
  *
  * A payload is NDJSON of documents, one document (pretty-printed too), a JSON array of them, or an
- * `_search` response. Each value is a document or a search hit `{_index, _id, _source}`; a hit's
- * `_id`, or a top-level `_id` beside the document's fields (Elasticsearch refuses `_id` inside a
- * document, so only a reader can have put it there), is the request id when the document has no
- * `http.request.id`. Dead-letter pointers of a hit start at `/_source`.
+ * `_search` response. Each value is a document or a search hit `{_index, _id, _source}`; the hit's
+ * `_index/_id` (what the elasticsearch source uses too), or a top-level `_id` beside the document's
+ * fields (Elasticsearch refuses `_id` inside a document, so only a reader can have put it there),
+ * is the request id when the document has no `http.request.id`. Dead-letter pointers of a hit
+ * start at `/_source`.
  */
 export const ecsFormat: LogFormat = {
   name: 'ecs',
@@ -53,7 +54,7 @@ export function ecsToExchange(raw: unknown, maxDepth = DEFAULT_JSON_DEPTH): Exch
   const hit = value._source !== undefined;
   const doc = hit ? asObject(value._source, '/_source') : value;
   const f = new EcsFields(doc, hit ? '/_source' : '', NAMES);
-  const documentId = typeof value._id === 'string' && value._id !== '' ? value._id : null;
+  const documentId = idOf(value);
 
   const method = required(f, 'http.request.method');
   if (!/^[A-Za-z]+$/.test(method.text)) wrong(method.found, `an HTTP method, got ${describe(method.found.value)}`);
@@ -96,6 +97,12 @@ export function ecsToExchange(raw: unknown, maxDepth = DEFAULT_JSON_DEPTH): Exch
     },
     operation: null,
   };
+}
+
+function idOf(value: Record<string, unknown>): string | null {
+  const id = value._id;
+  if (typeof id !== 'string' || id === '') return null;
+  return typeof value._index === 'string' && value._index !== '' ? `${value._index}/${id}` : id;
 }
 
 /** A field as text (strings and finite numbers); empty or absent is null. */
