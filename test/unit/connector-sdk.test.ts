@@ -49,7 +49,7 @@ describe('file paths in reflex.yaml', () => {
     }
     expect(err).toBeInstanceOf(DiagnosticError);
     expect((err as DiagnosticError).diagnostics).toEqual([expect.objectContaining({
-      code: 'RX201', file, line: 2, pointer: '/sources/0/format', message: "source 'file': unknown format 'kongg' (known: kong, exchange, envoy-json, aws-apigw)",
+      code: 'RX201', file, line: 2, pointer: '/sources/0/format', message: "source 'file': unknown format 'kongg' (known: kong, exchange, envoy-json, aws-apigw, ecs)",
     })]);
   });
 });
