@@ -116,6 +116,9 @@ describe('ecs format', () => {
     const req = (patch: Record<string, unknown>) => exchange({ ...FLAT, ...patch }).request;
     expect(req({ 'http.request.method': 'gEt' }).method).toBe('GET');
     expect(req({ 'url.path': '/a%20b', 'url.query': 'x=1' })).toMatchObject({ path: '/a%20b', query: { x: '1' } });
+    const query = req({ 'url.query': '__proto__=a&__proto__=b&constructor=c' }).query;
+    expect(Object.getPrototypeOf(query)).toBe(Object.prototype);
+    expect(Object.entries(query)).toEqual([['__proto__', ['a', 'b']], ['constructor', 'c']]);
     expect(req({ 'url.original': undefined, 'url.full': 'https://api.example:8443/v1/x?y=2#frag' })).toMatchObject({ path: '/v1/x', query: { y: '2' }, scheme: 'https', host: 'api.example:8443' });
     expect(req({ 'url.original': 'https://api.example/' })).toMatchObject({ path: '/', query: {}, host: 'api.example', scheme: 'https' });
     expect(req({ 'url.domain': 'shop.example', 'url.port': 443, 'url.scheme': 'https' })).toMatchObject({ host: 'shop.example', scheme: 'https' });

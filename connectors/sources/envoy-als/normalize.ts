@@ -1,4 +1,4 @@
-import { asObject, CODES, decodeWith, DEFAULT_JSON_DEPTH, EntryError, hashJson, normalizeBody, normalizeHeaders, parseRfc3339, pathWithoutQuery, type DecodedEntry, type Exchange, type HeaderMap, type QueryMap } from '../../../src/sdk/index.js';
+import { asObject, CODES, decodeWith, DEFAULT_JSON_DEPTH, EntryError, hashJson, normalizeBody, normalizeHeaders, parseRfc3339, pathWithoutQuery, setOwn, type DecodedEntry, type Exchange, type HeaderMap, type QueryMap } from '../../../src/sdk/index.js';
 
 /**
  * Envoy's `HTTPAccessLogEntry` (envoy/data/accesslog/v3/accesslog.proto), in its proto3 JSON form
@@ -163,11 +163,12 @@ function addressOf(address: AlsAddress | undefined): string | null {
   return address?.socketAddress?.address || address?.pipe?.path || null;
 }
 
+/** `a=1&a=2` → `{a: ['1', '2']}`; own properties only, so `__proto__=x` is a key like any other. */
 export function parseQuery(query: string): QueryMap {
   const out: QueryMap = {};
   for (const [k, v] of new URLSearchParams(query)) {
-    const had = out[k];
-    out[k] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v];
+    const had = Object.hasOwn(out, k) ? out[k] : undefined;
+    setOwn(out, k, had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v]);
   }
   return out;
 }
