@@ -130,6 +130,8 @@ async function launch(home: string, version: string, dir: string, options: Elast
     join(home, 'bin', 'elasticsearch'),
     '-Ediscovery.type=single-node', '-Enetwork.host=127.0.0.1', `-Ehttp.port=${httpPort}`, `-Etransport.port=${transportPort}`,
     '-Expack.security.enabled=false', '-Ecluster.routing.allocation.disk.threshold_enabled=false',
+    // Expired points in time are reaped every second, not every minute: tests can expire one.
+    '-Esearch.keep_alive_interval=1s',
     `-Epath.data=${join(runDir, 'data')}`, `-Epath.logs=${join(runDir, 'logs')}`,
   ];
   const [cmd, ...rest] = [...prefix, ...args];

@@ -5,13 +5,18 @@ export interface EsCheckpoint {
   ts: number;
   /** Its full sort values (timestamp, tiebreaker). */
   sort: unknown[];
+  /**
+   * `_index/_id` of the documents read with exactly timestamp `ts` (at most a page's worth): the
+   * next search starts at `ts` inclusive, and skips these even after a restart.
+   */
+  atTs: string[];
 }
 
 export function parseCheckpoint(text: string | null): EsCheckpoint | null {
   if (!text) return null;
   try {
     const cp = JSON.parse(text) as EsCheckpoint;
-    return cp?.v === 1 && typeof cp.ts === 'number' ? cp : null;
+    return cp?.v === 1 && typeof cp.ts === 'number' ? { ...cp, atTs: cp.atTs ?? [] } : null;
   } catch {
     return null;
   }

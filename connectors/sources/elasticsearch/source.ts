@@ -7,6 +7,8 @@ import { ElasticsearchSourceConfig } from './schema.js';
 
 /** Retries after a failure wait 1 s, doubling up to this. */
 const MAX_BACKOFF_MS = 60_000;
+/** Documents with the checkpoint's exact timestamp remembered in it; beyond that the dedupe window drops repeats. */
+const MAX_AT_TS = 1_000;
 
 /**
  * Reads gateway logs indexed in Elasticsearch (Filebeat, Logstash, Elastic Agent): each poll opens a
@@ -56,6 +58,7 @@ export const elasticsearchSource = defineSource({
       let cp = parseCheckpoint(ctx.getCheckpoint());
       let from = cp ? cp.ts - lookbackMs : startAt;
       if (from !== undefined) seen.forgetBefore(from);
+      for (const key of cp?.atTs ?? []) seen.add(key, cp!.ts);
       let pit = await openPit();
       let after: unknown[] | undefined;
       try {
@@ -106,7 +109,10 @@ export const elasticsearchSource = defineSource({
       }
       const last = hits.at(-1)!;
       const ts = Number(last.sort?.[0]);
-      const next: EsCheckpoint | null = !cp || ts >= cp.ts ? { v: 1, ts, sort: last.sort ?? [ts] } : cp;
+      const atTs = hits.filter((h) => Number(h.sort?.[0]) === ts).map(docKey);
+      if (cp && cp.ts === ts) atTs.unshift(...cp.atTs.filter((k) => !atTs.includes(k)));
+      const next: EsCheckpoint | null = !cp || ts > cp.ts || (ts === cp.ts && atTs.length > cp.atTs.length)
+        ? { v: 1, ts, sort: last.sort ?? [ts], atTs: atTs.slice(-MAX_AT_TS) } : cp;
       if (entries.length === 0 && next === cp) return;
       await ctx.ingest(entries, next ? { checkpoint: JSON.stringify(next) } : {});
       for (const [key, at] of fresh) seen.add(key, at);
