@@ -16,7 +16,7 @@ export const ElasticsearchSourceConfig = Type.Object({
   tls: Type.Optional(Type.Object({
     ca: Type.Optional(FilePath({ description: 'CA certificate (PEM), relative to reflex.yaml' })),
     rejectUnauthorized: Default(Type.Boolean({ description: 'false accepts any server certificate (tests only)' }), true),
-  }, { additionalProperties: false })),
+  }, { additionalProperties: false, description: '`ca`: a CA certificate (PEM file, relative to reflex.yaml); `rejectUnauthorized: false` accepts any certificate' })),
   index: Type.String({ minLength: 1, description: 'index pattern, alias or data stream (e.g. `logs-kong-*`); indices created later are read too' }),
   query: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'a query DSL filter (e.g. `{ term: { service.name: shop } }`)' })),
   timestampField: Default(Type.String({ minLength: 1, description: 'the date field documents are read in order of' }), '@timestamp'),
