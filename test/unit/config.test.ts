@@ -129,7 +129,7 @@ describe('reflex.yaml', () => {
     expect(missing).toMatchObject({ code: 'RX201', file, line: 2, message: expect.stringContaining("must have required property 'format'") });
     expect(unknownKey!.message).toContain("unknown key 'formt'");
     const [unknownType] = errorsOf(() => validateConnectorBlock('source', cfg.sources[1]!, registry.sources.get('s4'), registry));
-    expect(unknownType!.message).toBe("unknown source type 's4' (known: http, file, kafka, envoy-als, s3)");
+    expect(unknownType!.message).toBe("unknown source type 's4' (known: http, file, kafka, envoy-als, s3, elasticsearch)");
   });
 
   it('parses durations and sizes', () => {
