@@ -1,6 +1,6 @@
 /**
  * reflex benchmark (`npm run bench`): the rule engine alone, HTTP ingest throughput and latency at a
- * fixed rate, CDC, end to end into Kafka, webhook deliveries, the file and s3 sources, each beside a baseline measured in the same run on the same input. Prints PASS/MISS
+ * fixed rate, CDC, end to end into Kafka, webhook deliveries, the file, s3 and elasticsearch sources, each beside a baseline measured in the same run on the same input. Prints PASS/MISS
  * against the targets but exits 0 on a miss: a benchmark informs, it does not gate.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { kafkaSection } from './kafka-section.js';
 import { webhookSection } from './webhooks.js';
 import { fileBacklogSection } from './file-backlog.js';
 import { s3Section } from './s3-section.js';
+import { esSection } from './es-section.js';
 import { measureLatency, type LatencyResult } from './latency.js';
 import { drainCdc } from './reflex-drain.js';
 import { mark, ms, num, pct, section, table, verdict, type Verdict } from './report.js';
@@ -42,6 +43,8 @@ const WEBHOOKS = { single: 20_000, perEndpoint: 1_000, receivers: 50, concurrenc
 const FILE_MB = Number(process.env.BENCH_FILE_MB ?? 1024);
 /** (h): 20 gzip objects of 10k entries each, then one large plain object of BENCH_S3_LARGE_MB. */
 const S3 = { objects: 20, entriesPerObject: 10_000, largeMegabytes: Number(process.env.BENCH_S3_LARGE_MB ?? 300), target: 0.5 };
+/** (i): ECS documents in the local Elasticsearch, read in pages of 1,000 (the source's default batchSize). */
+const ES = { documents: Number(process.env.BENCH_ES_DOCS ?? 100_000), pageSize: 1_000, seed: SEED, target: 0.5 };
 /** `BENCH_ONLY=a,f npm run bench` runs only those sections. */
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim().toLowerCase());
 const want = (letter: string) => !ONLY || ONLY.includes(letter);
@@ -86,6 +89,7 @@ async function main(): Promise<void> {
   if (want('f')) await webhookSection({ tmp, out, ...WEBHOOKS });
   if (want('g')) await fileBacklogSection({ tmp, out, megabytes: FILE_MB });
   if (want('h')) verdicts.push(await s3Section({ tmp, out, ...S3 }));
+  if (want('i')) verdicts.push(await esSection({ tmp, out, ...ES }));
 
   out(section('Summary'));
   out(`    load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
