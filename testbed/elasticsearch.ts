@@ -24,6 +24,11 @@ export interface ElasticsearchOptions {
   /** Keep the server running after this process exits (for `npm run testbed`). */
   detached?: boolean;
   startTimeoutMs?: number;
+  /**
+   * Security on (no TLS: a single node on loopback may run so) with no user set up: every request
+   * answers 401. For tests of wrong credentials; never reused, never recorded.
+   */
+  security?: boolean;
 }
 
 export interface ElasticsearchTestbed {
@@ -88,8 +93,10 @@ function runAs(): { user: string | null; prefix: string[] } {
 }
 
 /** Resolves true once the cluster is yellow or green (GET / does not exist in this distribution). */
-async function healthy(url: string): Promise<boolean> {
-  return fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=1s`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.ok, () => false);
+/** With security on and no user, a 401 is the answer of a started server. */
+async function healthy(url: string, secured = false): Promise<boolean> {
+  return fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=1s`, { signal: AbortSignal.timeout(5_000) })
+    .then((r) => r.ok || (secured && r.status === 401), () => false);
 }
 
 /** Starts a single-node Elasticsearch on free loopback ports (downloading it on the first run), or reuses the recorded one. */
@@ -97,7 +104,7 @@ export async function startElasticsearch(options: ElasticsearchOptions = {}): Pr
   const version = options.version ?? ELASTICSEARCH_VERSION;
   const dir = options.dir ?? testbedDir();
   const running = readState(dir).elasticsearch;
-  if ((options.reuse ?? true) && running?.version === version && isAlive(running.pid) && (await healthy(running.url))) {
+  if ((options.reuse ?? true) && !options.security && running?.version === version && isAlive(running.pid) && (await healthy(running.url))) {
     return { ...running, reused: true, log: () => tail(join(running.runDir, 'logs', 'testbed.log')), stop: async () => {} };
   }
   const home = ensureElasticsearch({ version, dir });
@@ -129,7 +136,7 @@ async function launch(home: string, version: string, dir: string, options: Elast
   const args = [
     join(home, 'bin', 'elasticsearch'),
     '-Ediscovery.type=single-node', '-Enetwork.host=127.0.0.1', `-Ehttp.port=${httpPort}`, `-Etransport.port=${transportPort}`,
-    '-Expack.security.enabled=false', '-Ecluster.routing.allocation.disk.threshold_enabled=false',
+    `-Expack.security.enabled=${options.security === true}`, '-Ecluster.routing.allocation.disk.threshold_enabled=false',
     // Expired points in time are reaped every second, not every minute: tests can expire one.
     '-Esearch.keep_alive_interval=1s',
     `-Epath.data=${join(runDir, 'data')}`, `-Epath.logs=${join(runDir, 'logs')}`,
@@ -162,7 +169,7 @@ async function launch(home: string, version: string, dir: string, options: Elast
       await stop();
       throw new Error(`testbed: Elasticsearch ${version} exited before it was ready${user ? ` (run as system user ${user})` : ''}\n--- log (last lines) ---\n${log}`);
     }
-    if (await healthy(url)) break;
+    if (await healthy(url, options.security === true)) break;
     if (Date.now() > deadline) {
       const log = tail(logFile);
       await stop();

@@ -51,6 +51,22 @@ function orderDoc(orderId: string, at: number): Record<string, unknown> {
   return { '@timestamp': new Date(at).toISOString(), ...log };
 }
 
+/** The same exchange as an Elastic Common Schema HTTP document (format `ecs`), as Filebeat or Elastic Agent index it. */
+function ecsOrderDoc(orderId: string, at: number): Record<string, unknown> {
+  const order = { id: orderId, customerId: 'cus_1001', status: 'pending', currency: 'EUR', total: 24.9, items: [{ sku: 'MUG', quantity: 1, unitPrice: 24.9 }] };
+  return {
+    '@timestamp': new Date(at).toISOString(),
+    event: { duration: 23_000_000 },
+    url: { path: '/v1/orders', domain: 'api.shop.example', scheme: 'https' },
+    http: {
+      request: { id: `req-${run}-${orderId}`, method: 'post', mime_type: 'application/json', body: { content: JSON.stringify({ customerId: order.customerId, items: order.items }) } },
+      response: { status_code: 201, mime_type: 'application/json', body: { content: JSON.stringify(order) } },
+    },
+    client: { ip: '203.0.113.7' },
+    observer: { product: 'kong' },
+  };
+}
+
 async function bulk(index: string, docs: Array<Record<string, unknown>>): Promise<void> {
   for (let i = 0; i < docs.length; i += 5_000) {
     const res = await client.bulk({ refresh: true, operations: docs.slice(i, i + 5_000).flatMap((d) => [{ index: { _index: index } }, d]) });
@@ -104,17 +120,17 @@ const readyz = async (r: RunningReflex) => {
 };
 
 describe('elasticsearch source', () => {
-  it('reads two daily indices through a pattern (one created after it started), a late document with an older timestamp once, and a document that is no log as a dead letter naming index and _id', async () => {
+  it('reads ECS documents from two daily indices through a pattern (one created after it started), a late document with an older timestamp once, and a document that is no log as a dead letter naming index and _id', async () => {
     const p = newPrefix();
-    await bulk(`${p}-2026.11.02`, ids('day1-', 3).map((id, i) => orderDoc(id, T0 + i * 1000)));
-    const r = await start(sourceBlock(`${p}-*`), 'daily.db');
+    await bulk(`${p}-2026.11.02`, ids('day1-', 3).map((id, i) => ecsOrderDoc(id, T0 + i * 1000)));
+    const r = await start(sourceBlock(`${p}-*`, { format: 'ecs' }), 'daily.db');
     await until('3 orders', () => orderIds(r), (got) => got.length >= 3);
 
-    await bulk(`${p}-2026.11.03`, ids('day2-', 3).map((id, i) => orderDoc(id, T0 + 86_400_000 + i * 1000)));
+    await bulk(`${p}-2026.11.03`, ids('day2-', 3).map((id, i) => ecsOrderDoc(id, T0 + 86_400_000 + i * 1000)));
     await until('6 orders', () => orderIds(r), (got) => got.length >= 6);
 
     // Indexed now, timestamped before the checkpoint (a shipper that was down): within the lookback.
-    await bulk(`${p}-2026.11.03`, [orderDoc('late', T0 + 86_400_000 - 1000)]);
+    await bulk(`${p}-2026.11.03`, [ecsOrderDoc('late', T0 + 86_400_000 - 1000)]);
     const bad = await client.index({ index: `${p}-2026.11.03`, document: { '@timestamp': new Date(T0 + 86_400_000 + 10_000).toISOString(), message: 'not a gateway log' }, refresh: true });
     await until('7 orders', () => orderIds(r), (got) => got.length >= 7);
     await until('the dead letter', () => r.store.deadLetters(0, 10), (d) => d.length >= 1);
@@ -130,7 +146,7 @@ describe('elasticsearch source', () => {
     await stop(r);
 
     // After a restart the lookback is read again and the dedupe window drops all of it.
-    const again = await start(sourceBlock(`${p}-*`), 'daily.db');
+    const again = await start(sourceBlock(`${p}-*`, { format: 'ecs' }), 'daily.db');
     await settle();
     expect(orderIds(again)).toHaveLength(7);
     await stop(again);
@@ -221,6 +237,28 @@ describe('elasticsearch source', () => {
     expect(unmapped.lines.find((l) => l.includes('cannot read'))).toContain('@timestamp');
     await stop(r3);
   }, 90_000);
+});
+
+describe('elasticsearch source with wrong credentials', () => {
+  // A second, real Elasticsearch with security on and no user set up: every request answers 401.
+  let secured: ElasticsearchTestbed | undefined;
+  afterAll(async () => {
+    await secured?.stop();
+  });
+
+  it('logs unauthorized once with a hint, /readyz answers 503 with the code, and it keeps retrying without crashing', async () => {
+    secured = await startElasticsearch({ security: true, reuse: false });
+    const log = capture();
+    const r = await start(sourceBlock('logs-*', { node: secured.url, auth: { username: 'elastic', password: 'wrong' } }), 'unauthorized.db', log.logger);
+    await until('/readyz degraded', () => readyz(r), (a) => a.status === 503 && a.body.sources?.[0]?.code === 'unauthorized', 60_000);
+    await new Promise((res) => setTimeout(res, 2_500)); // a few retries: still one line
+    const lines = log.lines.filter((l) => l.includes('cannot read'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/unauthorized/);
+    const sources = (await (await fetch(`${r.url}/sources`)).json()) as Array<{ state: string; lastError?: { code: string } }>;
+    expect(sources.find((s) => s.lastError)).toMatchObject({ state: 'degraded', lastError: { code: 'unauthorized' } });
+    await stop(r);
+  }, 240_000);
 });
 
 describe('elasticsearch source under kill -9', () => {
