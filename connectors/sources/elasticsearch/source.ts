@@ -61,15 +61,19 @@ export const elasticsearchSource = defineSource({
       for (const key of cp?.atTs ?? []) seen.add(key, cp!.ts);
       let pit = await openPit();
       let after: unknown[] | undefined;
+      const search = () => client.search<unknown>({
+        pit: { id: pit, keep_alive: keepAlive }, size: config.batchSize, sort, query: queryFrom(from) as never,
+        track_total_hits: false, ...(after ? { search_after: after as never } : {}),
+      }, { signal: ctx.signal });
+      // The next page is fetched while this one is committed: Elasticsearch and the store work at once.
+      let next: ReturnType<typeof search> | undefined;
       try {
         for (;;) {
           let res;
           try {
-            res = await client.search<unknown>({
-              pit: { id: pit, keep_alive: keepAlive }, size: config.batchSize, sort, query: queryFrom(from) as never,
-              track_total_hits: false, ...(after ? { search_after: after as never } : {}),
-            }, { signal: ctx.signal });
+            res = await (next ?? search());
           } catch (err) {
+            next = undefined;
             if (!isPitGone(err)) throw err;
             // Resume from what is committed, never from the start (nor the lookback again).
             cp = parseCheckpoint(ctx.getCheckpoint());
@@ -83,12 +87,17 @@ export const elasticsearchSource = defineSource({
           if (res.pit_id) pit = res.pit_id;
           if (res._shards.total === 0) throw new EsSourceError('no_matching_index', `no index matches ${config.index} (yet): reading it once one exists`);
           if (res._shards.failed > 0) throw Object.assign(new Error(res._shards.failures?.[0]?.reason?.reason ?? 'a shard failed'), { meta: { body: { error: res._shards.failures?.[0]?.reason } } });
+          next = undefined;
           const hits = res.hits.hits as Hit[];
           if (hits.length === 0) break;
           behind = hits.length === config.batchSize;
+          after = hits.at(-1)!.sort;
+          if (behind) {
+            next = search();
+            next.catch(() => undefined); // awaited (and its error handled) at the top of the loop, unless the commit fails first
+          }
           await commit(hits, cp);
           cp = parseCheckpoint(ctx.getCheckpoint()) ?? cp;
-          after = hits.at(-1)!.sort;
           if (!behind) break;
         }
       } finally {
