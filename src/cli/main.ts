@@ -12,7 +12,7 @@ export const USAGE = `reflex: API traffic in, domain events out
 Usage:
   reflex serve --spec <file>... [--config reflex.yaml] [--host 127.0.0.1] [--port 8088] [--data .reflex]
   reflex lint  <spec>... [--allow-refs <dir|url>...]
-  reflex test  <spec>... --logs <file> [--format kong|exchange|envoy-json|aws-apigw] [--expect <file>] [--explain <request id>]
+  reflex test  <spec>... --logs <file> [--format kong|exchange|envoy-json|aws-apigw|ecs] [--expect <file>] [--explain <request id>] [--allow-refs <dir|url>...]
 
 Commands:
   serve   load the specs, open the embedded store and listen for logs and consumers
@@ -54,12 +54,15 @@ export async function main(argv: string[], registry: Registry, io: CliIO): Promi
       case 'test': {
         const { values, positionals } = parseArgs({
           args: rest,
-          options: { logs: { type: 'string' }, format: { type: 'string', default: 'kong' }, expect: { type: 'string' }, explain: { type: 'string' } },
+          options: {
+            logs: { type: 'string' }, format: { type: 'string', default: 'kong' }, expect: { type: 'string' }, explain: { type: 'string' },
+            'allow-refs': { type: 'string', multiple: true },
+          },
           allowPositionals: true,
         });
         if (positionals.length === 0) return usage(io, 'test needs at least one spec file');
         if (!values.logs) return usage(io, 'test needs --logs <file>');
-        return await runTest({ specs: positionals, logs: values.logs, format: values.format!, ...(values.expect ? { expect: values.expect } : {}), ...(values.explain !== undefined ? { explain: values.explain } : {}) }, registry, io);
+        return await runTest({ specs: positionals, logs: values.logs, format: values.format!, ...(values.expect ? { expect: values.expect } : {}), ...(values.explain !== undefined ? { explain: values.explain } : {}), refs: refPolicy(values['allow-refs']) }, registry, io);
       }
       case undefined:
       case 'help':

@@ -4,6 +4,7 @@ import { Ingestor } from '../pipeline/ingest.js';
 import type { Registry } from '../registry.js';
 import { bodylessRuleWarnings } from '../spec/bodyless-rules.js';
 import { loadSpecSet } from '../spec/compile.js';
+import type { RefPolicy } from '../spec/ref-files.js';
 import { parseNdjson } from '../sources/json-payload.js';
 import { PayloadError } from '../sources/types.js';
 import { SqliteStore } from '../store/sqlite-store.js';
@@ -20,6 +21,8 @@ export interface TestOptions {
   expect?: string;
   /** A request id: explain what each step makes of that entry instead of printing records. */
   explain?: string;
+  /** Where the specs' $refs may read besides their own folder tree (`--allow-refs`). */
+  refs?: RefPolicy;
 }
 
 /**
@@ -29,7 +32,7 @@ export interface TestOptions {
 export async function runTest(options: TestOptions, registry: Registry, io: CliIO): Promise<number> {
   const format = registry.formats.get(options.format);
   if (!format) throw new Error(`unknown --format '${options.format}' (known: ${[...registry.formats.keys()].join(', ')})`);
-  const specs = await loadSpecSet(options.specs);
+  const specs = await loadSpecSet(options.specs, options.refs);
   for (const w of specs.warnings) io.err(formatDiagnostic(w));
   for (const w of bodylessRuleWarnings(specs, [format])) io.err(formatDiagnostic(w));
 

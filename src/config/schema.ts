@@ -79,7 +79,7 @@ export const CONFIG_SCHEMA = Type.Object({
     concurrency: Default(Type.Integer({ minimum: 1, description: 'requests in flight per endpoint (never two of one key)' }), 16),
   }, 'how webhook endpoints (POST /webhooks, or `type: webhook` sinks) are delivered to'),
   specRefs: Section({
-    allow: Default(Type.Array(Type.String(), { description: "a spec's `$ref`s read only regular files inside the spec's own folder tree; this lists more folders (relative to the config file) and `http(s)://` URL prefixes they may read (`reflex lint --allow-refs <dir|url>` does the same); any other `$ref` is refused with `RX007`, unread" }), []),
+    allow: Default(Type.Array(Type.String(), { description: "a spec's `$ref`s read only regular files inside the spec's own folder tree; this lists more folders (relative to the config file) and `http(s)://` URL prefixes they may read (`reflex lint` and `reflex test` take `--allow-refs <dir|url>` for the same); any other `$ref` is refused with `RX007`, unread" }), []),
     maxBytes: Size('32mb', 'largest file a `$ref`, or the spec itself, may be; a device (`/dev/zero`), FIFO or folder is refused'),
   }, "what a spec's $refs may read besides the spec's own folder tree"),
   sources: ConnectorBlocks('extra sources, by `type` (below)'),

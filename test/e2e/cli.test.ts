@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -69,6 +69,37 @@ describe('reflex test (dry run for users\' CI)', () => {
       expect(out.trim().split('\n')).toHaveLength(1);
       const err = readFileSync(join(dir, 'err.txt'), 'utf8');
       expect(err).not.toMatch(/EPIPE|Error|at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--allow-refs lets lint and test read $refs outside the spec\'s folder tree, which are refused without it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reflex-cli-'));
+    try {
+      mkdirSync(join(dir, 'api'));
+      mkdirSync(join(dir, 'shared'));
+      writeFileSync(join(dir, 'shared', 'order.yaml'), 'type: object\nproperties: { id: { type: string } }\n');
+      writeFileSync(join(dir, 'api', 'spec.yaml'), [
+        'openapi: 3.1.0',
+        "info: { title: t, version: '1' }",
+        'paths:',
+        '  /orders:',
+        '    post:',
+        "      responses: { '201': { description: ok, content: { application/json: { schema: { $ref: '../shared/order.yaml' } } } } }",
+        '      x-reflex-events: [{ type: OrderPlaced }]',
+        '',
+      ].join('\n'));
+      writeFileSync(join(dir, 'logs.ndjson'), '');
+      const spec = join(dir, 'api', 'spec.yaml');
+      const refused = await runCli(['lint', spec]);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toMatch(/RX007/);
+      expect((await runCli(['test', spec, '--logs', join(dir, 'logs.ndjson')])).stderr).toMatch(/RX007/);
+      expect((await runCli(['lint', spec, '--allow-refs', join(dir, 'shared')])).code).toBe(0);
+      const tested = await runCli(['test', spec, '--logs', join(dir, 'logs.ndjson'), '--allow-refs', join(dir, 'shared')]);
+      expect(tested.code).toBe(0);
+      expect(tested.stderr).toContain('0 entries');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
