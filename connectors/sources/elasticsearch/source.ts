@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { defineSource, isAbort, parseDuration, sourceError, type DecodedEntry, type SourceError, type SourceProgress } from '../../../src/sdk/index.js';
+import { defineSource, parseDuration, pollLoop, type DecodedEntry, type SourceProgress } from '../../../src/sdk/index.js';
 import { parseCheckpoint, SeenDocuments, type EsCheckpoint } from './checkpoint.js';
 import { describeEsError, esClient, EsSourceError, isPitGone } from './client.js';
 import { decodeHit, docKey, type Hit } from './hits.js';
@@ -35,8 +34,6 @@ export const elasticsearchSource = defineSource({
     const seen = new SeenDocuments();
     const sort = [{ [config.timestampField]: { order: 'asc' as const, numeric_type: 'date' as const } }, { [config.tiebreaker]: { order: 'asc' as const } }];
     const progress = { documents: 0, last: undefined as EsCheckpoint | undefined, pitReopened: 0 };
-    let lastError: SourceError | undefined;
-    let failing = false;
     let started = false;
     /** Pages came full: more is waiting. */
     let behind = false;
@@ -129,36 +126,14 @@ export const elasticsearchSource = defineSource({
       if (next) progress.last = next;
     }
 
-    async function run(): Promise<void> {
-      let failures = 0;
-      while (!ctx.signal.aborted) {
-        let wait = pollMs;
-        try {
-          await pass();
-          if (failing) ctx.logger.info('reading Elasticsearch again', { index: config.index });
-          failing = false;
-          failures = 0;
-        } catch (err) {
-          if (isAbort(err) || ctx.signal.aborted) return;
-          failures++;
-          wait = Math.min(1000 * 2 ** (failures - 1), MAX_BACKOFF_MS);
-          const f = describeEsError(err, where);
-          // Logged once per kind of failure, not at every retry; status() shows the latest.
-          if (!failing || f.code !== lastError?.code) {
-            ctx.logger.error(`cannot read ${config.index}: ${f.code}${f.status ? ` (HTTP ${f.status})` : ''}: ${f.message}; retrying with backoff`, {
-              index: config.index, code: f.code, ...(f.status ? { status: f.status } : {}), retryInSeconds: wait / 1000,
-            });
-          }
-          failing = true;
-          lastError = { ...sourceError(err), code: f.code, message: f.message };
-        }
-        await sleep(wait, undefined, { signal: ctx.signal }).catch(() => undefined);
-      }
-    }
+    const poll = pollLoop({
+      signal: ctx.signal, logger: ctx.logger, pollMs, maxBackoffMs: MAX_BACKOFF_MS, pass,
+      describe: (err) => describeEsError(err, where), what: config.index, fields: { index: config.index },
+    });
 
     function status(): SourceProgress {
-      const catchingUp = behind && !failing;
-      const state = failing ? 'degraded' : !started ? 'stopped' : catchingUp ? 'catching-up' : 'idle';
+      const catchingUp = behind && !poll.failing;
+      const state = poll.failing ? 'degraded' : !started ? 'stopped' : catchingUp ? 'catching-up' : 'idle';
       const last = progress.last;
       return {
         state,
@@ -166,14 +141,14 @@ export const elasticsearchSource = defineSource({
         ...(last ? { positionTime: new Date(last.ts).toISOString() } : {}),
         lagSeconds: catchingUp && last ? Math.max(0, Math.round((Date.now() - last.ts) / 1000)) : 0,
         read: { documents: progress.documents },
-        ...(lastError ? { lastError } : {}),
+        ...(poll.lastError ? { lastError: poll.lastError } : {}),
       };
     }
 
     return {
       async start() {
         started = true;
-        loop = run();
+        loop = poll.run();
       },
       async stop() {
         await loop;

@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { defineSource, isAbort, parseDuration, sourceError, type SourceError, type SourceProgress } from '../../../src/sdk/index.js';
+import { defineSource, parseDuration, pollLoop, type SourceProgress } from '../../../src/sdk/index.js';
 import { describeS3Error, s3Client } from './client.js';
 import { objectReader } from './object-reader.js';
 import { ReadState, type ListedObject } from './read-state.js';
@@ -28,8 +27,6 @@ export const s3Source = defineSource({
     const where = `s3://${config.bucket}/${config.prefix}`;
     const progress = { objects: 0, bytes: 0, lastKey: undefined as string | undefined, lastModified: undefined as number | undefined, left: undefined as number | undefined };
     const read = objectReader({ client, ctx, bucket: config.bucket, batchEntries: config.batchEntries, maxLineBytes: config.maxLineBytes, onBytes: (n) => (progress.bytes += n) });
-    let lastError: SourceError | undefined;
-    let failing = false;
     let started = false;
     /** Reading objects of a listing (catching up); false once the listing is done. */
     let busy = false;
@@ -66,37 +63,14 @@ export const s3Source = defineSource({
       busy = false;
     }
 
-    async function run(): Promise<void> {
-      let failures = 0;
-      while (!ctx.signal.aborted) {
-        let wait = pollMs;
-        try {
-          await pass();
-          if (failing) ctx.logger.info('reading the bucket again', { bucket: config.bucket, prefix: config.prefix });
-          failing = false;
-          failures = 0;
-        } catch (err) {
-          if (isAbort(err) || ctx.signal.aborted) return;
-          failures++;
-          busy = false;
-          wait = Math.min(1000 * 2 ** (failures - 1), MAX_BACKOFF_MS);
-          const f = describeS3Error(err);
-          // Logged once per kind of failure, not at every retry; status() shows the latest.
-          if (!failing || f.code !== lastError?.code) {
-            ctx.logger.error(`cannot read ${where}: ${f.code}${f.status ? ` (HTTP ${f.status})` : ''}: ${f.message}; retrying with backoff`, {
-              bucket: config.bucket, prefix: config.prefix, code: f.code, ...(f.status ? { status: f.status } : {}), retryInSeconds: wait / 1000,
-            });
-          }
-          failing = true;
-          lastError = { ...sourceError(err), code: f.code, message: f.message };
-        }
-        await sleep(wait, undefined, { signal: ctx.signal }).catch(() => undefined);
-      }
-    }
+    const poll = pollLoop({
+      signal: ctx.signal, logger: ctx.logger, pollMs, maxBackoffMs: MAX_BACKOFF_MS, pass, describe: describeS3Error,
+      what: where, fields: { bucket: config.bucket, prefix: config.prefix }, onFailure: () => (busy = false),
+    });
 
     function status(): SourceProgress {
-      const behind = busy && !failing;
-      const state = failing ? 'degraded' : !started ? 'stopped' : behind ? 'catching-up' : 'idle';
+      const behind = busy && !poll.failing;
+      const state = poll.failing ? 'degraded' : !started ? 'stopped' : behind ? 'catching-up' : 'idle';
       const positionTime = progress.lastModified !== undefined ? new Date(progress.lastModified).toISOString() : undefined;
       return {
         state,
@@ -105,14 +79,14 @@ export const s3Source = defineSource({
         lagSeconds: behind && progress.lastModified !== undefined ? Math.max(0, Math.round((Date.now() - progress.lastModified) / 1000)) : 0,
         read: { objects: progress.objects, bytes: progress.bytes },
         ...(progress.left !== undefined ? { remaining: { objects: progress.left } } : {}),
-        ...(lastError ? { lastError } : {}),
+        ...(poll.lastError ? { lastError: poll.lastError } : {}),
       };
     }
 
     return {
       async start() {
         started = true;
-        loop = run();
+        loop = poll.run();
       },
       async stop() {
         await loop;
