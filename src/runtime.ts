@@ -62,7 +62,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     timeouts: { requestMs: config.server.requestTimeoutMs, headersMs: config.server.headersTimeoutMs, idleMs: config.server.idleTimeoutMs },
     routes: services.flatMap((s) => (s.routes ? [(app: FastifyInstance) => s.routes!(app)] : [])),
     status: {
-      sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag(), backlog: d.dispatcher.backlog(), maxBacklog: d.maxBacklog })),
+      sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag(), backlog: d.dispatcher.backlog(), maxBacklog: d.maxBacklog, ...d.dispatcher.health() })),
       sources: () => monitor.statuses(),
     },
   });
@@ -111,7 +111,9 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       const sinkLogger = logger.child({ sink: name });
       let sink;
       try {
-        sink = connector!.create(settings, { name, logger: sinkLogger, service: serviceOf.get(connector!.type) });
+        sink = connector!.create(settings, { name, logger: sinkLogger, service: serviceOf.get(connector!.type), streams: specs.streams });
+        const opened = sink;
+        if ('open' in opened && opened.open) await opened.open().catch(async (err: unknown) => (await opened.close().catch(() => undefined), Promise.reject(err)));
       } catch (err) {
         throw new Error(`${where(sinkBlock)}sink '${name}': ${(err as Error).message}${(err as { field?: string }).field ? ` (at ${(err as { field?: string }).field})` : ''}`);
       }
@@ -119,7 +121,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         serviceSinks.push(sink);
         continue;
       }
-      const dispatcher = new Dispatcher(store, sink, sinkLogger, { name, streams: connector!.streams(settings) });
+      const dispatcher = new Dispatcher(store, sink, sinkLogger, { name, streams: connector!.streams(settings), ...(connector!.batchSize ? { batchSize: connector!.batchSize(settings) } : {}) });
       const maxBacklog = connector!.maxBacklog(settings);
       dispatchers.push({ name, maxBacklog, dispatcher });
       followers.register({ owner: dispatcher.owner, label: `sink '${name}'`, streams: () => dispatcher.streams(), maxBacklog, backlog: () => dispatcher.backlog() });
@@ -127,6 +129,9 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     for (const s of services) s.configured?.();
     await app.listen({ host: listenHost(config, logger), port: config.server.port });
   } catch (err) {
+    // Sinks opened before the one that failed hold connections (a database, a broker): close them.
+    for (const d of dispatchers) await d.dispatcher.stop().catch(() => undefined);
+    for (const s of serviceSinks) await s.close().catch(() => undefined);
     await app.close().catch(() => undefined);
     store.close();
     throw err;

@@ -1,9 +1,17 @@
 import type { Logger } from '../logger.js';
-import type { Sink } from '../sinks/connector.js';
+import { isPermanentFailure, type Sink } from '../sinks/connector.js';
 import { sinkOwner } from '../store/subscriptions.js';
 import type { EventStore } from '../store/types.js';
 
 const LAG_REPORT_MS = 30_000;
+/** A failure that repeats is logged again at most this often (with how many attempts failed since). */
+const FAILURE_REPORT_MS = 60_000;
+
+/** How the sink's deliveries go, for `GET /sinks`. */
+export interface DeliveryHealth {
+  state: 'ok' | 'failing';
+  error?: { message: string; permanent: boolean; since: string; attempts: number };
+}
 
 export interface DispatcherOptions {
   name: string;
@@ -30,6 +38,9 @@ export class Dispatcher {
   readonly owner: string;
   /** How many streams the store had when this sink last declared what it follows. */
   private followedOf = -1;
+  /** The sink's own offsets (Sink.positions), read at start and after a failure; they win over the cursor. */
+  private positions: Map<string, number> | null = null;
+  private failure: { message: string; permanent: boolean; since: number; attempts: number; reportedAt: number } | null = null;
 
   constructor(
     private readonly store: EventStore,
@@ -73,7 +84,31 @@ export class Dispatcher {
   }
 
   private cursor(stream: string): number {
-    return this.store.subscriptions.cursor(this.owner, stream) ?? 0;
+    return this.positions?.get(stream) ?? this.store.subscriptions.cursor(this.owner, stream) ?? 0;
+  }
+
+  health(): DeliveryHealth {
+    const f = this.failure;
+    if (!f) return { state: 'ok' };
+    return { state: 'failing', error: { message: f.message, permanent: f.permanent, since: new Date(f.since).toISOString(), attempts: f.attempts } };
+  }
+
+  /**
+   * A sink that keeps its offsets at the remote end says where it is; reflex's cursor may be behind
+   * (a crash between the remote commit and ours) or ahead (the remote database restored from a backup).
+   */
+  private async resync(streams: string[]): Promise<void> {
+    if (!this.sink.positions) return;
+    const remote = await this.sink.positions(streams);
+    const positions = new Map<string, number>();
+    for (const stream of streams) {
+      const local = this.store.subscriptions.cursor(this.owner, stream) ?? 0;
+      const at = remote.get(stream) ?? 0;
+      if (at < local) this.logger.warn('the sink\'s own offset is behind reflex\'s cursor; delivering again from there', { sink: this.options.name, stream, sinkOffset: at, cursor: local });
+      positions.set(stream, at);
+    }
+    if (positions.size > 0) this.store.subscriptions.commit(this.owner, positions);
+    this.positions = positions;
   }
 
   /** Records appended to this sink's streams but not yet delivered, all streams together. */
@@ -102,22 +137,52 @@ export class Dispatcher {
         this.reportLag();
       }
       try {
-        for (const stream of this.selectedStreams()) {
+        const streams = this.selectedStreams();
+        if (this.sink.positions && (this.positions === null || streams.some((s) => !this.positions!.has(s)))) await this.resync(streams);
+        for (const stream of streams) {
           const records = this.store.read(stream, this.cursor(stream), this.batchSize);
           if (records.length === 0) continue;
           await this.sink.deliver(records);
-          this.store.subscriptions.commit(this.owner, new Map([[stream, records[records.length - 1]!.offset]]));
+          const last = records[records.length - 1]!.offset;
+          this.positions?.set(stream, last);
+          this.store.subscriptions.commit(this.owner, new Map([[stream, last]]));
           delivered += records.length;
         }
         backoff = this.options.backoffMs ?? 200;
+        this.recovered();
       } catch (err) {
-        this.logger.warn('delivery failed; will retry', { sink: this.options.name, error: (err as Error).message, retryInMs: backoff });
+        this.failed(err as Error, backoff);
+        // Whether the failed delivery reached the remote end is unknown: ask it again.
+        this.positions = null;
         await this.sleep(backoff);
         backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 30_000);
         continue;
       }
       if (delivered === 0) await this.sleep(1000);
     }
+  }
+
+  /** The first failure is logged, then the same failure at most once per FAILURE_REPORT_MS. */
+  private failed(err: Error, retryInMs: number): void {
+    const now = Date.now();
+    const permanent = isPermanentFailure(err);
+    const f = this.failure;
+    if (f && f.message === err.message) {
+      f.attempts++;
+      if (now - f.reportedAt < FAILURE_REPORT_MS) return;
+      f.reportedAt = now;
+    } else {
+      this.failure = { message: err.message, permanent, since: f?.since ?? now, attempts: (f?.attempts ?? 0) + 1, reportedAt: now };
+    }
+    const fields = { sink: this.options.name, error: err.message, attempts: this.failure!.attempts, retryInMs };
+    if (permanent) this.logger.error('delivery failed and will keep failing until the cause is fixed; retrying', fields);
+    else this.logger.warn('delivery failed; will retry', fields);
+  }
+
+  private recovered(): void {
+    if (!this.failure) return;
+    this.logger.info('delivery recovered', { sink: this.options.name, failedAttempts: this.failure.attempts, failingForMs: Date.now() - this.failure.since });
+    this.failure = null;
   }
 
   /** A sink that is behind says so in the log, with its lag per stream, every LAG_REPORT_MS. */

@@ -65,6 +65,8 @@ export function defineSink<S extends TObject, Service extends SinkService | unde
   name: InstanceName<Settings<S> & SharedSinkSettings>;
   /** Describes `streams:` for this sink (e.g. 'streams to print'). */
   streams?: string;
+  /** Records per deliver() call, when the connector's settings say (default 500). */
+  batchSize?(settings: Settings<S> & SharedSinkSettings): number;
   /** The connector's process-wide part (admin routes, its own followers), created once by the host. */
   service?(ctx: SinkServiceContext): Service;
   create(settings: Settings<S> & SharedSinkSettings, ctx: SinkContext<Service>): Sink | ServiceSink;
@@ -82,6 +84,7 @@ export function defineSink<S extends TObject, Service extends SinkService | unde
     streams: (settings) => settings.streams,
     maxBacklog: (settings) => settings.maxBacklog,
     ...(def.service ? { service: def.service } : {}),
+    ...(def.batchSize ? { batchSize: def.batchSize } : {}),
     create: (settings, ctx) => def.create(settings, ctx),
   };
 }

@@ -22,7 +22,9 @@ export { parseRfc3339 } from '../model/time.js';
 export { parseDuration } from '../config/duration.js';
 
 export type { HttpAnswer, HttpIngress, IngestOptions, Source, SourceConnector, SourceContext } from '../sources/connector.js';
-export type { Sink, SinkConnector, SinkContext } from '../sinks/connector.js';
+export type { PermanentFailure, Sink, SinkConnector, SinkContext } from '../sinks/connector.js';
+export { isPermanentFailure, permanentFailure } from '../sinks/connector.js';
+export type { StreamInfo } from '../spec/types.js';
 export { sourceError, type SourceError, type SourceProgress, type SourceState, type SourceStatus } from '../sources/progress.js';
 export { BackpressureError, PayloadError, type DecodedEntry, type DecodeOptions, type LogFormat } from '../sources/types.js';
 export { isAbort } from '../sources/backpressure.js';

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ReflexConfig } from '../config/types.js';
 import type { Logger } from '../logger.js';
 import type { StreamRecord } from '../model/records.js';
+import type { StreamInfo } from '../spec/types.js';
 import type { EventLog } from '../store/event-log.js';
 import type { SubscriptionStore } from '../store/subscriptions.js';
 import type { FollowerRegistry } from '../subscriptions/followers.js';
@@ -12,6 +13,11 @@ export interface SinkContext<Service = undefined> {
   name: string;
   logger: Logger;
   service: Service;
+  /**
+   * The streams the loaded specs declare; a changelog stream carries its resource's state schema
+   * when the spec says it (for sinks that give a resource typed columns).
+   */
+  streams: readonly StreamInfo[];
 }
 
 /**
@@ -19,8 +25,36 @@ export interface SinkContext<Service = undefined> {
  * delivered; the dispatcher commits its offset only then (transactional outbox).
  */
 export interface Sink {
+  /** Records of one stream, in offset order; resolves once they are durable at the remote end. */
   deliver(records: StreamRecord[]): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Called once before reflex listens, to connect and prepare the remote end (tables, topics). A
+   * rejection stops startup: for permanent problems (an incompatible table). A remote end that
+   * cannot be reached yet should not reject; the sink prepares it on the first deliver().
+   */
+  open?(): Promise<void>;
+  /**
+   * For sinks that keep their own offsets at the remote end, written in the same transaction as the
+   * records (exactly once): the last offset delivered per stream, absent when none. The dispatcher
+   * asks at start and after every failed delivery, and resumes after these instead of its cursor.
+   */
+  positions?(streams: string[]): Promise<Map<string, number>>;
+}
+
+/** A delivery error that retrying will not heal (permission denied, disk full, an incompatible table). */
+export type PermanentFailure<E extends Error = Error> = E & { permanent: true };
+
+/**
+ * Marks a delivery error as permanent: the dispatcher still retries it with backoff (an operator
+ * may fix the cause), but logs it as an error once per interval and `GET /sinks` shows it.
+ */
+export function permanentFailure<E extends Error>(err: E): PermanentFailure<E> {
+  return Object.assign(err, { permanent: true as const });
+}
+
+export function isPermanentFailure(err: unknown): err is PermanentFailure {
+  return err instanceof Error && (err as { permanent?: unknown }).permanent === true;
 }
 
 /**
@@ -73,6 +107,8 @@ export interface SinkConnector<C = Record<string, unknown>, Service extends Sink
   streams(config: C): string[];
   /** Undelivered records past which ingest is refused. */
   maxBacklog(config: C): number;
+  /** Records per deliver() call (default 500). */
+  batchSize?(config: C): number;
   service?(context: SinkServiceContext): Service;
   create(config: C, context: SinkContext<Service>): Sink | ServiceSink;
 }

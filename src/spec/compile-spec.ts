@@ -10,6 +10,7 @@ import { basePaths, defaultSource } from './servers.js';
 import { specStreams, type DeclaredStream } from './streams.js';
 import type { CompiledOperation, PathMatchMode, RedactPath } from './types.js';
 import { checkPathAmbiguity } from './path-ambiguity.js';
+import { resourceStateSchemas } from './state-schema.js';
 
 export interface CompiledSpec {
   spec: LoadedSpec;
@@ -61,12 +62,14 @@ export function compileSpec(spec: LoadedSpec): CompiledSpec {
     }
   }
 
-  return {
-    spec,
-    operations,
-    streams: specStreams(spec.display, operations.map((o) => o.operation), resources, report),
-    redact: redactPaths(root.redact),
-  };
+  const compiled = operations.map((o) => o.operation);
+  const streams = specStreams(spec.display, compiled, resources, report);
+  const stateSchemas = resourceStateSchemas(api, compiled);
+  for (const { info } of streams) {
+    const schema = info.kind === 'changelog' && info.resource ? stateSchemas.get(info.resource) : undefined;
+    if (schema) info.stateSchema = schema;
+  }
+  return { spec, operations, streams, redact: redactPaths(root.redact) };
 }
 
 /** Header names are lower case in the Exchange, so `request.headers.Authorization` means the same header. */

@@ -63,6 +63,11 @@ export interface StreamInfo {
   kind: 'events' | 'changelog';
   resource: string | null;
   specFile: string;
+  /**
+   * Changelog streams: the JSON Schema of the resource's state where the spec says it (the JSON
+   * response of an operation that keeps the default state), dereferenced.
+   */
+  stateSchema?: Record<string, unknown>;
 }
 
 /** Redaction paths, parsed once: `request.headers.authorization` -> ['request','headers','authorization']. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { silentLogger } from '../../src/logger.js';
+import { permanentFailure } from '../../src/sinks/connector.js';
 import type { StreamRecord } from '../../src/model/records.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 
@@ -34,6 +35,70 @@ describe('Dispatcher', () => {
     await until(() => got.length === 3);
     expect(got).toEqual(['a', 'b', 'c']);
     expect(d.lag()).toEqual({ orders: 0 });
+    await d.stop();
+    s.close();
+  });
+
+  it('a sink that keeps its own offsets resumes from them, ahead of or behind reflex\'s cursor, and is asked again after a failure', async () => {
+    const s = store();
+    for (const k of ['a', 'b', 'c', 'd', 'e']) append(s, k);
+    // The remote end committed up to 3 (reflex crashed before its own commit): nothing up to 3 again.
+    const remote = new Map([['orders', 3]]);
+    const got: string[] = [];
+    let asked = 0;
+    let failOnce = true;
+    const sink = {
+      async positions(streams: string[]) {
+        asked++;
+        return new Map([...remote].filter(([stream]) => streams.includes(stream)));
+      },
+      async deliver(records: StreamRecord[]) {
+        // The remote commit lands, then the answer is lost: the dispatcher cannot know, so it asks.
+        for (const r of records) got.push(r.key!);
+        remote.set('orders', records[records.length - 1]!.offset);
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('connection lost during COMMIT');
+        }
+      },
+      async close() {},
+    };
+    const d = new Dispatcher(s, sink, silentLogger, { name: 'own', streams: ['orders'], backoffMs: 5, batchSize: 1 });
+    d.start();
+    await until(() => s.subscriptions.cursor('sink:own', 'orders') === 5);
+    expect(got).toEqual(['d', 'e']);
+    expect(asked).toBe(2);
+    expect(d.health()).toEqual({ state: 'ok' });
+    await d.stop();
+
+    // The remote database restored from an older backup: delivered again from where it says.
+    remote.set('orders', 1);
+    got.length = 0;
+    const again = new Dispatcher(s, sink, silentLogger, { name: 'own', streams: ['orders'], backoffMs: 5 });
+    again.start();
+    await until(() => got.length === 4);
+    expect(got).toEqual(['b', 'c', 'd', 'e']);
+    await again.stop();
+    s.close();
+  });
+
+  it('shows a failing delivery in its health, permanent or not, until it recovers', async () => {
+    const s = store();
+    append(s, 'a');
+    let fail: Error | null = permanentFailure(new Error('permission denied for table events'));
+    const sink = {
+      async deliver() {
+        if (fail) throw fail;
+      },
+      async close() {},
+    };
+    const d = new Dispatcher(s, sink, silentLogger, { name: 'h', streams: ['orders'], backoffMs: 5, maxBackoffMs: 10 });
+    d.start();
+    await until(() => (d.health().error?.attempts ?? 0) >= 3);
+    expect(d.health()).toMatchObject({ state: 'failing', error: { message: 'permission denied for table events', permanent: true } });
+    fail = null;
+    await until(() => d.health().state === 'ok');
+    expect(s.subscriptions.cursor('sink:h', 'orders')).toBe(1);
     await d.stop();
     s.close();
   });

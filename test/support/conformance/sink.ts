@@ -5,6 +5,7 @@ import { Dispatcher } from '../../../src/dispatch/dispatcher.js';
 import { silentLogger } from '../../../src/logger.js';
 import type { StreamRecord } from '../../../src/model/records.js';
 import type { Registry } from '../../../src/registry.js';
+import type { StreamInfo } from '../../../src/spec/types.js';
 import type { Sink, SinkConnector } from '../../../src/sinks/connector.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { eventually, expectConfigRefused, sleep, type BadConfig } from './config.js';
@@ -26,6 +27,8 @@ export interface SinkHarness {
   outage?: { begin(): Promise<void>; end(): Promise<void> };
   /** Blocks the sink must refuse at start, naming reflex.yaml and the line. */
   badConfigs: BadConfig[];
+  /** What the specs declare about the suite's streams (default: nothing), for sinks that read it. */
+  streams?(names: string[]): StreamInfo[];
   /** How long delivery may take (creating a topic, a consumer group join). */
   deliveryMs?: number;
   registry?: Registry;
@@ -55,8 +58,9 @@ export function sinkConformance(name: string, harness: SinkHarness): void {
     const streams = [`${tag}-a`, `${tag}-b`];
     const settings = validateConnectorBlock('sink', { type: connector.type, ...(await harness.config()), streams }, connector, registry);
     const sinkName = connector.instanceName(settings);
-    const sink = connector.create(settings, { name: sinkName, logger: silentLogger, service: undefined } as never) as Sink;
+    const sink = connector.create(settings, { name: sinkName, logger: silentLogger, service: undefined, streams: harness.streams?.(streams) ?? [] } as never) as Sink;
     expect(typeof sink.deliver, 'the sink is delivered by the host\'s dispatcher').toBe('function');
+    await sink.open?.();
     const store = new SqliteStore({ path: ':memory:', retentionMs: 0, dedupeWindowMs: 60_000, synchronous: 'normal' });
     const dispatcher = new Dispatcher(store, wrap(sink, store, `sink:${sinkName}`), silentLogger, { name: sinkName, streams, backoffMs: 20, maxBackoffMs: 200 });
     open.push({ store, dispatcher });
