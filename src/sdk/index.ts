@@ -40,4 +40,5 @@ export { migrateOwnTables, type Migration } from '../store/database.js';
 export type { WebhookSettings } from '../config/webhook-settings.js';
 export { PAGE_QUERY, pageLimit, pagePosition } from '../server/paging.js';
 export { compileEventCel, type CompiledCel } from '../rules/cel.js';
-export { ExpressionError } from '../rules/expression.js';
+export { ExpressionError, isPromise, type CompiledExpression } from '../rules/expression.js';
+export { compileJsonata } from '../rules/jsonata/index.js';
