@@ -1,14 +1,17 @@
 // `npm run testbed` starts the test servers detached and records them in .testbed/state.json;
 // `npm run testbed -- stop` stops them. Name servers to start or stop only those:
-// `npm run testbed -- kafka s3`, `npm run testbed -- stop envoy`. Tests calling startKafka() or
-// startMoto() or startElasticsearch() reuse a server recorded here.
+// `npm run testbed -- kafka s3`, `npm run testbed -- stop envoy`. Tests calling startKafka(),
+// startMoto(), startElasticsearch() or startPostgres() reuse a server recorded here.
 // Envoy runs plugins/envoy/envoy.yaml as shipped: :10000 → an API on 127.0.0.1:8080, access logs to
 // reflex's envoy-als source on 127.0.0.1:9001.
+// PostgreSQL is a throwaway cluster (trust auth, superuser postgres, no fsync) from Debian's server
+// package, installed with apt-get on the first run if missing; it never uses port 5432.
 import { pluginConfig, startEnvoy, stopRecordedEnvoy } from './envoy.js';
 import { startElasticsearch, stopRecordedElasticsearch } from './elasticsearch.js';
 import { startKafka, stopRecordedKafka } from './kafka.js';
 import { testbedDir } from './paths.js';
 import { isAlive } from './proc.js';
+import { startPostgres, stopRecordedPostgres } from './postgres.js';
 import { startMoto, stopRecordedMoto } from './s3.js';
 import { readState, writeServerState } from './state.js';
 
@@ -61,12 +64,24 @@ async function startElasticsearchServer(): Promise<void> {
   console.log(`elasticsearch: ${es.url}  (Elasticsearch ${es.version} integ-test zip, pid ${es.pid}${es.reused ? ', already running' : ''}; security off)`);
 }
 
+async function startPostgresServer(): Promise<void> {
+  const old = readState(dir).postgres;
+  if (old && !isAlive(old.pid)) await stopRecordedPostgres(old);
+  const pg = await startPostgres({ detached: true, reuse: true, dir });
+  if (!pg.reused) {
+    const { url, pid, version, runDir, port } = pg;
+    writeServerState(dir, 'postgres', { url, pid, version, runDir, port, startedAt: new Date().toISOString() });
+  }
+  console.log(`postgres: ${pg.url}  (PostgreSQL ${pg.version}, pid ${pg.pid}${pg.reused ? ', already running' : ''}; trust auth, throwaway cluster)`);
+}
+
 /** How each server is started and stopped, in start order. */
 const servers = {
   kafka: { start: startKafkaServer, stop: stopRecordedKafka },
   envoy: { start: startEnvoyServer, stop: stopRecordedEnvoy },
   s3: { start: startS3Server, stop: stopRecordedMoto },
   elasticsearch: { start: startElasticsearchServer, stop: stopRecordedElasticsearch },
+  postgres: { start: startPostgresServer, stop: stopRecordedPostgres },
 } as const;
 type ServerName = keyof typeof servers;
 

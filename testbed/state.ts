@@ -40,11 +40,22 @@ export interface ElasticsearchServerState {
   url: string;
 }
 
+/** A throwaway PostgreSQL cluster started by `npm run testbed` (trust auth, superuser postgres). */
+export interface PostgresServerState {
+  pid: number;
+  version: string;
+  runDir: string;
+  startedAt: string;
+  url: string;
+  port: number;
+}
+
 export interface TestbedState {
   kafka?: ServerState;
   envoy?: EnvoyServerState;
   s3?: S3ServerState;
   elasticsearch?: ElasticsearchServerState;
+  postgres?: PostgresServerState;
 }
 
 const file = (dir: string) => join(dir, 'state.json');
