@@ -12,13 +12,14 @@ import { kongFormat } from './sources/kong/format.js';
 import { s3Source } from './sources/s3/source.js';
 import { stdoutSink } from './sinks/stdout/sink.js';
 import { kafkaSink } from './sinks/kafka/sink.js';
+import { postgresSink } from './sinks/postgres/sink.js';
 import { webhookSink } from './sinks/webhook/sink.js';
 
 /** Every built-in connector and format. Adding one is one import and one list entry. */
 export function builtinRegistry(): Registry {
   return createRegistry({
     sources: [httpReceiver, fileSource, kafkaSource, envoyAlsSource, s3Source, elasticsearchSource],
-    sinks: [stdoutSink, kafkaSink, webhookSink],
+    sinks: [stdoutSink, kafkaSink, webhookSink, postgresSink],
     formats: [kongFormat, exchangeFormat, envoyJsonFormat, awsApiGatewayFormat, ecsFormat],
   });
 }

@@ -6,6 +6,7 @@
  *   RX0xx reading an OpenAPI document        RX1xx its x-reflex annotations (RX15x warnings)
  *   RX2xx reflex.yaml                        RX3xx reading a log entry (a dead letter)
  *   RX4xx processing an exchange (rules, CDC; a dead letter)
+ *   RX5xx delivering to a sink
  *
  * The HTTP API answers a few refusals with a code of its own (API_CODES); they name the answer,
  * not a diagnostic.
@@ -65,6 +66,8 @@ export const CODE_LIST = {
   configInvalid: error('RX200', 'reflex.yaml cannot be read, is not YAML, or breaks its schema'),
   connectorConfigInvalid: error('RX201', 'a `sources:`/`sinks:` block names an unknown type or breaks its connector\'s schema'),
   envVarUnset: error('RX202', 'a `${VAR}` in reflex.yaml names an environment variable that is not set'),
+  sinkTableShape: error('RX203', 'a table a sink writes exists with a shape it cannot write (a missing column, another type, no primary key): startup stops'),
+  sinkTableClash: error('RX204', 'two tables of a sink would have one name (a resource called `events`): rename one with `tables:`'),
 
   entryUnreadable: error('RX300', 'a log entry (or line) cannot be read: malformed JSON, a decoder failure'),
   entryNotObject: error('RX301', 'a log entry is not an object'),
@@ -86,6 +89,8 @@ export const CODE_LIST = {
   ruleTimeout: error('RX411', 'an expression ran longer than `limits.ruleTimeout`'),
   ruleDepth: error('RX412', 'JSONata nested deeper than `limits.ruleDepth`'),
   eventSize: error('RX413', 'an event is larger than `limits.eventSize`'),
+
+  sinkPermanent: error('RX500', 'a sink cannot write a batch and retrying will not heal it (permission denied, disk full, a value the table refuses); it retries with backoff until an operator fixes the cause'),
 } as const satisfies Record<string, CodeInfo>;
 
 type CodeName = keyof typeof CODE_LIST;
