@@ -79,7 +79,8 @@ function installServer(): void {
     const r = spawnSync(bin!, rest, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
     return { ok: !r.error && r.status === 0, out: `${r.error?.message ?? ''}${r.stdout ?? ''}${r.stderr ?? ''}` };
   };
-  const install = ['install', '-y', '--no-install-recommends', `postgresql-${POSTGRES_MAJOR}`];
+  // Parallel test workers may all install at once: wait for dpkg's lock rather than fail on it.
+  const install = ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', `postgresql-${POSTGRES_MAJOR}`];
   let r = apt(install);
   // A machine whose package lists were never fetched (or are stale) knows no such package yet.
   if (!r.ok && /Unable to locate package|no installation candidate|Failed to fetch|404/.test(r.out)) {
@@ -158,10 +159,10 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       stop: async () => {}, halt: unsupported, restart: unsupported, createDatabase: (name) => createDatabase(running.url, name),
     };
   }
+  const bin = ensurePostgres();
   if (isRoot() && spawnSync('id', [PG_SYSTEM_USER]).status !== 0) {
     throw new Error(`testbed: PostgreSQL refuses to run as root and there is no user ${PG_SYSTEM_USER} (Debian's postgresql package creates it)`);
   }
-  const bin = ensurePostgres();
   const runDir = mkdtempSync(join(runsFolder(dir), 'pg-'));
   const data = join(runDir, 'data');
   const logFile = join(runDir, 'server.log');
