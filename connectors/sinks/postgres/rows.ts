@@ -20,7 +20,7 @@ export function eventColumns(records: readonly StreamRecord[]): EventColumns {
     c.specversion.push(sqlTextOrNull(e.specversion));
     c.type.push(sqlTextOrNull(e.type));
     c.source.push(sqlTextOrNull(e.source));
-    c.subject.push(sqlTextOrNull(e.subject ?? r.key));
+    c.subject.push(sqlTextOrNull(e.subject));
     c.time.push(sqlTextOrNull(e.time));
     c.datacontenttype.push(sqlTextOrNull(e.datacontenttype));
     c.data.push(jsonbText(e.data));
