@@ -1,6 +1,6 @@
 /**
  * reflex benchmark (`npm run bench`): the rule engine alone, HTTP ingest throughput and latency at a
- * fixed rate, CDC, end to end into Kafka, webhook deliveries, the file, s3 and elasticsearch sources, each beside a baseline measured in the same run on the same input. Prints PASS/MISS
+ * fixed rate, CDC, end to end into Kafka, webhook deliveries, the file, s3 and elasticsearch sources, the postgres sink, each beside a baseline measured in the same run on the same input. Prints PASS/MISS
  * against the targets but exits 0 on a miss: a benchmark informs, it does not gate.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { webhookSection } from './webhooks.js';
 import { fileBacklogSection } from './file-backlog.js';
 import { s3Section } from './s3-section.js';
 import { esSection } from './es-section.js';
+import { postgresSection } from './postgres-section.js';
 import { measureLatency, type LatencyResult } from './latency.js';
 import { drainCdc } from './reflex-drain.js';
 import { mark, ms, num, pct, section, table, verdict, type Verdict } from './report.js';
@@ -45,6 +46,9 @@ const FILE_MB = Number(process.env.BENCH_FILE_MB ?? 1024);
 const S3 = { objects: 20, entriesPerObject: 10_000, largeMegabytes: Number(process.env.BENCH_S3_LARGE_MB ?? 300), target: 0.5 };
 /** (i): ECS documents in the local Elasticsearch, read in pages of 1,000 (the source's default batchSize). */
 const ES = { documents: Number(process.env.BENCH_ES_DOCS ?? 100_000), pageSize: 1_000, seed: SEED, target: 0.5 };
+/** (j): change records over a tenth as many keys, into PostgreSQL; the ways of writing the floor are tried on the first trialRecords. */
+const PG_CHANGES = Number(process.env.BENCH_PG_CHANGES ?? 1_000_000);
+const PG = { changes: PG_CHANGES, keys: Math.max(1, Math.round(PG_CHANGES / 10)), seed: SEED, target: 0.6, trialRecords: 100_000 };
 /** `BENCH_ONLY=a,f npm run bench` runs only those sections. */
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim().toLowerCase());
 const want = (letter: string) => !ONLY || ONLY.includes(letter);
@@ -90,6 +94,7 @@ async function main(): Promise<void> {
   if (want('g')) await fileBacklogSection({ tmp, out, megabytes: FILE_MB });
   if (want('h')) verdicts.push(await s3Section({ tmp, out, ...S3 }));
   if (want('i')) verdicts.push(await esSection({ tmp, out, ...ES }));
+  if (want('j')) verdicts.push(await postgresSection({ tmp, out, ...PG }));
 
   out(section('Summary'));
   out(`    load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
