@@ -233,35 +233,35 @@ paths:
 describe('postgres sink, delivered directly', () => {
   const event = (stream: string, offset: number, key: string): StreamRecord => ({
     stream, offset, key,
-    value: { specversion: '1.0', id: `${stream}-${offset}`, source: '/t', type: 'com.t.Happened', subject: key, time: new Date(t0 + offset).toISOString(), datacontenttype: 'application/json', data: { offset, text: 'a\u0000b \\u0000 "q"', lone: '\ud800x' }, reflexstream: stream, reflexoperation: 'op', reflexrequestid: `r${offset}` } satisfies CloudEvent,
+    value: { specversion: '1.0', id: `${stream}-${offset}`, source: '/t', type: 'com.t.Happened', subject: key, time: new Date(t0 + offset).toISOString(), datacontenttype: 'application/json', data: { offset, text: 'a\u0000b \\u0000 "q"\t\\N\r\n', lone: '\ud800x' }, reflexstream: stream, reflexoperation: 'op', reflexrequestid: `r${offset}` } satisfies CloudEvent,
   });
-  const open = async (name = 'direct'): Promise<Sink> => {
-    const settings = { url, schema: 'direct', name, streams: ['*'], maxBacklog: 1000, tables: {}, columns: {}, batchSize: 100, method: 'auto' as const, connectTimeoutMs: 5000, statementTimeoutMs: 0, applicationName: 'test' };
+  const open = async (name = 'direct', method: 'insert' | 'copy' = 'copy'): Promise<Sink> => {
+    const settings = { url, schema: 'direct', name, streams: ['*'], maxBacklog: 1000, tables: {}, columns: {}, batchSize: 100, method, connectTimeoutMs: 5000, statementTimeoutMs: 0, applicationName: 'test' };
     const sink = postgresSink.create(settings, { name, logger: silentLogger, service: undefined, streams: [] }) as Sink;
     await sink.open!();
     return sink;
   };
   const rows = async (stream: string) => (await db.query('SELECT "offset", id, subject, data FROM direct.events WHERE stream = $1 ORDER BY "offset"', [stream])).rows;
 
-  it('stores a hostile stream name verbatim (a NUL as U+FFFD), and JSON with NUL escapes and lone surrogates', async () => {
-    const stream = 'orders"; DELETE FROM direct.events; --\'ü\u0000';
-    const sink = await open();
+  it.each(['insert', 'copy'] as const)('stores a hostile stream name verbatim (a NUL as U+FFFD), and JSON with NUL escapes, tabs, newlines and lone surrogates (method %s)', async (method) => {
+    const stream = `orders"; DELETE FROM direct.events; --'\t\\N\nü\u0000${method}`;
+    const sink = await open(`hostile-${method}`, method);
     await sink.deliver([event(stream, 1, 'k\u0000"')]);
     const got = await rows(stream.replace('\0', '\uFFFD'));
-    expect(got.map((r) => [r.subject, r.data])).toEqual([['k\uFFFD"', { offset: 1, text: 'a\uFFFDb \\u0000 "q"', lone: '\uFFFDx' }]]);
+    expect(got.map((r) => [r.subject, r.data])).toEqual([['k\uFFFD"', { offset: 1, text: 'a\uFFFDb \\u0000 "q"\t\\N\r\n', lone: '\uFFFDx' }]]);
     expect((await sink.positions!([stream])).get(stream)).toBe(1);
     await sink.close();
   });
 
-  it('stores a batch delivered twice once, and after a restart resumes from positions() without gaps or doubles', async () => {
-    const stream = 'resume';
+  it.each(['insert', 'copy'] as const)('stores a batch delivered twice once, and after a restart resumes from positions() without gaps or doubles (method %s)', async (method) => {
+    const stream = `resume-${method}`;
     const batch = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => event(stream, from + i, `k${(from + i) % 4}`));
-    let sink = await open('resumer');
+    let sink = await open('resumer', method);
     expect((await sink.positions!([stream])).has(stream)).toBe(false);
     await sink.deliver(batch(1, 10));
     await sink.deliver(batch(1, 10)); // the acknowledgement was lost: offered again
     await sink.close();
-    sink = await open('resumer');
+    sink = await open('resumer', method);
     expect((await sink.positions!([stream])).get(stream)).toBe(10);
     await sink.deliver(batch(6, 20)); // overlaps what is stored
     await sink.close();

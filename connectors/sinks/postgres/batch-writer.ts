@@ -1,11 +1,15 @@
 import type pg from 'pg';
 import type { StreamRecord } from '../../../src/sdk/index.js';
+import { copyInto } from './copy-rows.js';
 import { quoteIdent } from './identifiers.js';
 import type { Layout } from './layout.js';
 import { changeColumns, eventColumns, lastChangePerKey } from './rows.js';
 import { jsonbText, sqlText } from './sql-values.js';
 import type { TableDef } from './tables.js';
 import type { TypedColumn } from './typed-columns.js';
+
+/** How rows reach their table: `insert` (unnest arrays) or `copy` (COPY into a staging table, then INSERT ... SELECT). */
+export type WriteMethod = 'insert' | 'copy';
 
 /** Which statement failed, so a permanent error names its table. */
 export class StatementError extends Error {
@@ -29,7 +33,7 @@ async function run(client: pg.Client, table: string, text: string, values: unkno
  * Rows go in as one INSERT ... SELECT FROM unnest(...) per table: one parameter per column whatever
  * the batch size, no 65535-parameter limit, and the statement text stays the same batch after batch.
  */
-export async function writeBatch(client: pg.Client, layout: Layout, sink: string, records: readonly StreamRecord[]): Promise<void> {
+export async function writeBatch(client: pg.Client, layout: Layout, sink: string, records: readonly StreamRecord[], method: WriteMethod = 'insert'): Promise<void> {
   const stream = records[0]!.stream;
   const offsets = layout.qualified(layout.offsets);
   await client.query('BEGIN');
@@ -39,9 +43,9 @@ export async function writeBatch(client: pg.Client, layout: Layout, sink: string
     const fresh = after > 0 ? records.filter((r) => r.offset > after) : records;
     if (fresh.length > 0) {
       const resource = layout.resourceOf(stream);
-      if (resource === null) await insertEvents(client, layout, stream, fresh);
+      if (resource === null) await insertEvents(client, layout, stream, fresh, method);
       else {
-        await insertChanges(client, layout, stream, fresh);
+        await insertChanges(client, layout, stream, fresh, method);
         const { table, typed } = layout.resource(resource);
         await applyToResource(client, layout, table, typed, fresh);
       }
@@ -57,26 +61,44 @@ export async function writeBatch(client: pg.Client, layout: Layout, sink: string
   }
 }
 
-async function insertEvents(client: pg.Client, layout: Layout, stream: string, records: readonly StreamRecord[]): Promise<void> {
+const EVENT_NAMES = ['stream', 'offset', 'id', 'specversion', 'type', 'source', 'subject', 'time', 'datacontenttype', 'data', 'reflexoperation', 'reflexrequestid', 'extensions'];
+const CHANGE_NAMES = ['stream', 'offset', 'key', 'op', 'before', 'after', 'changed', 'ts_ms', 'source'];
+
+async function insertEvents(client: pg.Client, layout: Layout, stream: string, records: readonly StreamRecord[], method: WriteMethod): Promise<void> {
   const table = layout.qualified(layout.events);
   const c = eventColumns(records);
+  const columns = [c.offset, c.id, c.specversion, c.type, c.source, c.subject, c.time, c.datacontenttype, c.data, c.reflexoperation, c.reflexrequestid, c.extensions];
+  if (method === 'copy') return copyThenInsert(client, table, 'reflex_stage_events', EVENT_NAMES, [c.offset.map(() => sqlText(stream)), ...columns]);
   // ON CONFLICT DO NOTHING: an id already stored (the same event logged twice) is not stored again.
   await run(client, table,
-    `INSERT INTO ${table} (stream, "offset", id, specversion, type, source, subject, time, datacontenttype, data, reflexoperation, reflexrequestid, extensions)
+    `INSERT INTO ${table} (${EVENT_NAMES.map(quoteIdent).join(', ')})
      SELECT $1::text, u.* FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::jsonb[], $11::text[], $12::text[], $13::jsonb[]) AS u
      ON CONFLICT DO NOTHING`,
-    [sqlText(stream), c.offset, c.id, c.specversion, c.type, c.source, c.subject, c.time, c.datacontenttype, c.data, c.reflexoperation, c.reflexrequestid, c.extensions]);
+    [sqlText(stream), ...columns]);
 }
 
-async function insertChanges(client: pg.Client, layout: Layout, stream: string, records: readonly StreamRecord[]): Promise<void> {
+async function insertChanges(client: pg.Client, layout: Layout, stream: string, records: readonly StreamRecord[], method: WriteMethod): Promise<void> {
   const table = layout.qualified(layout.changes);
   const c = changeColumns(records);
+  const columns = [c.offset, c.key, c.op, c.before, c.after, c.changed, c.tsMs, c.source];
+  if (method === 'copy') return copyThenInsert(client, table, 'reflex_stage_changes', CHANGE_NAMES, [c.offset.map(() => sqlText(stream)), ...columns]);
   await run(client, table,
-    `INSERT INTO ${table} (stream, "offset", key, op, before, after, changed, ts_ms, source)
+    `INSERT INTO ${table} (${CHANGE_NAMES.map(quoteIdent).join(', ')})
      SELECT $1::text, u.o, u.k, u.op, u.b, u.a, u.ch::text[], u.ts, u.src
        FROM unnest($2::bigint[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[], $8::bigint[], $9::jsonb[]) AS u(o, k, op, b, a, ch, ts, src)
      ON CONFLICT DO NOTHING`,
-    [sqlText(stream), c.offset, c.key, c.op, c.before, c.after, c.changed, c.tsMs, c.source]);
+    [sqlText(stream), ...columns]);
+}
+
+/** COPY into the session's staging table, then one INSERT ... SELECT into the table (ON CONFLICT needs a real INSERT). */
+async function copyThenInsert(client: pg.Client, table: string, staging: string, names: readonly string[], columns: readonly (readonly unknown[])[]): Promise<void> {
+  const list = names.map(quoteIdent).join(', ');
+  try {
+    await copyInto(client, staging, table, names, columns);
+  } catch (err) {
+    throw new StatementError(table, err);
+  }
+  await run(client, table, `INSERT INTO ${table} (${list}) SELECT ${list} FROM ${quoteIdent(staging)} ON CONFLICT DO NOTHING`, []);
 }
 
 /**

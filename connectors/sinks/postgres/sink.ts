@@ -66,7 +66,7 @@ class PostgresSink implements Sink {
         if (resource !== null) this.layout.resource(resource);
         const client = await this.connection();
         await this.prepare(client);
-        await writeBatch(client, this.layout, this.ctx.name, records);
+        await writeBatch(client, this.layout, this.ctx.name, records, this.settings.method === 'insert' ? 'insert' : 'copy');
         return;
       } catch (err) {
         if (err instanceof ColumnConfigError || err instanceof TableShapeError) throw Object.assign(err, { permanent: true as const });
