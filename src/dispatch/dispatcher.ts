@@ -154,7 +154,8 @@ export class Dispatcher {
         this.failed(err as Error, backoff);
         // Whether the failed delivery reached the remote end is unknown: ask it again.
         this.positions = null;
-        await this.sleep(backoff);
+        // Appends do not cut a backoff short: under load they would turn it into a retry per append.
+        await this.sleep(backoff, { wakeOnAppend: false });
         backoff = Math.min(backoff * 2, this.options.maxBackoffMs ?? 30_000);
         continue;
       }
@@ -192,8 +193,8 @@ export class Dispatcher {
     if (total > 0) this.logger.info('sink is behind', { sink: this.options.name, backlog: total, lag });
   }
 
-  /** Sleeps until the timeout or the next append, whichever comes first. */
-  private sleep(ms: number): Promise<void> {
+  /** Sleeps until the timeout or the next append (unless told not to), or until stop(). */
+  private sleep(ms: number, options: { wakeOnAppend: boolean } = { wakeOnAppend: true }): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done() {
@@ -201,8 +202,10 @@ export class Dispatcher {
         resolve();
       }
       this.wake = () => {
-        this.wake = null;
-        done();
+        if (options.wakeOnAppend || !this.running) {
+          this.wake = null;
+          done();
+        }
       };
     });
   }
