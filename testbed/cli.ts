@@ -11,7 +11,7 @@ import { startElasticsearch, stopRecordedElasticsearch } from './elasticsearch.j
 import { startKafka, stopRecordedKafka } from './kafka.js';
 import { testbedDir } from './paths.js';
 import { isAlive } from './proc.js';
-import { isRunning, startPostgres, stopRecordedPostgres } from './postgres.js';
+import { startPostgres, stopRecordedPostgres } from './postgres.js';
 import { startMoto, stopRecordedMoto } from './s3.js';
 import { readState, writeServerState } from './state.js';
 
@@ -66,7 +66,7 @@ async function startElasticsearchServer(): Promise<void> {
 
 async function startPostgresServer(): Promise<void> {
   const old = readState(dir).postgres;
-  if (old && !isRunning(old.pid)) await stopRecordedPostgres(old);
+  if (old && !isAlive(old.pid)) await stopRecordedPostgres(old);
   const pg = await startPostgres({ detached: true, reuse: true, dir });
   if (!pg.reused) {
     const { url, pid, version, runDir, port } = pg;

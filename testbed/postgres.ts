@@ -150,7 +150,7 @@ function runsFolder(dir: string): string {
 export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresTestbed> {
   const dir = options.dir ?? testbedDir();
   const running = readState(dir).postgres;
-  if ((options.reuse ?? true) && running && isRunning(running.pid) && (await answers(running.url))) {
+  if ((options.reuse ?? true) && running && isAlive(running.pid) && (await answers(running.url))) {
     const unsupported = async () => {
       throw new Error('testbed: a reused PostgreSQL (npm run testbed) cannot be halted or restarted; run the test without it');
     };
@@ -213,7 +213,7 @@ async function launch(bin: string, runDir: string, port: number, options: Postgr
     } catch (e) {
       // pg_ctl gives up after -t but leaves a slow server running: never leave one behind.
       const left = postmasterPid(data);
-      if (left && isRunning(left)) await killAndWait(left);
+      if (left && isAlive(left)) await killAndWait(left);
       throw e;
     }
   };
@@ -222,20 +222,20 @@ async function launch(bin: string, runDir: string, port: number, options: Postgr
   };
   // A server owned by this process must not outlive it, even if a test forgets stop(): synchronous, as 'exit' requires.
   const reap = () => {
-    if (!isRunning(pid)) {
+    if (!isAlive(pid)) {
       rmSync(runDir, { recursive: true, force: true });
       return;
     }
     const cmd = isRoot() ? ['runuser', '-u', PG_SYSTEM_USER, '--', join(bin, 'pg_ctl')] : [join(bin, 'pg_ctl')];
     const r = spawnSync(cmd[0]!, [...cmd.slice(1), '-D', data, '-m', 'immediate', '-w', 'stop'], { cwd: runDir });
-    if (r.status !== 0 && isRunning(pid)) process.kill(pid, 'SIGKILL');
+    if (r.status !== 0 && isAlive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(runDir, { recursive: true, force: true });
   };
   await start();
   if (!options.detached) process.once('exit', reap);
   const stop = async () => {
     process.off('exit', reap);
-    if (isRunning(pid)) await pgCtl(['-m', 'fast', '-w', 'stop']).catch(() => killAndWait(pid));
+    if (isAlive(pid)) await pgCtl(['-m', 'fast', '-w', 'stop']).catch(() => killAndWait(pid));
     rmSync(runDir, { recursive: true, force: true });
   };
   return {
@@ -257,19 +257,6 @@ async function launch(bin: string, runDir: string, port: number, options: Postgr
   };
 }
 
-/**
- * Alive and not a zombie. pg_ctl's postmaster is reparented to PID 1, which may reap it seconds after
- * it exits; meanwhile kill(pid, 0), and so isAlive(), still succeeds.
- */
-export function isRunning(pid: number): boolean {
-  if (!isAlive(pid)) return false;
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
-  } catch {
-    return !existsSync('/proc/self'); // gone meanwhile; no /proc (macOS): trust kill(0)
-  }
-}
-
 /** The postmaster's pid from its lock file, or null when no server runs on `data`. */
 function postmasterPid(data: string): number | null {
   try {
@@ -285,7 +272,7 @@ async function killAndWait(pid: number): Promise<void> {
   } catch {
     /* gone */
   }
-  while (isRunning(pid)) await sleep(50);
+  while (isAlive(pid)) await sleep(50);
 }
 
 /** Creates database `name` (default: a random one) on the server at `url`; returns its URL. */
@@ -310,10 +297,10 @@ async function createDatabase(url: string, name = `test_${randomBytes(6).toStrin
 export async function stopRecordedPostgres(entry: { pid: number; runDir: string }): Promise<void> {
   const data = join(entry.runDir, 'data');
   const bin = findPostgresBin();
-  if (bin && isRunning(entry.pid) && postmasterPid(data) === entry.pid) {
+  if (bin && isAlive(entry.pid) && postmasterPid(data) === entry.pid) {
     await pgTool(bin, 'pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop'], entry.runDir).catch(() => {});
   }
   // A stopped postmaster may linger as a zombie, which stopRecorded would wait on until PID 1 reaps it.
-  if (isRunning(entry.pid)) await stopRecorded(entry, entry.runDir, { graceMs: 5_000 });
+  if (isAlive(entry.pid)) await stopRecorded(entry, entry.runDir, { graceMs: 5_000 });
   else rmSync(entry.runDir, { recursive: true, force: true });
 }

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A port the OS considers free right now on 127.0.0.1 (another process may still take it: callers retry). */
@@ -14,12 +14,17 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** A process that exited but is not reaped yet (a zombie: PID 1 here reaps late) is not alive. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
+  } catch {
+    return !existsSync('/proc/self'); // gone meanwhile; no /proc (macOS): trust kill(0)
   }
 }
 

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findPostgresBin, isRunning, startPostgres, stopRecordedPostgres, type PostgresTestbed } from '../../testbed/postgres.js';
+import { findPostgresBin, startPostgres, stopRecordedPostgres, type PostgresTestbed } from '../../testbed/postgres.js';
+import { isAlive } from '../../testbed/proc.js';
 import { writeServerState } from '../../testbed/state.js';
 
 // A real PostgreSQL (testbed/postgres.ts): Debian's server binaries, a throwaway cluster per start.
@@ -105,7 +106,7 @@ describe('halt and restart', () => {
     const pidBefore = s.pid;
 
     await s.halt();
-    expect(isRunning(pidBefore)).toBe(false);
+    expect(isAlive(pidBefore)).toBe(false);
     await expect(open.query('commit')).rejects.toThrow();
     await expect(query(db, 'select 1')).rejects.toThrow(/ECONNREFUSED/);
     expect(existsSync(join(s.runDir, 'data'))).toBe(true);
@@ -126,7 +127,7 @@ describe('halt and restart', () => {
     await conn.connect(); // a client still connected must not hold up the stop
     expect(processesIn(data).length).toBeGreaterThan(1); // postmaster and its backends: the check below can fail
     await s.stop();
-    expect(isRunning(s.pid)).toBe(false);
+    expect(isAlive(s.pid)).toBe(false);
     expect(processesIn(data)).toEqual([]);
     expect(existsSync(s.runDir)).toBe(false);
     await conn.end().catch(() => {});
@@ -142,7 +143,7 @@ describe('halt and restart', () => {
     const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
     const child = JSON.parse(out.trim().split('\n').pop()!) as { pid: number; runDir: string };
     expect(child.pid).toBeGreaterThan(0);
-    expect(isRunning(child.pid)).toBe(false);
+    expect(isAlive(child.pid)).toBe(false);
     expect(processesIn(join(child.runDir, 'data'))).toEqual([]);
     expect(existsSync(child.runDir)).toBe(false);
   });
@@ -166,11 +167,11 @@ describe('reuse of the server npm run testbed records', () => {
       const db = await reused.createDatabase();
       await query(db, 'create table t (x int)');
       await reused.stop();
-      expect(isRunning(pid)).toBe(true);
+      expect(isAlive(pid)).toBe(true);
       expect(await query(db, 'select count(*)::int as n from t')).toEqual([{ n: 0 }]);
       await expect(reused.halt()).rejects.toThrow(/reused PostgreSQL .* cannot be halted/);
       await expect(reused.restart()).rejects.toThrow(/cannot be halted or restarted/);
-      expect(isRunning(pid)).toBe(true);
+      expect(isAlive(pid)).toBe(true);
 
       // Asked not to reuse, it starts a server of its own.
       const fresh = await startPostgres({ dir, reuse: false });
@@ -180,7 +181,7 @@ describe('reuse of the server npm run testbed records', () => {
     } finally {
       await stopRecordedPostgres({ pid, runDir });
     }
-    expect(isRunning(pid)).toBe(false);
+    expect(isAlive(pid)).toBe(false);
     expect(processesIn(join(runDir, 'data'))).toEqual([]);
     expect(existsSync(runDir)).toBe(false);
   });
