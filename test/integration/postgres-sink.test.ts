@@ -267,4 +267,23 @@ describe('postgres sink, delivered directly', () => {
     await sink.close();
     expect((await rows(stream)).map((r) => Number(r.offset))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
+
+  it('creates a table dropped under it again, and reports a permission it lacks as permanent, naming the table', async () => {
+    const sink = await open('dropper');
+    await sink.deliver([event('dropped', 1, 'k')]);
+    await db.query('DROP TABLE direct.events');
+    await sink.deliver([event('dropped', 2, 'k')]);
+    expect((await rows('dropped')).map((r) => Number(r.offset))).toEqual([2]);
+
+    await db.query(`DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'rx_reader') THEN CREATE ROLE rx_reader LOGIN; END IF; END $$`);
+    await db.query('GRANT USAGE ON SCHEMA direct TO rx_reader; GRANT SELECT ON ALL TABLES IN SCHEMA direct TO rx_reader');
+    const readerUrl = url.replace('postgres://postgres@', 'postgres://rx_reader@');
+    const settings = { url: readerUrl, schema: 'direct', name: 'reader', streams: ['*'], maxBacklog: 1000, tables: {}, columns: {}, batchSize: 100, method: 'copy' as const, connectTimeoutMs: 5000, statementTimeoutMs: 0, applicationName: 'test' };
+    const denied = postgresSink.create(settings, { name: 'reader', logger: silentLogger, service: undefined, streams: [] }) as Sink;
+    const err = await denied.deliver([event('denied', 1, 'k')]).then(() => null, (e: unknown) => e as Error & { permanent?: boolean });
+    await denied.close();
+    await sink.close();
+    expect(err?.permanent).toBe(true);
+    expect(err?.message).toMatch(/^"direct"\."reflex_offsets": permission denied for table reflex_offsets \(SQLSTATE 42501\)$/);
+  });
 });

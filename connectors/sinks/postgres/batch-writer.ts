@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { StreamRecord } from '../../../src/sdk/index.js';
 import { copyInto } from './copy-rows.js';
+import { run, StatementError } from './errors.js';
 import { quoteIdent } from './identifiers.js';
 import type { Layout } from './layout.js';
 import { changeColumns, eventColumns, lastChangePerKey } from './rows.js';
@@ -11,20 +12,6 @@ import type { TypedColumn } from './typed-columns.js';
 /** How rows reach their table: `insert` (unnest arrays) or `copy` (COPY into a staging table, then INSERT ... SELECT). */
 export type WriteMethod = 'insert' | 'copy';
 
-/** Which statement failed, so a permanent error names its table. */
-export class StatementError extends Error {
-  constructor(readonly table: string, readonly error: unknown) {
-    super((error as Error)?.message ?? String(error));
-  }
-}
-
-async function run(client: pg.Client, table: string, text: string, values: unknown[]): Promise<pg.QueryResult> {
-  try {
-    return await client.query(text, values);
-  } catch (err) {
-    throw new StatementError(table, err);
-  }
-}
 
 /**
  * Writes one batch of one stream in one transaction: the rows past the sink's stored offset for

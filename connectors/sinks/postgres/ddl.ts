@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { CODES, ReflexError } from '../../../src/sdk/index.js';
 import { catalogName, compatibleType } from './column-types.js';
+import { run } from './errors.js';
 import { quoteIdent } from './identifiers.js';
 import type { Layout } from './layout.js';
 import type { TableDef } from './tables.js';
@@ -26,8 +27,14 @@ export function createTableSql(layout: Layout, table: TableDef): string {
  * columns its upserts name. Extra columns are the user's and stay.
  */
 export async function prepareTables(client: pg.Client, layout: Layout, tables: TableDef[]): Promise<void> {
-  await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(layout.schema)}`);
-  for (const table of tables) await client.query(createTableSql(layout, table));
+  // Only what is missing: `CREATE ... IF NOT EXISTS` checks the CREATE privilege even when nothing
+  // is created, and a sink may run as a role that can write the tables but not create them.
+  const schema = quoteIdent(layout.schema);
+  const hasSchema = await run(client, schema, 'SELECT 1 FROM pg_namespace WHERE nspname = $1', [layout.schema]);
+  if (hasSchema.rows.length === 0) await run(client, schema, `CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  const existing = await run(client, schema, 'SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2::text[])', [layout.schema, tables.map((t) => t.name)]);
+  const present = new Set(existing.rows.map((r: { relname: string }) => r.relname));
+  for (const table of tables) if (!present.has(table.name)) await run(client, layout.qualified(table), createTableSql(layout, table));
   const found = await client.query<{ table: string; kind: string; column: string | null; type: string | null }>(
     `SELECT c.relname AS table, c.relkind AS kind, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { CODES, permanentFailure } from '../../../src/sdk/index.js';
 
 /** What a failed statement means for the sink. */
@@ -45,4 +46,20 @@ export function permanent(err: unknown, table: string): Error {
   const state = sqlState(e);
   const out = new Error(`${table}: ${e.message}${state ? ` (SQLSTATE ${state})` : ''}`, { cause: e });
   return permanentFailure(Object.assign(out, { code: CODES.sinkPermanent }));
+}
+
+/** Which statement failed, so a permanent error names its table. */
+export class StatementError extends Error {
+  constructor(readonly table: string, readonly error: unknown) {
+    super((error as Error)?.message ?? String(error));
+  }
+}
+
+/** Runs one statement; a failure says which table it concerned. */
+export async function run(client: pg.Client, table: string, text: string, values: unknown[] = []): Promise<pg.QueryResult> {
+  try {
+    return await client.query(text, values);
+  } catch (err) {
+    throw new StatementError(table, err);
+  }
 }

@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { defineSink, type Sink, type SinkContext, type StreamRecord } from '../../../src/sdk/index.js';
-import { StatementError, writeBatch } from './batch-writer.js';
+import { writeBatch } from './batch-writer.js';
 import { POSTGRES_CONFIG, type PostgresSettings } from './config.js';
 import { prepareTables, TableShapeError } from './ddl.js';
-import { classify, connectionLost, permanent } from './errors.js';
+import { classify, connectionLost, permanent, StatementError } from './errors.js';
 import { Layout } from './layout.js';
 import { readPositions } from './offsets.js';
 import { ColumnConfigError } from './typed-columns.js';
