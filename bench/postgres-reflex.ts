@@ -11,6 +11,7 @@ import { createLogger } from '../src/logger.js';
 import type { Sink, SinkConnector } from '../src/sinks/connector.js';
 import { loadSpecSet } from '../src/spec/compile.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
+import { sinkOwner } from '../src/store/subscriptions.js';
 import { PG_STREAM } from './postgres-workload.js';
 import { ROOT } from './root.js';
 
@@ -58,6 +59,13 @@ export async function runReflexSink(url: string, storePath: string): Promise<Ref
   const store = new SqliteStore({ path: storePath, retentionMs: 0, dedupeWindowMs: 0, synchronous: 'normal' });
   const last = store.lastOffset(PG_STREAM);
   const { sink, name, batchSize } = await createSink(url);
+  // The timer below watches the dispatcher's cursor: it has to start from nothing delivered.
+  const delivered = store.subscriptions.cursor(sinkOwner(name), PG_STREAM) ?? 0;
+  if (delivered > 0) {
+    await sink.close();
+    store.close();
+    throw new Error(`${storePath} was already delivered by sink '${name}' up to offset ${delivered}: fill a new store`);
+  }
   const dispatcher = new Dispatcher(store, sink, createLogger({ level: 'error' }), { name, streams: [PG_STREAM], batchSize });
   try {
     const started = performance.now();
