@@ -268,6 +268,25 @@ describe('postgres sink, delivered directly', () => {
     expect((await rows(stream)).map((r) => Number(r.offset))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
 
+  it('a batch the database refuses rolls back whole, and the next batch on the same connection goes through (its staging table made again)', async () => {
+    // The refused batch is the connection's first: its staging table was created inside the rolled-back transaction.
+    await (await open('refuser')).close(); // the tables exist
+    await db.query(`ALTER TABLE direct.events ADD CONSTRAINT no_refused CHECK (stream <> 'refused')`);
+    try {
+      const sink = await open('refuser');
+      const err = await sink.deliver([event('refused', 1, 'k')]).then(() => null, (e: unknown) => e as Error & { permanent?: boolean });
+      expect(err?.permanent).toBe(true);
+      expect(err?.message).toMatch(/no_refused/);
+      await sink.deliver([event('accepted', 1, 'k'), event('accepted', 2, 'k')]);
+      expect((await rows('accepted')).map((r) => Number(r.offset))).toEqual([1, 2]);
+      expect(await rows('refused')).toEqual([]);
+      expect((await sink.positions!(['refused', 'accepted']))).toEqual(new Map([['accepted', 2]]));
+      await sink.close();
+    } finally {
+      await db.query('ALTER TABLE direct.events DROP CONSTRAINT no_refused');
+    }
+  });
+
   it('creates a table dropped under it again, and reports a permission it lacks as permanent, naming the table', async () => {
     const sink = await open('dropper');
     await sink.deliver([event('dropped', 1, 'k')]);

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { StreamRecord } from '../../../src/sdk/index.js';
-import { copyInto } from './copy-rows.js';
+import { copyInto, forgetStaging } from './copy-rows.js';
 import { run, StatementError } from './errors.js';
 import { quoteIdent } from './identifiers.js';
 import type { Layout } from './layout.js';
@@ -34,7 +34,7 @@ export async function writeBatch(client: pg.Client, layout: Layout, sink: string
       else {
         await insertChanges(client, layout, stream, fresh, method);
         const { table, typed } = layout.resource(resource);
-        await applyToResource(client, layout, table, typed, fresh);
+        await applyToResource(client, layout, table, typed, fresh, method);
       }
       await run(client, offsets,
         `INSERT INTO ${offsets} (sink, stream, "offset", updated_at) VALUES ($1, $2, $3, now())
@@ -44,10 +44,12 @@ export async function writeBatch(client: pg.Client, layout: Layout, sink: string
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
+    forgetStaging(client);
     throw err;
   }
 }
 
+const STAGE_CHANGES = 'reflex_stage_changes';
 const EVENT_NAMES = ['stream', 'offset', 'id', 'specversion', 'type', 'source', 'subject', 'time', 'datacontenttype', 'data', 'reflexoperation', 'reflexrequestid', 'extensions'];
 const CHANGE_NAMES = ['stream', 'offset', 'key', 'op', 'before', 'after', 'changed', 'ts_ms', 'source'];
 
@@ -68,7 +70,7 @@ async function insertChanges(client: pg.Client, layout: Layout, stream: string, 
   const table = layout.qualified(layout.changes);
   const c = changeColumns(records);
   const columns = [c.offset, c.key, c.op, c.before, c.after, c.changed, c.tsMs, c.source];
-  if (method === 'copy') return copyThenInsert(client, table, 'reflex_stage_changes', CHANGE_NAMES, [c.offset.map(() => sqlText(stream)), ...columns]);
+  if (method === 'copy') return copyThenInsert(client, table, STAGE_CHANGES, CHANGE_NAMES, [c.offset.map(() => sqlText(stream)), ...columns]);
   await run(client, table,
     `INSERT INTO ${table} (${CHANGE_NAMES.map(quoteIdent).join(', ')})
      SELECT $1::text, u.o, u.k, u.op, u.b, u.a, u.ch::text[], u.ts, u.src
@@ -93,12 +95,21 @@ async function copyThenInsert(client: pg.Client, table: string, staging: string,
  * `d` deletes the row, any other op upserts `after`). `version` guards both, so a row never goes back
  * to an older change.
  */
-async function applyToResource(client: pg.Client, layout: Layout, def: TableDef, typed: readonly TypedColumn[], records: readonly StreamRecord[]): Promise<void> {
+async function applyToResource(client: pg.Client, layout: Layout, def: TableDef, typed: readonly TypedColumn[], records: readonly StreamRecord[], method: WriteMethod): Promise<void> {
   const table = layout.qualified(def);
   const last = lastChangePerKey(records);
   const upserts = last.filter((l) => l.change.op !== 'd');
   const deletes = last.filter((l) => l.change.op === 'd');
-  if (upserts.length > 0) {
+  if (upserts.length > 0 && method === 'copy' && typed.length === 0) {
+    // The states are in the staging table already (COPY of the change rows): take them from there
+    // instead of sending and parsing every state a second time (bench j: 0.6 → 0.8 of pg alone).
+    await run(client, table,
+      `INSERT INTO ${table} AS t (key, state, version, updated_at)
+       SELECT s.key, s.after, s."offset", to_timestamp(s.ts_ms / 1000.0) FROM ${quoteIdent(STAGE_CHANGES)} s WHERE s."offset" = ANY($1::bigint[])
+       ON CONFLICT (key) DO UPDATE SET state = EXCLUDED.state, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+       WHERE t.version < EXCLUDED.version`,
+      [upserts.map((u) => u.offset)]);
+  } else if (upserts.length > 0) {
     const typedValues: unknown[][] = typed.map(() => []);
     for (const u of upserts) {
       for (let i = 0; i < typed.length; i++) typedValues[i]!.push(await typed[i]!.value(u.change.after));
