@@ -1,7 +1,8 @@
 /**
  * reflex as the benchmark runs it: the whole server (`startReflex`, as `reflex serve` wires it) in
  * its own process. Usage: tsx bench/reflex-server.ts <spec> <data dir> <full|normal> [kafka brokers]
- * With brokers (comma-separated), a Kafka sink writes every stream to `bench.{stream}` (section (e)).
+ * With brokers (comma-separated; '' for none), a Kafka sink writes every stream to `bench.{stream}` (section (e)).
+ * REFLEX_BENCH_PROFILE: see cpu-profile.ts.
  */
 import { join } from 'node:path';
 import { builtinRegistry } from '../connectors/index.js';
@@ -10,8 +11,10 @@ import { createLogger } from '../src/logger.js';
 import { startReflex } from '../src/runtime.js';
 import { loadSpecSet } from '../src/spec/compile.js';
 import { announceAndWait } from './child-lifetime.js';
+import { startCpuProfile } from './cpu-profile.js';
 
 const [spec, dataDir, sync, brokers] = process.argv.slice(2);
+const writeProfile = await startCpuProfile('reflex-server');
 if (!spec || !dataDir || (sync !== 'full' && sync !== 'normal')) {
   process.stderr.write('usage: reflex-server.ts <spec> <data dir> <full|normal> [kafka brokers]\n');
   process.exit(2);
@@ -32,4 +35,7 @@ if (brokers) {
 const logger = createLogger({ level: 'warn' });
 const specs = await loadSpecSet(config.specs);
 const running = await startReflex(config, specs, builtinRegistry(), logger);
-announceAndWait(running.url, () => running.stop());
+announceAndWait(running.url, async () => {
+  await running.stop();
+  await writeProfile();
+});

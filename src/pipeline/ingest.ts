@@ -48,13 +48,31 @@ export function dedupeKeyOf(exchange: Exchange, requestKey: string): string {
   return `${Number.isFinite(ms) ? ms.toString(36).padStart(9, '0') : '?'}|${requestKey}`;
 }
 
+/** A batch waiting for its turn, with the answer its caller awaits. */
+interface WaitingBatch {
+  entries: DecodedEntry[];
+  options: IngestOptions;
+  resolve: (result: BatchResult) => void;
+  reject: (err: unknown) => void;
+}
+
 /**
- * Turns decoded log entries into one store transaction. Batches are applied one at a time, in
- * arrival order, so offsets follow arrival and a re-sent batch racing its original is still dropped.
+ * At most this many entries commit together: batches that arrived while the previous group was
+ * being processed share one transaction (one fsync), but the first of them waits for the others.
+ */
+const GROUP_ENTRIES = 1_000;
+
+/**
+ * Turns decoded log entries into store transactions. Batches are applied in arrival order, so
+ * offsets follow arrival and a re-sent batch racing its original is still dropped. Batches that
+ * arrive while others are being processed commit together (group commit): each in its own
+ * savepoint of one transaction, each answered only once that transaction is durable.
  */
 export class Ingestor {
   private tail: Promise<unknown> = Promise.resolve();
   private stopping = false;
+  /** Non-empty only while one group run is queued on `tail` to take them. */
+  private waiting: WaitingBatch[] = [];
 
   constructor(
     private readonly store: EventStore,
@@ -80,9 +98,38 @@ export class Ingestor {
   }
 
   ingest(entries: DecodedEntry[], options: IngestOptions): Promise<BatchResult> {
-    const run = this.tail.then(() => this.apply(entries, options));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ entries, options, resolve, reject });
+      if (this.waiting.length === 1) void this.enqueue(() => this.applyGroup());
+    });
+  }
+
+  private enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(job);
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /** Takes the batches waiting now (up to GROUP_ENTRIES entries) and answers each of them. */
+  private async applyGroup(): Promise<void> {
+    let taken = 0;
+    let entries = 0;
+    while (taken < this.waiting.length && (taken === 0 || entries + this.waiting[taken]!.entries.length <= GROUP_ENTRIES)) {
+      entries += this.waiting[taken++]!.entries.length;
+    }
+    const group = this.waiting.splice(0, taken);
+    // Those left over get the next run (later arrivals join them, see ingest()).
+    if (this.waiting.length > 0) void this.enqueue(() => this.applyGroup());
+    try {
+      const results = await this.applyBatches(group);
+      group.forEach((b, i) => {
+        const result = results[i]!;
+        if (result instanceof Error) b.reject(result);
+        else b.resolve(result);
+      });
+    } catch (err) {
+      for (const b of group) b.reject(err);
+    }
   }
 
   /**
@@ -90,9 +137,7 @@ export class Ingestor {
    * and the removal of the dead letter commit together; if it fails again, it stays.
    */
   retry(deadLetter: DeadLetter): Promise<{ ok: true; result: BatchResult } | { ok: false; diagnostic: Diagnostic }> {
-    const run = this.tail.then(() => this.applyRetry(deadLetter));
-    this.tail = run.catch(() => undefined);
-    return run;
+    return this.enqueue(() => this.applyRetry(deadLetter));
   }
 
   /** Without a reorder window the CDC applier commits, so that changes apply in the batch's transaction. */
@@ -137,51 +182,85 @@ export class Ingestor {
     if (this.stopping) throw new BackpressureError('reflex is stopping; nothing of this batch was stored, send it again', 1);
   }
 
-  private async apply(entries: DecodedEntry[], options: IngestOptions): Promise<BatchResult> {
+  /**
+   * Processes the batches one after another (duplicates dropped against the store and every entry
+   * before them), then writes them in one transaction, each batch in its own savepoint.
+   */
+  private async applyBatches(group: WaitingBatch[]): Promise<Array<BatchResult | Error>> {
     this.refuseWhenStopping();
-    const keys = entries.map((e) => (e.ok ? requestKeyOf(e.exchange) : e.requestKey));
-    const dedupeKeys = entries.map((e, i) => (e.ok ? dedupeKeyOf(e.exchange, keys[i]!) : keys[i]!));
-    const seen = this.store.seen(dedupeKeys);
-    const inBatch = new Set<string>();
-    const resolved: EntryOutcome[] = [];
-    let skipped = 0;
+    const keys = group.map((b) => b.entries.map((e) => (e.ok ? requestKeyOf(e.exchange) : e.requestKey)));
+    const dedupeKeys = group.map((b, g) => b.entries.map((e, i) => (e.ok ? dedupeKeyOf(e.exchange, keys[g]![i]!) : keys[g]![i]!)));
+    const seen = this.store.seen(dedupeKeys.flat());
+    const inGroup = new Set<string>();
+    const processed: Array<{ resolved: EntryOutcome[]; skipped: number }> = [];
     let sliceStart = performance.now();
-    for (let i = 0; i < entries.length; i++) {
-      const dedupeKey = dedupeKeys[i]!;
-      if (seen.has(dedupeKey) || inBatch.has(dedupeKey)) {
-        skipped++;
-        continue;
+    for (let g = 0; g < group.length; g++) {
+      const { entries, options } = group[g]!;
+      const resolved: EntryOutcome[] = [];
+      let skipped = 0;
+      for (let i = 0; i < entries.length; i++) {
+        const dedupeKey = dedupeKeys[g]![i]!;
+        if (seen.has(dedupeKey) || inGroup.has(dedupeKey)) {
+          skipped++;
+          continue;
+        }
+        inGroup.add(dedupeKey);
+        const outcome = this.outcomeOf(entries[i]!, keys[g]![i]!, dedupeKey, options.source);
+        resolved.push(outcome instanceof Promise ? await outcome : outcome);
+        // Each rule may run up to limits.ruleTimeout: between exchanges, let /healthz, SIGTERM and
+        // other requests in. The batches still commit in one transaction, below.
+        if (performance.now() - sliceStart > YIELD_AFTER_MS) {
+          await yieldToEventLoop();
+          this.refuseWhenStopping();
+          sliceStart = performance.now();
+        }
       }
-      inBatch.add(dedupeKey);
-      const outcome = this.outcomeOf(entries[i]!, keys[i]!, dedupeKey, options.source);
-      resolved.push(outcome instanceof Promise ? await outcome : outcome);
-      // Each rule may run up to limits.ruleTimeout: between exchanges, let /healthz, SIGTERM and
-      // other requests in. The batch still commits in one transaction, below.
-      if (performance.now() - sliceStart > YIELD_AFTER_MS) {
-        await yieldToEventLoop();
-        this.refuseWhenStopping();
-        sliceStart = performance.now();
+      processed.push({ resolved, skipped });
+    }
+    const results = this.writeGroup(processed.map((p) => p.resolved), group.map((b) => b.options));
+    return results.map((result, g) => {
+      if (result instanceof Error) return result;
+      const { resolved, skipped } = processed[g]!;
+      result.duplicates += skipped;
+      if (result.cdc) this.cdc?.report(result.cdc.skipped);
+      if (result.unmatched > 0) this.logUnmatched(resolved);
+      return result;
+    });
+  }
+
+  /**
+   * One transaction for the whole group, each batch in a savepoint of it. Should it fail, nothing of
+   * it stayed, and each batch is written alone as if it had come alone: an entry that cannot be
+   * stored becomes a dead letter, a store failure fails only its own batch.
+   */
+  private writeGroup(batches: EntryOutcome[][], options: IngestOptions[]): Array<BatchResult | Error> {
+    if (batches.length > 1) {
+      try {
+        return this.store.transaction(() => batches.map((entries, g) => this.commit(batchWrite(entries, options[g]!))));
+      } catch {
+        // written one by one below
       }
     }
-    const write = (entries: EntryOutcome[]) => this.commit({
-      entries,
-      ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
-      ...(options.collect ? { collect: true } : {}),
+    return batches.map((entries, g) => {
+      try {
+        return this.writeBatch(entries, options[g]!);
+      } catch (err) {
+        return err instanceof Error ? err : new Error(String(err));
+      }
     });
-    let result: BatchResult;
+  }
+
+  private writeBatch(resolved: EntryOutcome[], options: IngestOptions): BatchResult {
+    const write = (entries: EntryOutcome[]) => this.commit(batchWrite(entries, options));
     try {
-      result = write(resolved);
+      return write(resolved);
     } catch (err) {
-      // The transaction rolled back. When some entries cannot be written (a value JSON cannot hold),
-      // those become dead letters and the rest commits; a store failure (disk, file) stays the batch's.
+      // The transaction (or savepoint) rolled back. When some entries cannot be written (a value JSON
+      // cannot hold), those become dead letters and the rest commits; a store failure (disk, file) stays the batch's.
       const storable = resolved.map((o) => storableOutcome(o, options.source));
       if (!storable.some((o, i) => o !== resolved[i])) throw err;
-      result = write(storable);
+      return write(storable);
     }
-    result.duplicates += skipped;
-    if (result.cdc) this.cdc?.report(result.cdc.skipped);
-    if (result.unmatched > 0) this.logUnmatched(resolved);
-    return result;
   }
 
   private outcomeOf(entry: DecodedEntry, requestKey: string, dedupeKey: string, source: string): EntryOutcome | Promise<EntryOutcome> {
@@ -202,6 +281,10 @@ export class Ingestor {
     }
     return toEntry(outcome, exchange, requestKey, dedupeKey, source);
   }
+}
+
+function batchWrite(entries: EntryOutcome[], options: IngestOptions): BatchWrite {
+  return { entries, ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}), ...(options.collect ? { collect: true } : {}) };
 }
 
 /**
