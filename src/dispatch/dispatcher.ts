@@ -1,7 +1,11 @@
 import type { Logger } from '../logger.js';
 import { isPermanentFailure, type Sink } from '../sinks/connector.js';
 import { sinkOwner } from '../store/subscriptions.js';
+import type { EventLog, StoredJsonReader } from '../store/event-log.js';
 import type { EventStore } from '../store/types.js';
+
+/** The store as a dispatcher reads it: its log also hands out records as stored JSON text. */
+export type DispatchStore = EventStore & { readonly log: EventLog & StoredJsonReader };
 
 const LAG_REPORT_MS = 30_000;
 /** A failure that repeats is logged again at most this often (with how many attempts failed since). */
@@ -43,7 +47,7 @@ export class Dispatcher {
   private failure: { message: string; permanent: boolean; since: number; attempts: number; reportedAt: number } | null = null;
 
   constructor(
-    private readonly store: EventStore,
+    private readonly store: DispatchStore,
     private readonly sink: Sink,
     private readonly logger: Logger,
     private readonly options: DispatcherOptions,
@@ -139,15 +143,7 @@ export class Dispatcher {
       try {
         const streams = this.selectedStreams();
         if (this.sink.positions && (this.positions === null || streams.some((s) => !this.positions!.has(s)))) await this.resync(streams);
-        for (const stream of streams) {
-          const records = this.store.read(stream, this.cursor(stream), this.batchSize);
-          if (records.length === 0) continue;
-          await this.sink.deliver(records);
-          const last = records[records.length - 1]!.offset;
-          this.positions?.set(stream, last);
-          this.store.subscriptions.commit(this.owner, new Map([[stream, last]]));
-          delivered += records.length;
-        }
+        delivered = this.sink.deliverStored ? await this.deliverStored(streams) : await this.deliverEach(streams);
         backoff = this.options.backoffMs ?? 200;
         this.recovered();
       } catch (err) {
@@ -161,6 +157,47 @@ export class Dispatcher {
       }
       if (delivered === 0) await this.sleep(1000);
     }
+  }
+
+  /** One deliver() per stream with records, its cursor committed after each. */
+  private async deliverEach(streams: string[]): Promise<number> {
+    let delivered = 0;
+    for (const stream of streams) {
+      const records = this.store.read(stream, this.cursor(stream), this.batchSize);
+      if (records.length === 0) continue;
+      await this.sink.deliver(records);
+      const last = records[records.length - 1]!.offset;
+      this.positions?.set(stream, last);
+      this.store.subscriptions.commit(this.owner, new Map([[stream, last]]));
+      delivered += records.length;
+    }
+    return delivered;
+  }
+
+  /**
+   * The next batch of every stream in one deliverStored() call, as stored JSON text, and every
+   * cursor committed in one transaction after it resolved: one round trip (and one fsync) for all
+   * streams instead of one per stream, so the sink keeps up while ingest runs.
+   */
+  private async deliverStored(streams: string[]): Promise<number> {
+    const batches = [];
+    let delivered = 0;
+    for (const stream of streams) {
+      const records = this.store.log.readJson(stream, this.cursor(stream), this.batchSize);
+      if (records.length === 0) continue;
+      batches.push(records);
+      delivered += records.length;
+    }
+    if (batches.length === 0) return 0;
+    await this.sink.deliverStored!(batches);
+    const cursors = new Map<string, number>();
+    for (const records of batches) {
+      const last = records[records.length - 1]!;
+      cursors.set(last.stream, last.offset);
+      this.positions?.set(last.stream, last.offset);
+    }
+    this.store.subscriptions.commit(this.owner, cursors);
+    return delivered;
   }
 
   /** The first failure is logged, then the same failure at most once per FAILURE_REPORT_MS. */

@@ -4,7 +4,7 @@ import type { ReflexConfig } from '../config/types.js';
 import type { Logger } from '../logger.js';
 import type { StreamRecord } from '../model/records.js';
 import type { StreamInfo } from '../spec/types.js';
-import type { EventLog } from '../store/event-log.js';
+import type { EventLog, StoredRecord } from '../store/event-log.js';
 import type { SubscriptionStore } from '../store/subscriptions.js';
 import type { FollowerRegistry } from '../subscriptions/followers.js';
 
@@ -27,6 +27,14 @@ export interface SinkContext<Service = undefined> {
 export interface Sink {
   /** Records of one stream, in offset order; resolves once they are durable at the remote end. */
   deliver(records: StreamRecord[]): Promise<void>;
+  /**
+   * Optional, preferred by the dispatcher when present: the next records of several streams at once
+   * (each list one stream's, in offset order), values as the store's JSON text, so a sink that sends
+   * JSON on needs no parse and stringify, and a remote end that takes several streams in one request
+   * (Kafka) gets one round trip for all. Resolves once all of them are durable; the dispatcher then
+   * commits every stream's cursor together, and offers all of them again when it rejects.
+   */
+  deliverStored?(batches: StoredRecord[][]): Promise<void>;
   close(): Promise<void>;
   /**
    * Called once before reflex listens, to connect and prepare the remote end (tables, topics). A

@@ -1,9 +1,18 @@
 import type Database from 'better-sqlite3';
 import type { StreamRecord } from '../model/records.js';
+import { changeFromStored } from '../cdc/stored-change.js';
 import type { StoreDatabase } from './database.js';
 import { guardStoreErrors } from './sqlite-open.js';
 import { firstSeqAtOrAfter } from './prune.js';
 import type { ConsumerOffset, StreamSummary } from './types.js';
+
+/** A record of the log with its value as stored JSON text: `JSON.parse(json)` is read()'s `value`. */
+export interface StoredRecord {
+  stream: string;
+  offset: number;
+  key: string | null;
+  json: string;
+}
 
 /** Streams and their records: append, read, retention. */
 export interface EventLog {
@@ -30,10 +39,19 @@ export interface EventLog {
   onAppend(listener: (appended: Map<string, number>) => void): () => void;
 }
 
+/** Beside EventLog.read: the read path of sinks that send JSON on. */
+export interface StoredJsonReader {
+  /**
+   * The records read() returns, each value as the full JSON text of the record (never parsed here),
+   * for sinks that send it on as it is: the Kafka sink's change records, structured events.
+   */
+  readJson(stream: string, afterOffset: number, limit: number): StoredRecord[];
+}
+
 interface StreamRow { id: number; name: string; kind: 'events' | 'changelog' }
 
 /** The event log over the store's database; this process is its only writer. */
-export class SqliteEventLog implements EventLog {
+export class SqliteEventLog implements EventLog, StoredJsonReader {
   private readonly db: Database.Database;
   private readonly streamsByName = new Map<string, StreamRow>();
   /** Last assigned offset per stream id. */
@@ -119,7 +137,20 @@ export class SqliteEventLog implements EventLog {
     const row = this.streamsByName.get(stream);
     if (!row) return [];
     const rows = this.stmt.readRecords.all(row.id, afterOffset, limit) as Array<{ offset: number; key: string | null; value: string }>;
+    if (row.kind === 'changelog') return rows.map((r) => ({ stream, offset: r.offset, key: r.key, value: changeFromStored(r.key, JSON.parse(r.value)) }));
     return rows.map((r) => ({ stream, offset: r.offset, key: r.key, value: JSON.parse(r.value) as unknown }));
+  }
+
+  readJson(stream: string, afterOffset: number, limit: number): StoredRecord[] {
+    const row = this.streamsByName.get(stream);
+    if (!row) return [];
+    const rows = this.stmt.readRecords.all(row.id, afterOffset, limit) as Array<{ offset: number; key: string | null; value: string }>;
+    const out = new Array<StoredRecord>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      out[i] = { stream, offset: r.offset, key: r.key, json: r.value };
+    }
+    return out;
   }
 
   firstOffsetSince(stream: string, timeMs: number): number | null {

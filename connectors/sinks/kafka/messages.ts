@@ -1,6 +1,17 @@
 import type { IHeaders, Message } from 'kafkajs';
 import type { ChangeRecord, CloudEvent, StreamRecord } from '../../../src/sdk/index.js';
 
+/** A record of the log with its value as the store keeps it (JSON text), as the dispatcher hands it over. */
+export interface StoredRecord {
+  stream: string;
+  offset: number;
+  key: string | null;
+  json: string;
+}
+
+const CHANGE_HEADERS = { 'content-type': 'application/json' };
+const STRUCTURED_HEADERS = { 'content-type': 'application/cloudevents+json; charset=UTF-8' };
+
 /**
  * Records as Kafka messages. Events use the CloudEvents Kafka binding
  * (https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/kafka-protocol-binding.md):
@@ -11,20 +22,35 @@ import type { ChangeRecord, CloudEvent, StreamRecord } from '../../../src/sdk/in
  */
 export function toMessages(record: StreamRecord, mode: 'binary' | 'structured'): Message[] {
   const value = record.value as Partial<CloudEvent> & Partial<ChangeRecord>;
-  if (typeof value.specversion === 'string') {
-    const event = value as CloudEvent;
-    if (mode === 'structured') {
-      return [{ key: event.subject ?? null, value: JSON.stringify(event), headers: { 'content-type': 'application/cloudevents+json; charset=UTF-8' } }];
-    }
-    const headers: IHeaders = { 'content-type': event.datacontenttype };
-    for (const [name, attr] of Object.entries(event)) {
-      if (name === 'data' || name === 'datacontenttype' || attr === undefined || attr === null) continue;
-      headers[`ce_${name}`] = String(attr);
-    }
-    return [{ key: event.subject ?? null, value: JSON.stringify(event.data ?? null), headers }];
+  if (typeof value.specversion === 'string') return [eventMessage(value as CloudEvent, mode, null)];
+  return changeMessages(record.key, JSON.stringify(value), (value as ChangeRecord).op === 'd');
+}
+
+/**
+ * The same messages from the stored JSON text. A change record's text is the message value as it
+ * is (never parsed: the store wrote it with `op` first); an event is parsed once for its attributes,
+ * and structured mode sends its text unchanged.
+ */
+export function storedToMessages(record: StoredRecord, mode: 'binary' | 'structured'): Message[] {
+  const { json } = record;
+  if (json.startsWith('{"op":"')) return changeMessages(record.key, json, json.charCodeAt(7) === 100 /* d */);
+  const value = JSON.parse(json) as Partial<CloudEvent> & Partial<ChangeRecord>;
+  if (typeof value.specversion === 'string') return [eventMessage(value as CloudEvent, mode, json)];
+  return changeMessages(record.key, json, (value as ChangeRecord).op === 'd');
+}
+
+function changeMessages(key: string | null, json: string, deleted: boolean): Message[] {
+  const message: Message = { key, value: json, headers: CHANGE_HEADERS };
+  return deleted ? [message, { key, value: null }] : [message];
+}
+
+function eventMessage(event: CloudEvent, mode: 'binary' | 'structured', json: string | null): Message {
+  if (mode === 'structured') return { key: event.subject ?? null, value: json ?? JSON.stringify(event), headers: STRUCTURED_HEADERS };
+  const headers: IHeaders = { 'content-type': event.datacontenttype };
+  for (const name in event) {
+    const attr = event[name as keyof CloudEvent];
+    if (name === 'data' || name === 'datacontenttype' || attr === undefined || attr === null) continue;
+    headers[`ce_${name}`] = String(attr);
   }
-  const change = value as ChangeRecord;
-  const messages: Message[] = [{ key: record.key, value: JSON.stringify(change), headers: { 'content-type': 'application/json' } }];
-  if (change.op === 'd') messages.push({ key: record.key, value: null });
-  return messages;
+  return { key: event.subject ?? null, value: JSON.stringify(event.data ?? null), headers };
 }

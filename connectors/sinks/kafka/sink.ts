@@ -1,7 +1,8 @@
-import { CompressionTypes, Kafka, Partitioners, type Admin, type Producer } from 'kafkajs';
+import { CompressionTypes, Kafka, Partitioners, type Admin, type Message, type Producer } from 'kafkajs';
 import { Default, defineSink, Type, type StreamRecord } from '../../../src/sdk/index.js';
 import { KAFKA_CONNECTION_SCHEMA, kafkaClientConfig } from '../../kafka/connection.js';
-import { toMessages } from './messages.js';
+import { useSynchronousGzip } from './gzip-codec.js';
+import { storedToMessages, toMessages, type StoredRecord } from './messages.js';
 
 const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD };
 
@@ -32,6 +33,7 @@ export const kafkaSink = defineSink({
     const client = new Kafka(kafkaClientConfig(config, ctx.logger, { retries: 8, logs: 'folded' }));
     const { topic: template, mode } = config;
     const compression = COMPRESSION[config.compression];
+    if (config.compression === 'gzip') useSynchronousGzip();
     let producer: Producer | null = null;
     let admin: Admin | null = null;
     const ready = new Set<string>();
@@ -65,19 +67,37 @@ export const kafkaSink = defineSink({
       ready.add(topic);
     }
 
+    const topicOf = (stream: string) => template.replace(/\{stream\}/g, stream);
+
+    /** One produce request for all of them (kafkajs sends one per broker): one round trip, not one per stream. */
+    async function send(topicMessages: Array<{ stream: string; topic: string; messages: Message[] }>): Promise<void> {
+      const { producer: p, admin: a } = await connect();
+      try {
+        for (const t of topicMessages) await ensureTopic(a, t.topic, t.stream.endsWith('.changelog'));
+        await p.sendBatch({ acks: -1, compression, topicMessages: topicMessages.map(({ topic, messages }) => ({ topic, messages })) });
+      } catch (err) {
+        // Look again next time: a topic may have been deleted meanwhile.
+        for (const t of topicMessages) ready.delete(t.topic);
+        throw err;
+      }
+    }
+
     return {
       async deliver(records: StreamRecord[]) {
         if (records.length === 0) return;
-        const { producer: p, admin: a } = await connect();
         const stream = records[0]!.stream;
-        const topic = template.replace(/\{stream\}/g, stream);
-        try {
-          await ensureTopic(a, topic, stream.endsWith('.changelog'));
-          await p.send({ topic, acks: -1, compression, messages: records.flatMap((r) => toMessages(r, mode)) });
-        } catch (err) {
-          ready.delete(topic); // look again next time: the topic may have been deleted meanwhile
-          throw err;
+        await send([{ stream, topic: topicOf(stream), messages: records.flatMap((r) => toMessages(r, mode)) }]);
+      },
+      async deliverStored(batches: StoredRecord[][]) {
+        const topicMessages = [];
+        for (const records of batches) {
+          if (records.length === 0) continue;
+          const stream = records[0]!.stream;
+          const messages: Message[] = [];
+          for (const r of records) messages.push(...storedToMessages(r, mode));
+          topicMessages.push({ stream, topic: topicOf(stream), messages });
         }
+        if (topicMessages.length > 0) await send(topicMessages);
       },
       async close() {
         await producer?.disconnect().catch(() => undefined);
