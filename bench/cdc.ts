@@ -31,7 +31,7 @@ export interface CdcBenchResult {
 }
 
 /** Exchanges are built on the fly (not kept) so a million of them fit in memory. Request ids are random, as Kong's are. */
-function* exchanges(count: number, keys: number, seed: number): Generator<Exchange> {
+export function* exchanges(count: number, keys: number, seed: number): Generator<Exchange> {
   const rnd = new Random(seed);
   const t0 = Date.parse('2026-11-01T00:00:00Z');
   for (let n = 0; n < count; n++) {

@@ -1,13 +1,18 @@
 import type { Logger } from '../logger.js';
+import { BackpressureError } from '../sources/types.js';
 import type { BatchResult, BatchWrite, CdcApplyResult, EventStore } from '../store/types.js';
-import { applyPending, commitApplying } from './apply.js';
+import { applyPending, applyPendingInOrder, commitApplying } from './apply.js';
+import { DEFAULT_MAX_PENDING } from './types.js';
 
 /** Changes per transaction when draining on the timer. */
 const SLICE = 200;
 
+
 export interface CdcApplierOptions {
   /** Intents wait this long after arrival so that logs arriving out of order apply in request-time order. */
   reorderWindowMs: number;
+  /** Past this many pending intents, batches with changes are refused (503, Retry-After) until the applier catches up. */
+  maxPending?: number;
   logger: Logger;
   now?: () => number;
 }
@@ -15,33 +20,67 @@ export interface CdcApplierOptions {
 /**
  * Applies pending CDC intents once their reorder window has passed. With a window of 0 the
  * ingestor applies them right after each batch commit, before the gateway gets its answer.
+ *
+ * Pending intents apply in request-time order, each once it has waited the window since its
+ * arrival and the newest request time seen is past its own by the window (or nothing arrived for
+ * a window: traffic stopped), and never before an older pending one. So an intent is late only if
+ * it came a window (of wall time) after a newer one of its key and was a window (of request time)
+ * behind it: a log replayed at any speed, with any number of batches in flight, gives the change
+ * records of an in-order run. One pending far longer (a request time in the future) applies after
+ * HOLD_LIMIT whatever holds it.
  */
 export class CdcApplier {
   private timer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
+  /** Newest request time of an intent committed by this process (event time). */
+  private watermark = Number.NEGATIVE_INFINITY;
+  private lastArrival = Number.NEGATIVE_INFINITY;
+  private readonly holdLimitMs: number;
 
   constructor(
     private readonly store: EventStore,
     private readonly options: CdcApplierOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.holdLimitMs = Math.max(60_000, options.reorderWindowMs * 10);
   }
 
   get immediate(): boolean {
     return this.options.reorderWindowMs === 0;
   }
 
-  /** Commits an ingested batch; without a reorder window its changes apply in the same transaction. */
+  get maxPending(): number {
+    return this.options.maxPending ?? DEFAULT_MAX_PENDING;
+  }
+
+  /**
+   * Commits an ingested batch; without a reorder window its changes apply in the same transaction.
+   * A batch with changes is refused whole, before anything is written, while too many wait.
+   */
   commit(batch: BatchWrite): BatchResult {
-    return this.immediate ? commitApplying(this.store, batch) : this.store.commit(batch);
+    if (this.immediate) return commitApplying(this.store, batch);
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const e of batch.entries) if (e.cdc && e.cdc.timeMs > newest) newest = e.cdc.timeMs;
+    if (newest === Number.NEGATIVE_INFINITY) return this.store.commit(batch);
+    const pending = this.store.pendingCdc();
+    if (pending >= this.maxPending) {
+      throw new BackpressureError(
+        `${pending} changes are waiting to be applied (cdc.maxPending ${this.maxPending}); nothing of this batch was stored, send it again`,
+        Math.max(1, Math.ceil(this.options.reorderWindowMs / 1000)),
+      );
+    }
+    const result = this.store.commit(batch);
+    if (Number.isFinite(newest) && newest > this.watermark) this.watermark = newest;
+    this.lastArrival = this.now();
+    return result;
   }
 
   /** Applies everything that is due now; `everything` ignores the window (dry runs, shutdown). */
   applyDue(everything = false, collect = false): CdcApplyResult {
-    const cutoff = everything ? Number.MAX_SAFE_INTEGER : this.now() - this.options.reorderWindowMs;
     const total: CdcApplyResult = { applied: 0, records: 0, late: 0, skipped: [], appended: new Map(), ...(collect ? { committed: [] } : {}) };
     for (;;) {
-      const r = this.applySlice(cutoff, SLICE, collect);
+      const r = everything ? applyPending(this.store, Number.MAX_SAFE_INTEGER, { collect, limit: SLICE }) : this.applySlice(collect);
+      this.report(r.skipped);
       total.applied += r.applied;
       total.records += r.records;
       total.late += r.late;
@@ -52,10 +91,18 @@ export class CdcApplier {
     }
   }
 
-  private applySlice(cutoff: number, limit: number, collect = false): CdcApplyResult {
-    const r = applyPending(this.store, cutoff, { collect, limit });
-    this.report(r.skipped);
-    return r;
+  /** Up to SLICE due intents, in one transaction; then those held past the limit. */
+  private applySlice(collect = false): CdcApplyResult {
+    const now = this.now();
+    const window = this.options.reorderWindowMs;
+    const quiet = now - this.lastArrival >= window;
+    const r = applyPendingInOrder(this.store, quiet ? Number.MAX_SAFE_INTEGER : this.watermark - window, now - window, { collect, limit: SLICE });
+    if (r.applied === SLICE) return r;
+    const held = applyPending(this.store, now - this.holdLimitMs, { collect, limit: SLICE - r.applied });
+    if (held.applied === 0) return r;
+    for (const [k, v] of held.appended) r.appended.set(k, v);
+    if (held.committed) r.committed?.push(...held.committed);
+    return { ...r, applied: r.applied + held.applied, records: r.records + held.records, late: r.late + held.late, skipped: [...r.skipped, ...held.skipped] };
   }
 
   /**
@@ -63,8 +110,10 @@ export class CdcApplier {
    * a burst of due changes never holds up ingest for long (one big transaction did, for 100+ ms).
    */
   private async drain(): Promise<void> {
-    const cutoff = this.now() - this.options.reorderWindowMs;
-    while (this.timer && this.applySlice(cutoff, SLICE).applied === SLICE) {
+    while (this.timer) {
+      const r = this.applySlice();
+      this.report(r.skipped);
+      if (r.applied < SLICE) return;
       await new Promise((resolve) => setImmediate(resolve));
     }
   }

@@ -1,5 +1,6 @@
 import type { BatchResult, BatchWrite, CdcApplyResult, EventStore } from '../store/types.js';
 import { decide as decideByDefault } from './decide.js';
+import { storedChangeText } from './stored-change.js';
 import type { CdcDecision, CdcIntent, ResourceState } from './types.js';
 
 export type Decider = (intent: CdcIntent, current: ResourceState | null) => CdcDecision;
@@ -24,15 +25,20 @@ export function applyIntents(store: CdcStore, intents: CdcIntent[], result: CdcA
       store.cdc.count(intent.resource, 'skipped');
       continue;
     }
-    store.cdc.put(intent.resource, intent.key, decision.state);
-    if (decision.record) {
+    if (!decision.record) {
+      store.cdc.put(intent.resource, intent.key, decision.state);
+    } else {
+      // The state and the change record's `after` are the same JSON, made once.
+      const afterJson = decision.record.after === null ? 'null' : JSON.stringify(decision.record.after);
+      store.cdc.put(intent.resource, intent.key, decision.state, { json: afterJson, journaled: true });
       const stream = `${intent.resource}.changelog`;
-      const offset = store.log.append(stream, intent.key, decision.record);
+      const offset = store.log.append(stream, intent.key, decision.record, storedChangeText(decision.record, afterJson));
       result.appended.set(stream, offset);
       result.committed?.push({ stream, offset, key: intent.key, value: decision.record });
       result.records++;
     }
   }
+  store.cdc.writeBehind();
 }
 
 /** Applies up to `limit` pending intents received at or before `cutoff` (ms), in one transaction. */
@@ -41,6 +47,18 @@ export function applyPending(
 ): CdcApplyResult {
   const result: CdcApplyResult = { applied: 0, records: 0, late: 0, skipped: [], appended: new Map(), ...(options.collect ? { committed: [] } : {}) };
   store.transaction(() => applyIntents(store, store.cdc.takeDue(cutoff, options.limit ?? 10_000), result, decide));
+  return result;
+}
+
+/**
+ * Applies, in request-time order, up to `limit` pending intents up to the first that is not due
+ * (received after `receivedBy`, or of a request time after `timeBy`), in one transaction.
+ */
+export function applyPendingInOrder(
+  store: CdcStore, timeBy: number, receivedBy: number, options: { limit?: number; collect?: boolean } = {}, decide: Decider = decideByDefault,
+): CdcApplyResult {
+  const result: CdcApplyResult = { applied: 0, records: 0, late: 0, skipped: [], appended: new Map(), ...(options.collect ? { committed: [] } : {}) };
+  store.transaction(() => applyIntents(store, store.cdc.takeDueInOrder(timeBy, receivedBy, options.limit ?? 10_000), result, decide));
   return result;
 }
 

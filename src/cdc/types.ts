@@ -1,5 +1,8 @@
 import type { ChangeOp, ChangeRecord } from '../model/records.js';
 
+/** Pending intents past which ingest is refused by default (`cdc.maxPending`: about 4 s of 50k changes/s). */
+export const DEFAULT_MAX_PENDING = 200_000;
+
 /**
  * What one exchange means for one resource key, decided on the hot path and applied later, in
  * request-time order, by the CDC applier (so logs that arrive out of order within the reorder

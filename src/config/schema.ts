@@ -1,6 +1,7 @@
 import type { Static, TObject, TProperties, TSchema } from 'typebox';
 import { DEFAULT_JSON_DEPTH, MAX_JSON_DEPTH } from '../model/json-depth.js';
 import { Default, FILE_PATH_KEYWORD, Type } from '../sdk/schema.js';
+import { DEFAULT_MAX_PENDING } from '../cdc/types.js';
 
 /*
  * reflex.yaml, declared once: this schema validates the file, gives each key its one default, and
@@ -57,6 +58,7 @@ export const CONFIG_SCHEMA = Type.Object({
   }),
   cdc: Section({
     reorderWindow: Duration('3s', 'changes wait this long so that logs arriving out of order apply in request-time order; `0` applies them before the batch is acknowledged'),
+    maxPending: Default(Type.Integer({ minimum: 1, description: 'changes that may wait for their reorder window; past it a batch with changes is refused whole (`503` with `Retry-After`) until they have been applied' }), DEFAULT_MAX_PENDING),
   }),
   limits: Section({
     ruleTimeout: Duration('50ms', 'longest one rule expression (`when`, `data`, `key`, `x-reflex-cdc`) may run; past it the exchange is a dead letter (`RX411`). Also the longest a runaway rule can hold the event loop'),

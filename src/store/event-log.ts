@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { StreamRecord } from '../model/records.js';
-import { changeFromStored } from '../cdc/stored-change.js';
+import { changeFromStored, changeJsonFromStored } from '../cdc/stored-change.js';
 import type { StoreDatabase } from './database.js';
 import { guardStoreErrors } from './sqlite-open.js';
 import { firstSeqAtOrAfter } from './prune.js';
@@ -146,9 +146,11 @@ export class SqliteEventLog implements EventLog, StoredJsonReader {
     if (!row) return [];
     const rows = this.stmt.readRecords.all(row.id, afterOffset, limit) as Array<{ offset: number; key: string | null; value: string }>;
     const out = new Array<StoredRecord>(rows.length);
+    const changelog = row.kind === 'changelog';
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
-      out[i] = { stream, offset: r.offset, key: r.key, json: r.value };
+      // A change record is stored without its before (src/cdc/stored-change.ts): sent on in full.
+      out[i] = { stream, offset: r.offset, key: r.key, json: changelog ? changeJsonFromStored(r.key, r.value) : r.value };
     }
     return out;
   }

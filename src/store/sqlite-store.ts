@@ -175,7 +175,10 @@ export class SqliteStore implements EventStore {
   }
 
   prune(now: number, delivered?: (stream: string) => number): { records: number; dedupeKeys: number } {
+    // The change records journal the states held in memory: write those first.
+    this.cdc.flush();
     const records = this.options.retentionMs > 0 ? this.log.pruneBefore(now - this.options.retentionMs, delivered) : 0;
+    if (records > 0) this.cdc.lowerFlushedMark();
     const dedupeKeys = this.ledger.pruneDedupe(now - this.options.dedupeWindowMs);
     return { records, dedupeKeys };
   }
@@ -185,6 +188,7 @@ export class SqliteStore implements EventStore {
   }
 
   close(): void {
+    if (this.db.open) this.cdc.flush();
     this.log.close();
     this.database.close();
   }

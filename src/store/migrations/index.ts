@@ -2,6 +2,7 @@ import type { Migration } from '../database.js';
 import { SCHEMA_V1 } from './schema-v1.js';
 import { SUBSCRIPTIONS_SQL, copyWebhookCursors, moveDispatcherCheckpoints } from './subscriptions.js';
 import { WEBHOOK_SCHEMA_V1 } from './webhook-outbox-v1.js';
+import { cdcWriteBehind } from './cdc-write-behind.js';
 
 /** Every schema change of the store, oldest first. Append only: a released migration never changes. */
 export const STORE_MIGRATIONS: readonly Migration[] = [
@@ -35,4 +36,5 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
       db.exec('DROP TABLE webhook_cursors');
     },
   },
+  { version: 6, name: 'CDC state written behind: clock journal, pending intents by request time', up: cdcWriteBehind },
 ];
