@@ -156,3 +156,51 @@ describe('change data capture over HTTP', () => {
     expect(new Map(states.map((s) => [s.key, s.state]))).toEqual(replayed);
   }, 60_000);
 });
+
+describe('change records do not depend on how fast or how concurrently a log is replayed', () => {
+  it('the same file posted in order, and at full speed with 8 batches in flight, gives identical change records', async () => {
+    // 3,000 logs 10 ms apart over 20 orders: 8 batches of 100 span 8 s of request time, more than the 3 s window.
+    const t = Date.parse('2026-11-05T00:00:00Z');
+    const logs = Array.from({ length: 3000 }, (_, n) => {
+      const key = `ord_${n % 20}`;
+      const create = n < 20;
+      const round = Math.floor(n / 20);
+      const status = ['pending', 'paid', 'packed', 'shipped'][round % 4]!;
+      return kongLog({
+        id: `replay-${n}`, startedAt: t + n * 10, method: create ? 'POST' : 'PATCH', path: create ? '/v1/orders' : `/v1/orders/${key}`, status: create ? 201 : 200,
+        requestBody: { status, items: [{ sku: 'S', quantity: 1 }] }, responseBody: { id: key, customerId: 'c', status, total: round % 3, currency: 'EUR', items: [] },
+      });
+    });
+    const batches = Array.from({ length: logs.length / 100 }, (_, i) => logs.slice(i * 100, i * 100 + 100));
+    const allChanges = async (url: string) => {
+      const out: any[] = [];
+      for (let after = 0; ;) {
+        const page = (await get(`${url}/streams/orders.changelog/events?after=${after}&limit=1000`)).body as Array<{ offset: number; value: any }>;
+        if (page.length === 0) return out;
+        out.push(...page.map((r) => r.value));
+        after = page.at(-1)!.offset;
+      }
+    };
+    /** Each key's change records in order: what a consumer of the changelog sees of it. */
+    const byKey = (changes: any[]) => {
+      const m = new Map<string, any[]>();
+      for (const c of changes) m.set(c.key, [...(m.get(c.key) ?? []), c]);
+      return new Map([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
+    };
+
+    const inOrder = (await start('3s')).reflex;
+    for (const b of batches) await post(inOrder.url, b);
+    const fast = (await start('3s')).reflex;
+    let next = 0;
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (next < batches.length) await post(fast.url, batches[next++]!);
+    }));
+    await waitForPending(inOrder.url);
+    await waitForPending(fast.url);
+
+    const expected = await allChanges(inOrder.url);
+    expect(expected.length).toBeGreaterThan(2000);
+    expect(byKey(await allChanges(fast.url))).toEqual(byKey(expected));
+    for (const url of [inOrder.url, fast.url]) expect((await get(`${url}/resources`)).body.find((r: any) => r.name === 'orders')).toMatchObject({ late: 0, pending: 0 });
+  }, 60_000);
+});
