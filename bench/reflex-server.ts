@@ -1,8 +1,8 @@
 /**
  * reflex as the benchmark runs it: the whole server (`startReflex`, as `reflex serve` wires it) in
- * its own process. Usage: tsx bench/reflex-server.ts <spec> <data dir> <full|normal> [kafka brokers]
+ * its own process. Usage: tsx bench/reflex-server.ts <spec> <data dir> <full|normal> [kafka brokers] [ingest workers]
  * With brokers (comma-separated; '' for none), a Kafka sink writes every stream to `bench.{stream}` (section (e)).
- * REFLEX_BENCH_PROFILE: see cpu-profile.ts.
+ * Without a workers count, `ingest.workers` keeps its default. REFLEX_BENCH_PROFILE: see cpu-profile.ts.
  */
 import { join } from 'node:path';
 import { builtinRegistry } from '../connectors/index.js';
@@ -12,8 +12,9 @@ import { startReflex } from '../src/runtime.js';
 import { loadSpecSet } from '../src/spec/compile.js';
 import { announceAndWait } from './child-lifetime.js';
 import { startCpuProfile } from './cpu-profile.js';
+import { withWorkerFormats } from './worker-formats.js';
 
-const [spec, dataDir, sync, brokers] = process.argv.slice(2);
+const [spec, dataDir, sync, brokers, workers] = process.argv.slice(2);
 const writeProfile = await startCpuProfile('reflex-server');
 if (!spec || !dataDir || (sync !== 'full' && sync !== 'normal')) {
   process.stderr.write('usage: reflex-server.ts <spec> <data dir> <full|normal> [kafka brokers]\n');
@@ -25,6 +26,7 @@ config.specs = [spec];
 config.server.port = 0;
 config.store.path = join(dataDir, 'reflex.db');
 config.store.sync = sync;
+if (workers) config.ingest.workers = Number(workers);
 if (brokers) {
   // Changes go to Kafka as soon as they are stored, not 3 s later, so latency measures the pipeline.
   config.cdc.reorderWindowMs = 0;
@@ -34,7 +36,7 @@ if (brokers) {
 // Warnings only: a log line per request would measure the logger.
 const logger = createLogger({ level: 'warn' });
 const specs = await loadSpecSet(config.specs);
-const running = await startReflex(config, specs, builtinRegistry(), logger);
+const running = await startReflex(config, specs, withWorkerFormats(builtinRegistry()), logger);
 announceAndWait(running.url, async () => {
   await running.stop();
   await writeProfile();

@@ -4,6 +4,7 @@ import { DEFAULT_SOURCES, type ConnectorBlock, type ReflexConfig } from './confi
 import { Dispatcher } from './dispatch/dispatcher.js';
 import type { Logger } from './logger.js';
 import { Ingestor } from './pipeline/ingest.js';
+import { IngestWorkers, workerFormats } from './pipeline/worker-pool.js';
 import { CdcApplier } from './cdc/applier.js';
 import type { Registry } from './registry.js';
 import { createServer } from './server/app.js';
@@ -44,6 +45,12 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   const services = [...serviceOf.values()];
   const cdc = new CdcApplier(store, { reorderWindowMs: config.cdc.reorderWindowMs, logger: logger.child({ part: 'cdc' }) });
   const ingestor = new Ingestor(store, specs, cdc, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules, logger: logger.child({ part: 'ingest' }) });
+  // Decode and rules on worker threads; they load the specs from their files, so only specs that have files.
+  const workers = config.ingest.workers > 0 && specs.files.length > 0
+    ? await IngestWorkers.start(config.ingest.workers, {
+      specFiles: specs.files, specRefs: config.specRefs, formats: workerFormats(registry.formats), limits: { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules },
+    }, logger.child({ part: 'ingest' })).catch((err: unknown) => (store.close(), Promise.reject(err)))
+    : null;
   const resourceNames = [...new Set(specs.operations.filter((o) => o.resource?.cdc).map((o) => o.resource!.name))].sort();
   let ready = false;
   const dispatchers: Array<{ name: string; dispatcher: Dispatcher; maxBacklog: number }> = [];
@@ -88,8 +95,9 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
           followers.checkBacklog();
           return ingestor
             .ingest(entries, { source: name, ...(checkpoint !== undefined ? { checkpoint: { source: checkpointKey, value: checkpoint } } : {}) })
-            .then((result) => (tracked.ingested(entries.length), result));
+            .then(async (result) => (tracked.ingested(Array.isArray(entries) ? entries.length : (await entries).received), result));
         },
+        prepare: workers?.has(settings.format as string) ? (payload) => workers.process(settings.format as string, payload, name) : null,
         getCheckpoint: () => store.getCheckpoint(checkpointKey),
       });
       let source: Source;
@@ -133,6 +141,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     for (const d of dispatchers) await d.dispatcher.stop().catch(() => undefined);
     for (const s of serviceSinks) await s.close().catch(() => undefined);
     await app.close().catch(() => undefined);
+    await workers?.stop();
     store.close();
     throw err;
   }
@@ -184,6 +193,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         // its keep-alive connection idle only afterwards; close such connections as they go idle.
         const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
         await app.close().finally(() => clearInterval(sweep));
+        await workers?.stop();
         cdc.stop();
         for (const d of dispatchers) await d.dispatcher.stop().catch((err: Error) => logger.error('sink stop failed', { error: err.message }));
         for (const s of serviceSinks) await s.close().catch((err: Error) => logger.error('sink stop failed', { error: err.message }));

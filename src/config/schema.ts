@@ -60,6 +60,9 @@ export const CONFIG_SCHEMA = Type.Object({
     reorderWindow: Duration('3s', 'changes wait this long so that logs arriving out of order apply in request-time order; `0` applies them before the batch is acknowledged'),
     maxPending: Default(Type.Integer({ minimum: 1, description: 'changes that may wait for their reorder window; past it a batch with changes is refused whole (`503` with `Retry-After`) until they have been applied' }), DEFAULT_MAX_PENDING),
   }),
+  ingest: Section({
+    workers: Default(Type.Integer({ minimum: 0, maximum: 64, description: 'worker threads that decode pushed payloads (`/ingest/*`) and run the rules on them while the main thread writes the store; `0` does everything on the main thread' }), 0),
+  }, 'how pushed logs are processed'),
   limits: Section({
     ruleTimeout: Duration('50ms', 'longest one rule expression (`when`, `data`, `key`, `x-reflex-cdc`) may run; past it the exchange is a dead letter (`RX411`). Also the longest a runaway rule can hold the event loop'),
     ruleDepth: Default(Type.Integer({ minimum: 16, maximum: 10000, description: "deepest JSONata's evaluator may nest, sub-expressions and recursive calls together (16-10000; `RX412`)" }), 500),

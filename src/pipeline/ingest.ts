@@ -5,12 +5,11 @@ import type { BatchResult, BatchWrite, DeadLetter, EntryOutcome, EventStore } fr
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { CdcApplier } from '../cdc/applier.js';
 import type { Logger } from '../logger.js';
-import { DEFAULT_JSON_DEPTH } from '../model/json-depth.js';
 import { setImmediate as immediate } from 'node:timers/promises';
 import type { RuleLimits } from '../rules/budget.js';
 import { processExchange, type Outcome } from './process.js';
-import { UnsafeKeyError } from './keys.js';
-import { redactRaw } from './redact.js';
+import { errorText, internalFailure, outcomeOf, toEntry } from './entry-outcome.js';
+import type { PreparedBatch } from './prepared.js';
 import { CODES } from '../codes.js';
 
 /** How long a batch runs on the event loop before it lets other work in. */
@@ -50,7 +49,8 @@ export function dedupeKeyOf(exchange: Exchange, requestKey: string): string {
 
 /** A batch waiting for its turn, with the answer its caller awaits. */
 interface WaitingBatch {
-  entries: DecodedEntry[];
+  /** Decoded entries to process here, or a payload being processed on an ingest worker. */
+  entries: DecodedEntry[] | Promise<PreparedBatch>;
   options: IngestOptions;
   resolve: (result: BatchResult) => void;
   reject: (err: unknown) => void;
@@ -61,6 +61,10 @@ interface WaitingBatch {
  * being processed share one transaction (one fsync), but the first of them waits for the others.
  */
 const GROUP_ENTRIES = 1_000;
+/** Batches from workers count as this many entries until they are back. */
+const PREPARED_WEIGHT = 100;
+
+const weight = (b: WaitingBatch) => (Array.isArray(b.entries) ? b.entries.length : PREPARED_WEIGHT);
 
 /**
  * Turns decoded log entries into store transactions. Batches are applied in arrival order, so
@@ -97,7 +101,11 @@ export class Ingestor {
     }
   }
 
-  ingest(entries: DecodedEntry[], options: IngestOptions): Promise<BatchResult> {
+  /**
+   * Commits a batch: decoded entries, or the promise of a payload an ingest worker is processing
+   * (handed in when it arrives, so that batches still commit in arrival order).
+   */
+  ingest(entries: DecodedEntry[] | Promise<PreparedBatch>, options: IngestOptions): Promise<BatchResult> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ entries, options, resolve, reject });
       if (this.waiting.length === 1) void this.enqueue(() => this.applyGroup());
@@ -114,8 +122,8 @@ export class Ingestor {
   private async applyGroup(): Promise<void> {
     let taken = 0;
     let entries = 0;
-    while (taken < this.waiting.length && (taken === 0 || entries + this.waiting[taken]!.entries.length <= GROUP_ENTRIES)) {
-      entries += this.waiting[taken++]!.entries.length;
+    while (taken < this.waiting.length && (taken === 0 || entries + weight(this.waiting[taken]!) <= GROUP_ENTRIES)) {
+      entries += weight(this.waiting[taken++]!);
     }
     const group = this.waiting.splice(0, taken);
     // Those left over get the next run (later arrivals join them, see ingest()).
@@ -188,24 +196,46 @@ export class Ingestor {
    */
   private async applyBatches(group: WaitingBatch[]): Promise<Array<BatchResult | Error>> {
     this.refuseWhenStopping();
-    const keys = group.map((b) => b.entries.map((e) => (e.ok ? requestKeyOf(e.exchange) : e.requestKey)));
-    const dedupeKeys = group.map((b, g) => b.entries.map((e, i) => (e.ok ? dedupeKeyOf(e.exchange, keys[g]![i]!) : keys[g]![i]!)));
+    const inputs = await Promise.allSettled(group.map((b) => b.entries));
+    this.refuseWhenStopping();
+    const keys = inputs.map((input) => (input.status === 'fulfilled' && Array.isArray(input.value)
+      ? input.value.map((e) => (e.ok ? requestKeyOf(e.exchange) : e.requestKey))
+      : []));
+    const dedupeKeys = inputs.map((input, g) => {
+      if (input.status === 'rejected') return [];
+      if (!Array.isArray(input.value)) return input.value.outcomes.map((o) => o.requestKey);
+      return input.value.map((e, i) => (e.ok ? dedupeKeyOf(e.exchange, keys[g]![i]!) : keys[g]![i]!));
+    });
     const seen = this.store.seen(dedupeKeys.flat());
     const inGroup = new Set<string>();
-    const processed: Array<{ resolved: EntryOutcome[]; skipped: number }> = [];
+    const isNew = (dedupeKey: string) => !seen.has(dedupeKey) && !inGroup.has(dedupeKey) && (inGroup.add(dedupeKey), true);
+    const processed: Array<{ resolved: EntryOutcome[]; skipped: number } | Error> = [];
     let sliceStart = performance.now();
     for (let g = 0; g < group.length; g++) {
-      const { entries, options } = group[g]!;
+      const input = inputs[g]!;
+      if (input.status === 'rejected') {
+        processed.push(input.reason instanceof Error ? input.reason : new Error(String(input.reason)));
+        continue;
+      }
       const resolved: EntryOutcome[] = [];
       let skipped = 0;
+      if (!Array.isArray(input.value)) {
+        for (const outcome of input.value.outcomes) {
+          if (isNew(outcome.requestKey)) resolved.push(outcome);
+          else skipped++;
+        }
+        processed.push({ resolved, skipped });
+        continue;
+      }
+      const entries = input.value;
+      const { source } = group[g]!.options;
       for (let i = 0; i < entries.length; i++) {
         const dedupeKey = dedupeKeys[g]![i]!;
-        if (seen.has(dedupeKey) || inGroup.has(dedupeKey)) {
+        if (!isNew(dedupeKey)) {
           skipped++;
           continue;
         }
-        inGroup.add(dedupeKey);
-        const outcome = this.outcomeOf(entries[i]!, keys[g]![i]!, dedupeKey, options.source);
+        const outcome = outcomeOf(entries[i]!, keys[g]![i]!, dedupeKey, source, this.specs, this.options);
         resolved.push(outcome instanceof Promise ? await outcome : outcome);
         // Each rule may run up to limits.ruleTimeout: between exchanges, let /healthz, SIGTERM and
         // other requests in. The batches still commit in one transaction, below.
@@ -217,10 +247,14 @@ export class Ingestor {
       }
       processed.push({ resolved, skipped });
     }
-    const results = this.writeGroup(processed.map((p) => p.resolved), group.map((b) => b.options));
+    const writable = processed.flatMap((p, g) => (p instanceof Error ? [] : [{ g, entries: p.resolved, options: group[g]!.options }]));
+    const written = this.writeGroup(writable.map((w) => w.entries), writable.map((w) => w.options));
+    const results: Array<BatchResult | Error> = processed.map((p) => (p instanceof Error ? p : new Error('not written')));
+    writable.forEach((w, i) => (results[w.g] = written[i]!));
     return results.map((result, g) => {
-      if (result instanceof Error) return result;
-      const { resolved, skipped } = processed[g]!;
+      const p = processed[g]!;
+      if (result instanceof Error || p instanceof Error) return result;
+      const { resolved, skipped } = p;
       result.duplicates += skipped;
       if (result.cdc) this.cdc?.report(result.cdc.skipped);
       if (result.unmatched > 0) this.logUnmatched(resolved);
@@ -262,54 +296,10 @@ export class Ingestor {
       return write(storable);
     }
   }
-
-  private outcomeOf(entry: DecodedEntry, requestKey: string, dedupeKey: string, source: string): EntryOutcome | Promise<EntryOutcome> {
-    if (!entry.ok) {
-      // Stored as received, but never with credentials in it, nor deeper than anything can walk.
-      const record = redactRaw(entry.raw, this.specs.redact, this.options.jsonDepth ?? DEFAULT_JSON_DEPTH);
-      return { requestKey: dedupeKey, records: [], deadLetter: { source, requestKey, diagnostic: entry.diagnostic, record } };
-    }
-    const exchange = entry.exchange;
-    let outcome: Outcome | Promise<Outcome>;
-    try {
-      outcome = processExchange(exchange, this.specs, requestKey, this.options.rules);
-    } catch (err) {
-      outcome = internalFailure(err, entryPlace(entry));
-    }
-    if (outcome instanceof Promise) {
-      return outcome.catch((err: unknown) => internalFailure(err, entryPlace(entry))).then((o) => toEntry(o, exchange, requestKey, dedupeKey, source));
-    }
-    return toEntry(outcome, exchange, requestKey, dedupeKey, source);
-  }
 }
 
 function batchWrite(entries: EntryOutcome[], options: IngestOptions): BatchWrite {
   return { entries, ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}), ...(options.collect ? { collect: true } : {}) };
-}
-
-/**
- * Anything a rule or the pipeline throws that is not a rule's own failure (RX401-RX408): this entry
- * becomes a dead letter with RX400, never the batch's 500. `where` is the entry's place in its payload.
- */
-function internalFailure(err: unknown, where: { pointer?: string; line?: number } = {}): Outcome {
-  if (err instanceof UnsafeKeyError) return { kind: 'failed', diagnostic: { code: err.code, severity: 'error', message: err.message, ...where } };
-  return {
-    kind: 'failed',
-    diagnostic: { code: CODES.processingFailed, severity: 'error', message: `internal error while processing: ${errorText(err)}`, ...where },
-  };
-}
-
-/** Where an entry sat in its payload, for a dead letter made while processing it (built only then). */
-function entryPlace(entry: DecodedEntry): { pointer?: string; line?: number } {
-  return { ...(entry.ok && entry.pointer !== undefined ? { pointer: entry.pointer } : {}), ...(entry.ok && entry.line !== undefined ? { line: entry.line } : {}) };
-}
-
-function errorText(err: unknown): string {
-  try {
-    return String((err as Error)?.message ?? err).split('\n')[0]!;
-  } catch {
-    return 'unknown error';
-  }
 }
 
 /**
@@ -335,17 +325,5 @@ function unstorable(value: unknown): string | null {
     return null;
   } catch (err) {
     return errorText(err);
-  }
-}
-
-function toEntry(outcome: Outcome, exchange: Exchange, requestKey: string, dedupeKey: string, source: string): EntryOutcome {
-  switch (outcome.kind) {
-    case 'records':
-      return { requestKey: dedupeKey, records: outcome.records, ...(outcome.cdc ? { cdc: outcome.cdc } : {}) };
-    case 'unmatched':
-      return { requestKey: dedupeKey, records: [], unmatched: { label: outcome.label, method: exchange.request.method, path: exchange.request.path, hint: outcome.hint } };
-    case 'failed':
-      // The redacted Exchange is kept, so the entry can be processed again once the rule is fixed.
-      return { requestKey: dedupeKey, records: [], deadLetter: { source, requestKey, diagnostic: outcome.diagnostic, record: exchange } };
   }
 }

@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import type { BatchResult } from '../store/types.js';
 import type { SourceProgress } from './progress.js';
 import type { DecodedEntry, LogFormat } from './types.js';
+import type { PreparedBatch } from '../pipeline/prepared.js';
 
 export interface HttpAnswer {
   status: number;
@@ -39,6 +40,12 @@ export interface SourceContext {
   signal: AbortSignal;
   /** Commits the entries (and the checkpoint, when given) in one transaction. */
   ingest(entries: DecodedEntry[], options?: IngestOptions): Promise<BatchResult>;
+  /**
+   * Decodes a payload with `format` and ingests its entries: on an ingest worker thread when
+   * `ingest.workers` > 0 and the format can run there, else here. Throws PayloadError when the
+   * payload is malformed (then nothing of it is stored); otherwise as `ingest`.
+   */
+  ingestPayload(payload: string, options?: IngestOptions): Promise<{ received: number; result: BatchResult }>;
   getCheckpoint(): string | null;
 }
 

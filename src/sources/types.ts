@@ -54,6 +54,11 @@ export interface LogFormat {
    * that read them cannot fire; serve and `reflex test` warn about such rules (RX156). Default true.
    */
   bodies?: boolean;
+  /**
+   * The URL of the module that exports this format (`import.meta.url`): ingest workers
+   * (`ingest.workers`) import it there. A format without it is decoded on the main thread.
+   */
+  module?: string;
   /** Throws PayloadError when the payload is malformed; entries that parse but do not fit become `ok: false`. */
   decode(payload: string, options?: DecodeOptions): DecodedEntry[];
 }

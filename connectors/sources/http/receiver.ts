@@ -16,27 +16,22 @@ export const httpReceiver = defineSource({
   name: { text: 'http:<path>', of: (config) => `http:${config.path}` },
   format: 'the posted bodies',
   create(config, ctx) {
-    const format = ctx.format!;
     ctx.http.post(config.path, async (body) => {
-      let entries;
+      let answer;
       try {
-        entries = format.decode(body);
+        // Decoded here or on an ingest worker (ingest.workers). The gateway holds the request:
+        // answer 503 with Retry-After at once rather than wait for a sink's backlog.
+        answer = await ctx.ingestPayload(body, { backpressure: 'refuse' });
       } catch (err) {
         if (err instanceof PayloadError) return { status: err.status, body: err.answerBody() };
-        throw err;
-      }
-      let result;
-      try {
-        // The gateway holds the request: answer 503 with Retry-After at once rather than wait.
-        result = await ctx.ingest(entries, { backpressure: 'refuse' });
-      } catch (err) {
         if (!(err instanceof BackpressureError)) throw err;
         return { status: err.status, headers: { 'retry-after': String(err.retryAfterSeconds) }, body: err.answerBody() };
       }
+      const { received, result } = answer;
       return {
         status: 200,
         body: {
-          received: entries.length,
+          received,
           accepted: result.accepted,
           duplicates: result.duplicates,
           records: result.records,
