@@ -8,10 +8,10 @@ let installed = false;
 
 /**
  * kafkajs compresses a produce request's partitions one after another, each `await zlib.gzip`: a
- * thread-pool round trip, so one event-loop turn, per partition. While ingest keeps the loop busy
- * each turn waits behind it, and a send to 6 topics of 3 partitions took 1.4 s for 100 records
- * (bench e: the sink fell seconds behind ingest). Compressing synchronously costs the same CPU and
- * no turns. Same format and level as kafkajs's codec; decompression (the kafka source) is kept.
+ * thread-pool round trip, so one event-loop turn, per partition. On a busy loop each turn waits
+ * behind other work: on the main thread under ingest, a send to 6 topics of 3 partitions took 1.4 s
+ * for 100 records (bench e). Compressing synchronously costs the same CPU and no turns. Same format
+ * and level as kafkajs's codec; decompression (the kafka source) is kept.
  */
 export function useSynchronousGzip(): void {
   if (installed) return;
