@@ -120,6 +120,9 @@ export class Ingestor {
 
   /** Takes the batches waiting now (up to GROUP_ENTRIES entries) and answers each of them. */
   private async applyGroup(): Promise<void> {
+    // Requests whose bodies completed in the same turn of the event loop join this group: without
+    // this wait, the first of them would start (and commit) alone before the others were read.
+    await immediate();
     let taken = 0;
     let entries = 0;
     while (taken < this.waiting.length && (taken === 0 || entries + weight(this.waiting[taken]!) <= GROUP_ENTRIES)) {
