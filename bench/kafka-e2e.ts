@@ -1,8 +1,9 @@
 /**
- * (e) Kong logs in over HTTP, records out on Kafka. Two phases against one reflex child with a
- * Kafka sink: all batches as fast as reflex takes them (closed loop), then a paced phase below
- * capacity (open loop). Each batch's send time is kept by its entries' request ids; the messages are
- * read back afterwards, and an event's latency is its broker append time minus its batch's send time.
+ * (e) Kong logs in over HTTP, records out on Kafka. Phases against one reflex child with a Kafka
+ * sink: all batches as fast as reflex takes them (closed loop), then paced phases (open loop). Each
+ * batch's send and answer times are kept by its entries' request ids; the messages are read back
+ * afterwards, and an event's latency is its broker append time minus its batch's send time (what the
+ * gateway waits for), and minus its batch's answer (the sink's lag behind ingest).
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,30 +20,47 @@ export interface E2eOptions {
   warmup: Batch[];
   /** Sent as fast as reflex answers, `concurrency` in flight. */
   load: Batch[];
-  /** Sent open loop at `pacedPerSecond` batches a second. */
-  paced: Batch[];
-  pacedPerSecond: number;
+  /** Phases sent open loop, each at its `perSecond` batches a second, one after the other. */
+  paced: PacedPhase[];
   /** CPU seconds of the broker so far (null without /proc). */
   brokerCpu: () => number | null;
 }
 
+export interface PacedPhase {
+  name: string;
+  batches: Batch[];
+  perSecond: number;
+}
+
+export interface Percentiles {
+  p50: number;
+  p99: number;
+  max: number;
+  samples: number;
+}
+
 export interface PhaseResult {
+  name: string;
   entries: number;
   tally: Tally;
   messages: { events: number; changes: number; tombstones: number; total: number };
   /** First POST sent to the last message appended by the broker. */
   seconds: number;
+  /** First POST sent to the last event (not change record) appended by the broker. */
+  eventSeconds: number;
   /** First POST sent to the last answer. */
   ingestSeconds: number;
   /** Ingest-to-append latency of each event message, ms (broker clock minus this process's clock, one host). */
-  latency: { p50: number; p99: number; max: number; samples: number };
+  latency: Percentiles;
+  /** Answer-to-append latency of each event message, ms: how far the sink is behind what reflex acknowledged. */
+  sinceAck: Percentiles;
   reflexCpu: number | null;
   brokerCpu: number | null;
 }
 
 export interface E2eResult {
   load: PhaseResult;
-  paced: PhaseResult;
+  paced: PhaseResult[];
   topics: string[];
   timestampType: string;
   /** The load phase's messages as reflex wrote them, for the producer baseline. */
@@ -65,30 +83,33 @@ export async function measureKafkaEndToEnd(server: ServerChild, o: E2eOptions): 
     const marks0 = await watermarks(admin, await benchTopics(admin, PREFIX));
 
     // Parsed before the clock starts, so the client spends its CPU on sending.
-    const ids = new Map([...o.load, ...o.paced].map((b) => [b, requestIds(b)]));
+    const ids = new Map([...o.load, ...o.paced.flatMap((p) => p.batches)].map((b) => [b, requestIds(b)]));
     const sentAt = new Map<string, number>();
-    const stamp = (b: Batch, at: number) => {
-      for (const id of ids.get(b)!) sentAt.set(id, at);
+    const ackAt = new Map<string, number>();
+    const stamp = (times: Map<string, number>, b: Batch, at: number) => {
+      for (const id of ids.get(b)!) times.set(id, at);
+    };
+    const post = (b: Batch, sent: number, tally: Tally) => {
+      stamp(sentAt, b, sent);
+      return postBatch(pool, o.path, b, tally).then(() => stamp(ackAt, b, Date.now()));
     };
     const load = await runPhase(server, o, async (tally) => {
-      await closedLoop(o.concurrency, o.load, (b) => {
-        stamp(b, Date.now());
-        return postBatch(pool, o.path, b, tally);
-      });
+      await closedLoop(o.concurrency, o.load, (b) => post(b, Date.now(), tally));
     });
-    const marks1 = await watermarks(admin, await benchTopics(admin, PREFIX));
-    const paced = await runPhase(server, o, (tally) => openLoop(o.pacedPerSecond, o.paced, (b, due) => {
-      stamp(b, due); // from when it was due: a late send counts against reflex, as in (c)
-      return postBatch(pool, o.path, b, tally);
-    }));
+    const marks = [marks0, await watermarks(admin, await benchTopics(admin, PREFIX))];
+    const paced: RawPhase[] = [];
+    for (const phase of o.paced) {
+      // From when it was due: a late send counts against reflex, as in (c).
+      paced.push(await runPhase(server, o, (tally) => openLoop(phase.perSecond, phase.batches, (b, due) => post(b, due, tally))));
+      marks.push(await watermarks(admin, await benchTopics(admin, PREFIX)));
+    }
     const topics = await benchTopics(admin, PREFIX);
-    const marks2 = await watermarks(admin, topics);
-
-    const all = await readAll(client, topics, marks2);
-    const loadMessages = all.filter((m) => between(m, marks0, marks1));
+    const all = await readAll(client, topics, marks.at(-1)!);
+    const ofPhase = (i: number) => all.filter((m) => between(m, marks[i]!, marks[i + 1]!));
+    const loadMessages = ofPhase(0);
     return {
-      load: summarize(load, loadMessages, sentAt),
-      paced: summarize(paced, all.filter((m) => between(m, marks1, marks2)), sentAt),
+      load: summarize('full load', load, loadMessages, sentAt, ackAt),
+      paced: paced.map((raw, i) => summarize(o.paced[i]!.name, raw, ofPhase(i + 1), sentAt, ackAt)),
       topics,
       timestampType: await timestampType(admin, topics[0]!),
       loadMessages,
@@ -123,30 +144,43 @@ async function runPhase(server: ServerChild, o: E2eOptions, send: (tally: Tally)
   return { tally, entries: tally.entries, firstSent, lastAnswer, reflexCpu: share(reflex0, reflex1), brokerCpu: share(broker0, broker1) };
 }
 
-function summarize(raw: RawPhase, messages: ReadMessage[], sentAt: Map<string, number>): PhaseResult {
+function summarize(name: string, raw: RawPhase, messages: ReadMessage[], sentAt: Map<string, number>, ackAt: Map<string, number>): PhaseResult {
   const counts = { events: 0, changes: 0, tombstones: 0, total: messages.length };
   const latencies: number[] = [];
+  const sinceAck: number[] = [];
   let lastAppend = raw.firstSent;
+  let lastEvent = raw.firstSent;
   for (const m of messages) {
     lastAppend = Math.max(lastAppend, m.timestamp);
     if (!m.topic.endsWith('.changelog')) {
       counts.events++;
-      const sent = sentAt.get(m.headers.ce_reflexrequestid?.toString() ?? '');
+      lastEvent = Math.max(lastEvent, m.timestamp);
+      const id = m.headers.ce_reflexrequestid?.toString() ?? '';
+      const sent = sentAt.get(id);
       if (sent !== undefined) latencies.push(m.timestamp - sent);
+      const acked = ackAt.get(id);
+      if (acked !== undefined) sinceAck.push(m.timestamp - acked);
     } else if (m.value === null) counts.tombstones++;
     else counts.changes++;
   }
-  latencies.sort((a, b) => a - b);
   return {
+    name,
     entries: raw.entries,
     tally: raw.tally,
     messages: counts,
     seconds: (lastAppend - raw.firstSent) / 1000,
+    eventSeconds: (lastEvent - raw.firstSent) / 1000,
     ingestSeconds: (raw.lastAnswer - raw.firstSent) / 1000,
-    latency: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: latencies.at(-1) ?? NaN, samples: latencies.length },
+    latency: percentiles(latencies),
+    sinceAck: percentiles(sinceAck),
     reflexCpu: raw.reflexCpu,
     brokerCpu: raw.brokerCpu,
   };
+}
+
+function percentiles(values: number[]): Percentiles {
+  values.sort((a, b) => a - b);
+  return { p50: percentile(values, 0.5), p99: percentile(values, 0.99), max: values.at(-1) ?? NaN, samples: values.length };
 }
 
 /** The Kong request ids of a batch's entries (unique per entry; events carry them as ce_reflexrequestid). */
