@@ -131,16 +131,23 @@ export class Ingestor {
     const group = this.waiting.splice(0, taken);
     // Those left over get the next run (later arrivals join them, see ingest()).
     if (this.waiting.length > 0) void this.enqueue(() => this.applyGroup());
+    let results: Array<BatchResult | Error>;
     try {
-      const results = await this.applyBatches(group);
-      group.forEach((b, i) => {
-        const result = results[i]!;
-        if (result instanceof Error) b.reject(result);
-        else b.resolve(result);
-      });
+      results = await this.applyBatches(group);
     } catch (err) {
       for (const b of group) b.reject(err);
+      return;
     }
+    // Answered once the commit is on disk; meanwhile the next group is processed (and its commit
+    // joins the next fsync).
+    const answer = (durable: Error | null) => group.forEach((b, i) => {
+      const result = results[i]!;
+      if (result instanceof Error || durable) b.reject(result instanceof Error ? result : durable);
+      else b.resolve(result);
+    });
+    const durable = this.store.durable?.();
+    if (!durable) answer(null);
+    else void durable.then(() => answer(null), (err: unknown) => answer(err instanceof Error ? err : new Error(String(err))));
   }
 
   /**
@@ -271,6 +278,10 @@ export class Ingestor {
    * stored becomes a dead letter, a store failure fails only its own batch.
    */
   private writeGroup(batches: EntryOutcome[][], options: IngestOptions[]): Array<BatchResult | Error> {
+    return this.store.deferSync ? this.store.deferSync(() => this.writeGroupNow(batches, options)) : this.writeGroupNow(batches, options);
+  }
+
+  private writeGroupNow(batches: EntryOutcome[][], options: IngestOptions[]): Array<BatchResult | Error> {
     if (batches.length > 1) {
       try {
         return this.store.transaction(() => batches.map((entries, g) => this.commit(batchWrite(entries, options[g]!))));

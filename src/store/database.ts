@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import { guardStoreErrors, openDatabase, storeError } from './sqlite-open.js';
 
 /** One schema change. Versions run in order, each in its own transaction, once per store file. */
@@ -32,9 +33,20 @@ export class StoreDatabase {
   readonly path: string;
   private readonly hooks: TransactionHooks[] = [];
   private readonly tx: <R>(fn: () => R) => R;
+  private readonly fullSync: boolean;
+  /** Inside deferSync: transactions commit without the fsync; durable() provides it. */
+  private deferring = false;
+  /** Transactions committed inside deferSync so far, and how many of them an fsync has covered. */
+  private deferredCommits = 0;
+  private syncedUpTo = 0;
+  private walFd: number | null = null;
+  /** The fsync in flight (covering `upTo` deferred commits), and the one queued to follow it. */
+  private syncing: { done: Promise<void>; upTo: number } | null = null;
+  private nextSync: Promise<void> | null = null;
 
   constructor(options: StoreDatabaseOptions) {
     this.path = options.path;
+    this.fullSync = options.synchronous === 'full';
     guardStoreErrors(this, options.path);
     this.db = openDatabase(options.path, [
       'journal_mode = WAL',
@@ -75,12 +87,69 @@ export class StoreDatabase {
       for (const h of this.hooks) h.rolledBack();
       throw err;
     }
+    if (this.deferring) this.deferredCommits++;
+    // A commit with synchronous=FULL synced the whole WAL file, every deferred commit before it too.
+    else this.syncedUpTo = this.deferredCommits;
     for (const h of this.hooks) h.committed();
     return result;
   }
 
+  /**
+   * Runs `fn` with its transactions committed without waiting for the disk (SQLite's
+   * synchronous=NORMAL: in WAL mode a crash of the process loses nothing, a power loss may lose
+   * them); `durable()` then makes them survive power loss too. With `store.sync: full` whoever
+   * acknowledges what `fn` wrote must await durable() first. The fsync then runs on a thread of
+   * libuv's pool: the main thread goes on, and commits made meanwhile share the next fsync.
+   */
+  deferSync<R>(fn: () => R): R {
+    if (!this.fullSync || this.deferring || this.db.inTransaction) return fn();
+    this.db.pragma('synchronous = NORMAL');
+    this.deferring = true;
+    try {
+      return fn();
+    } finally {
+      this.deferring = false;
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  /** Resolves once every transaction committed before the call is on disk (at once with `store.sync: normal`). */
+  durable(): Promise<void> {
+    const target = this.deferredCommits;
+    if (this.syncedUpTo >= target) return Promise.resolve();
+    if (!this.syncing) return this.startSync();
+    if (this.syncing.upTo >= target) return this.syncing.done;
+    // The fsync in flight started before this commit: the next one covers it (and every commit until it starts).
+    return (this.nextSync ??= this.syncing.done.catch(() => undefined).then(() => {
+      this.nextSync = null;
+      return this.syncedUpTo >= this.deferredCommits ? undefined : this.startSync();
+    }));
+  }
+
+  private startSync(): Promise<void> {
+    const upTo = this.deferredCommits;
+    const done = new Promise<void>((resolve, reject) => {
+      let fd: number;
+      try {
+        fd = this.walFd ??= openSync(`${this.path}-wal`, 'r+');
+      } catch (err) {
+        reject(storeError(this.path, err, 'cannot sync the store'));
+        return;
+      }
+      fdatasync(fd, (err) => (err ? reject(storeError(this.path, err, 'cannot sync the store')) : resolve()));
+    }).then(() => {
+      this.syncedUpTo = Math.max(this.syncedUpTo, upTo);
+    }).finally(() => {
+      if (this.syncing?.done === done) this.syncing = null;
+    });
+    this.syncing = { done, upTo };
+    return done;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
+    if (this.walFd !== null) closeSync(this.walFd);
+    this.walFd = null;
   }
 }
 

@@ -54,6 +54,14 @@ export class SqliteStore implements EventStore {
     return this.database.transaction(fn);
   }
 
+  deferSync<R>(fn: () => R): R {
+    return this.database.deferSync(fn);
+  }
+
+  durable(): Promise<void> {
+    return this.database.durable();
+  }
+
   commit(batch: BatchWrite): BatchResult {
     return this.database.transaction(() => this.write(batch));
   }

@@ -137,6 +137,13 @@ export interface EventStore
   transaction<R>(fn: () => R): R;
   /** One transaction: records, dead letters, counters, dedupe keys, CDC intents and the checkpoint, or none of them. */
   commit(batch: BatchWrite): BatchResult;
+  /**
+   * Runs `fn` with its commits not waiting for the disk; `durable()` resolves once everything
+   * committed before it survives power loss (store.sync full). Acknowledge only after it. A store
+   * without these waits for the disk at each commit.
+   */
+  deferSync?<R>(fn: () => R): R;
+  durable?(): Promise<void>;
   setCheckpoint(source: string, value: string): void;
   pendingCdc(): number;
   getResource(resource: string, key: string): ResourceState | null;

@@ -90,3 +90,45 @@ describe('group commit', () => {
     store.close();
   });
 });
+
+describe('acknowledged only once durable (store.sync full)', () => {
+  it('answers a batch only after the fsync that covers it; a FULL commit covers earlier deferred ones', async () => {
+    const store = openStore();
+    const db = store.database;
+    db.deferSync(() => db.transaction(() => store.setCheckpoint('a', '1')));
+    let synced = false;
+    const durable = db.durable().then(() => (synced = true));
+    // The fsync runs on libuv's pool: not done within this turn of the event loop (a commit that
+    // needed none would resolve on the microtask queue).
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(synced).toBe(false);
+    await durable;
+    expect(synced).toBe(true);
+    db.deferSync(() => db.transaction(() => store.setCheckpoint('a', '2')));
+    // A transaction outside deferSync commits with synchronous=FULL, which syncs the whole WAL.
+    db.transaction(() => store.setCheckpoint('b', '1'));
+    let atOnce = false;
+    void db.durable().then(() => (atOnce = true));
+    await Promise.resolve();
+    expect(atOnce).toBe(true);
+    store.close();
+  });
+
+  it('a batch whose fsync fails is answered with an error naming the store, never as stored', async () => {
+    const store = openStore();
+    const ingestor = new Ingestor(store, specs);
+    // The WAL file gone from the folder: the fsync of what was committed cannot happen.
+    rmSync(`${store.database.path}-wal`);
+    await expect(ingestor.ingest(decode([createOrder()]), { source: 'test' })).rejects.toThrow(/cannot sync the store .*reflex\.db/);
+    store.close();
+  });
+
+  it('with store.sync normal, answers without waiting for an fsync', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reflex-group-'));
+    dirs.push(dir);
+    const store = new SqliteStore({ path: join(dir, 'reflex.db'), retentionMs: 0, dedupeWindowMs: 86_400_000, synchronous: 'normal' });
+    rmSync(`${store.database.path}-wal`);
+    await expect(new Ingestor(store, specs).ingest(decode([createOrder()]), { source: 'test' })).resolves.toMatchObject({ accepted: 1 });
+    store.close();
+  });
+});
