@@ -46,7 +46,8 @@ export class StoreDatabase {
 
   constructor(options: StoreDatabaseOptions) {
     this.path = options.path;
-    this.fullSync = options.synchronous === 'full';
+    // An in-memory database has no disk to wait for.
+    this.fullSync = options.synchronous === 'full' && options.path !== ':memory:';
     guardStoreErrors(this, options.path);
     this.db = openDatabase(options.path, [
       'journal_mode = WAL',

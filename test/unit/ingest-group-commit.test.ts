@@ -132,3 +132,11 @@ describe('acknowledged only once durable (store.sync full)', () => {
     store.close();
   });
 });
+
+describe('an in-memory store', () => {
+  it('answers without a file to sync, whatever store.sync says', async () => {
+    const store = new SqliteStore({ path: ':memory:', retentionMs: 0, dedupeWindowMs: 86_400_000, synchronous: 'full' });
+    await expect(new Ingestor(store, specs).ingest(decode([createOrder()]), { source: 'test' })).resolves.toMatchObject({ accepted: 1 });
+    store.close();
+  });
+});
