@@ -30,7 +30,10 @@ export interface DispatcherOptions {
 /**
  * Reads the store from this sink's own cursor, per stream (a subscription owned by `sink:<name>`),
  * and hands records to the sink (transactional outbox). The cursor is committed only after the
- * sink resolved, so a crash repeats at most the last batch and never skips one.
+ * sink resolved, so a crash repeats at most the last batch and never skips one. Records go out
+ * only once store.durable() resolved after reading them: ingest may commit without waiting for
+ * the disk (the gateway is answered after the fsync that follows), and no sink may have a record
+ * that a power cut could still take from the store.
  */
 export class Dispatcher {
   private running = false;
@@ -165,6 +168,7 @@ export class Dispatcher {
     for (const stream of streams) {
       const records = this.store.read(stream, this.cursor(stream), this.batchSize);
       if (records.length === 0) continue;
+      await this.store.durable?.();
       await this.sink.deliver(records);
       const last = records[records.length - 1]!.offset;
       this.positions?.set(stream, last);
@@ -189,6 +193,7 @@ export class Dispatcher {
       delivered += records.length;
     }
     if (batches.length === 0) return 0;
+    await this.store.durable?.();
     await this.sink.deliverStored!(batches);
     const cursors = new Map<string, number>();
     for (const records of batches) {

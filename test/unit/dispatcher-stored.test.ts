@@ -68,3 +68,37 @@ describe('Dispatcher with a sink that takes stored JSON (deliverStored)', () => 
     s.close();
   });
 });
+
+describe('Dispatcher and a store that commits before its fsync', () => {
+  it('delivers a record only once store.durable() resolved after reading it, either way of delivering', async () => {
+    for (const stored of [false, true]) {
+      const s = store();
+      let syncDone: () => void = () => {};
+      let asked = 0;
+      // The store's fsync of what ingest committed is still running.
+      const durable = () => {
+        asked++;
+        return new Promise<void>((resolve) => (syncDone = resolve));
+      };
+      const got: string[] = [];
+      const sink = {
+        async deliver(records: Array<{ key: string | null }>) {
+          got.push(...records.map((r) => r.key!));
+        },
+        ...(stored ? { async deliverStored(batches: StoredRecord[][]) { got.push(...batches.flat().map((r) => r.key!)); } } : {}),
+        async close() {},
+      };
+      append(s, 'a', 'orders');
+      const d = new Dispatcher(Object.assign(s, { durable }), sink, silentLogger, { name: `d${stored}`, streams: ['orders'], backoffMs: 5 });
+      d.start();
+      await until(() => asked === 1);
+      await new Promise((r) => setTimeout(r, 30));
+      expect(got).toEqual([]);
+      expect(s.subscriptions.cursor(`sink:d${stored}`, 'orders')).toBe(0);
+      syncDone();
+      await until(() => got.length === 1 && s.subscriptions.cursor(`sink:d${stored}`, 'orders') === 1);
+      await d.stop();
+      s.close();
+    }
+  });
+});
