@@ -5,6 +5,7 @@
  * same spec with `cdc: false` (events only). Reports change records/s and the store's size on disk.
  * Run alone: npx tsx bench/cdc.ts [exchanges] [keys]
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,8 @@ import { Ingestor } from '../src/pipeline/ingest.js';
 import { loadSpecSet } from '../src/spec/compile.js';
 import type { DecodedEntry } from '../src/sources/types.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
+import type { ChangeRecord } from '../src/model/records.js';
+import { peakRssMiB } from './peak-rss.js';
 import { Random } from './random.js';
 import { ROOT } from './root.js';
 
@@ -31,12 +34,12 @@ export interface CdcBenchResult {
 }
 
 /** Exchanges are built on the fly (not kept) so a million of them fit in memory. Request ids are random, as Kong's are. */
-export function* exchanges(count: number, keys: number, seed: number): Generator<Exchange> {
+export function* exchanges(count: number, keys: number, seed: number, everyKeyOnce = false): Generator<Exchange> {
   const rnd = new Random(seed);
   const t0 = Date.parse('2026-11-01T00:00:00Z');
   for (let n = 0; n < count; n++) {
-    const key = `ord_${rnd.int(0, keys - 1)}`;
-    const create = rnd.next() < 0.3;
+    const key = everyKeyOnce ? `ord_${n}` : `ord_${rnd.int(0, keys - 1)}`;
+    const create = everyKeyOnce || rnd.next() < 0.3;
     const items = Array.from({ length: 1 + (n % 4) }, (_, i) => ({ sku: SKUS[(n + i) % SKUS.length]!, quantity: 1 + (i % 3), unitPrice: 9.9 + i }));
     const body = {
       id: key, customerId: `cus_${n % 5000}`, status: create ? 'pending' : STATUSES[rnd.int(0, STATUSES.length - 1)]!,
@@ -63,7 +66,7 @@ function sizeOnDisk(path: string): number {
   return total;
 }
 
-async function runOnce(specFile: string, count: number, keys: number, dir: string, withCdc: boolean) {
+async function runOnce(specFile: string, count: number, keys: number, dir: string, withCdc: boolean, everyKeyOnce = false) {
   const specs = await loadSpecSet([specFile]);
   const path = join(dir, withCdc ? 'cdc.db' : 'events.db');
   const store = new SqliteStore({ path, retentionMs: 0, dedupeWindowMs: 86_400_000, synchronous: 'normal' });
@@ -73,7 +76,7 @@ async function runOnce(specFile: string, count: number, keys: number, dir: strin
   let batch: DecodedEntry[] = [];
   let records = 0;
   const started = performance.now();
-  for (const exchange of exchanges(count, keys, 7)) {
+  for (const exchange of exchanges(count, keys, 7, everyKeyOnce)) {
     batch.push({ ok: true, exchange, raw: null });
     if (batch.length === BATCH) {
       records += (await ingestor.ingest(batch, { source: 'bench' })).records;
@@ -86,6 +89,88 @@ async function runOnce(specFile: string, count: number, keys: number, dir: strin
   const events = store.lastOffset('orders');
   store.close();
   return { seconds, exchangesPerSecond: count / seconds, records, changeRecords, events, bytesOnDisk: sizeOnDisk(path) };
+}
+
+/**
+ * Peak RSS of a process (a child of its own, so nothing else is in its heap) that created `keys`
+ * orders, one exchange each, with CDC applied in each batch: every key live in the store.
+ */
+export async function measureLiveKeysRss(keys: number): Promise<{ keys: number; peakRssMiB: number; seconds: number }> {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--live-keys', String(keys)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`the live-keys child exited with ${code}: ${out}`);
+  return JSON.parse(out.trim().split('\n').at(-1)!) as { keys: number; peakRssMiB: number; seconds: number };
+}
+
+async function liveKeysChild(keys: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'reflex-bench-cdc-rss-'));
+  try {
+    const r = await runOnce(join(ROOT, 'examples/shop/openapi.yaml'), keys, keys, dir, true, true);
+    console.log(JSON.stringify({ keys: r.changeRecords, peakRssMiB: peakRssMiB(), seconds: r.seconds }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Lag from a batch's acknowledgement to its change records, with the reorder window (changes
+ * pending, applied by the timer), at a fixed offered rate: batches of 100 sent when due.
+ */
+export async function measureCdcLag(rate: number, seconds: number, keys: number, reorderWindowMs: number): Promise<{ p50: number; p99: number; max: number; changes: number; achieved: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'reflex-bench-cdc-lag-'));
+  const specs = await loadSpecSet([join(ROOT, 'examples/shop/openapi.yaml')]);
+  const store = new SqliteStore({ path: join(dir, 'lag.db'), retentionMs: 0, dedupeWindowMs: 86_400_000, synchronous: 'normal' });
+  store.ensureStreams(specs.streams);
+  const cdc = new CdcApplier(store, { reorderWindowMs, logger: silentLogger });
+  const ingestor = new Ingestor(store, specs, cdc);
+  const acked = new Map<string, number>();
+  const lags: number[] = [];
+  let read = 0;
+  const off = store.onAppend((appended) => {
+    if (!appended.has('orders.changelog')) return;
+    const now = performance.now();
+    for (const r of store.read('orders.changelog', read, 100_000)) {
+      read = r.offset;
+      const at = acked.get((r.value as ChangeRecord).source.requestId);
+      if (at !== undefined) lags.push(now - at);
+    }
+  });
+  cdc.start();
+  const total = rate * seconds;
+  const source = exchanges(total, keys, 11);
+  const started = performance.now();
+  const inflight: Array<Promise<unknown>> = [];
+  try {
+    for (let sent = 0; sent < total; sent += BATCH) {
+      const due = started + (sent / rate) * 1000;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const batch: DecodedEntry[] = [];
+      for (let i = 0; i < BATCH; i++) {
+        const next = source.next();
+        if (next.done) break;
+        batch.push({ ok: true, exchange: next.value, raw: null });
+      }
+      const ids = batch.map((e) => (e.ok ? e.exchange.request.id : ''));
+      inflight.push(ingestor.ingest(batch, { source: 'bench' }).then(() => {
+        const now = performance.now();
+        for (const id of ids) acked.set(id, now);
+      }));
+    }
+    await Promise.all(inflight);
+    const achieved = total / ((performance.now() - started) / 1000);
+    while (store.pendingCdc() > 0) await new Promise((r) => setTimeout(r, 50));
+    lags.sort((a, b) => a - b);
+    const at = (q: number) => lags[Math.min(lags.length - 1, Math.floor(q * lags.length))] ?? NaN;
+    return { p50: at(0.5), p99: at(0.99), max: lags.at(-1) ?? NaN, changes: lags.length, achieved };
+  } finally {
+    off();
+    cdc.stop();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export async function measureCdc(count: number, keys: number): Promise<CdcBenchResult> {
@@ -111,7 +196,9 @@ export async function measureCdc(count: number, keys: number): Promise<CdcBenchR
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.argv[2] === '--live-keys') {
+  await liveKeysChild(Number(process.argv[3]));
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const count = Number(process.argv[2] ?? 1_000_000);
   const keys = Number(process.argv[3] ?? 100_000);
   const r = await measureCdc(count, keys);

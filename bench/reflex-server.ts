@@ -12,7 +12,6 @@ import { startReflex } from '../src/runtime.js';
 import { loadSpecSet } from '../src/spec/compile.js';
 import { announceAndWait } from './child-lifetime.js';
 import { startCpuProfile } from './cpu-profile.js';
-import { withWorkerFormats } from './worker-formats.js';
 
 const [spec, dataDir, sync, brokers, workers] = process.argv.slice(2);
 const writeProfile = await startCpuProfile('reflex-server');
@@ -36,7 +35,7 @@ if (brokers) {
 // Warnings only: a log line per request would measure the logger.
 const logger = createLogger({ level: 'warn' });
 const specs = await loadSpecSet(config.specs);
-const running = await startReflex(config, specs, withWorkerFormats(builtinRegistry()), logger);
+const running = await startReflex(config, specs, builtinRegistry(), logger);
 announceAndWait(running.url, async () => {
   await running.stop();
   await writeProfile();

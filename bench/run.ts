@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadSpecSet } from '../src/spec/compile.js';
 import { killAll, ROOT, startServer, type ServerChild } from './children.js';
 import { generateKongLogs } from './generate.js';
-import { measureCdc, type CdcBenchResult } from './cdc.js';
+import { measureCdc, measureCdcLag, measureLiveKeysRss, type CdcBenchResult } from './cdc.js';
 import type { CompiledSpecSet } from '../src/spec/types.js';
 import { toBatches, type Batch, type Tally } from './http-client.js';
 import { kafkaSection } from './kafka-section.js';
@@ -37,7 +37,12 @@ const ENGINE = { warmupMs: 2_000, roundMs: 400, rounds: 15 };
 const CONCURRENCY = 8;
 const THROUGHPUT_MS = 5_000;
 const LATENCY = { batchesPerSecond: 50, durationMs: 10_000, connections: 64 };
-const CDC = { exchanges: Number(process.env.BENCH_CDC_EXCHANGES ?? 1_000_000), keys: 100_000 };
+const CDC = {
+  exchanges: Number(process.env.BENCH_CDC_EXCHANGES ?? 1_000_000), keys: 100_000,
+  liveKeys: Number(process.env.BENCH_CDC_LIVE_KEYS ?? 1_000_000),
+  lag: { rate: 10_000, seconds: 10, keys: 100_000, windowMs: 3_000 },
+  targets: { changesPerSecond: 40_000, bytesPerMillion: 0.8e9, rssMiB: 300 },
+};
 /**
  * (e): 500 batches as fast as reflex takes them, then 100 paced at 2,000 entries/s and the 600 left at
  * 20,000/s (the sink's lag under sustained load, issue 16); 500 = the sink dispatcher's batch. Then the
@@ -93,7 +98,10 @@ async function main(): Promise<void> {
   if (want('b')) verdicts.push(...(await throughputSection(warmup, batches)));
   if (want('c')) verdicts.push(...(await latencySection(warmup, batches)));
 
-  if (want('d')) cdcSection(await measureCdc(CDC.exchanges, CDC.keys));
+  if (want('d')) {
+    verdicts.push(...cdcSection(await measureCdc(CDC.exchanges, CDC.keys)));
+    verdicts.push(await cdcLiveKeysSection());
+  }
   if (want('e')) {
     let from = KAFKA.loadBatches;
     const paced = KAFKA.paced.map((p) => {
@@ -121,7 +129,18 @@ async function main(): Promise<void> {
   out(`    (loop checksum ${checksum()}: printed only so that no measured work can be optimised away)`);
 }
 
-function cdcSection(r: CdcBenchResult): void {
+async function cdcLiveKeysSection(): Promise<Verdict> {
+  const live = await measureLiveKeysRss(CDC.liveKeys);
+  out(`    RSS with ${num(live.keys)} live CDC keys (one create each, in a child process of its own): peak ${num(live.peakRssMiB)} MiB (${num(live.keys / live.seconds)} creates/s); set BENCH_CDC_LIVE_KEYS to change the count`);
+  const v = verdict('(d) RSS with 1M live CDC keys', live.peakRssMiB < CDC.targets.rssMiB, `${num(live.peakRssMiB)} MiB (target < ${CDC.targets.rssMiB} MiB)`);
+  const { rate, seconds, keys, windowMs } = CDC.lag;
+  const lag = await measureCdcLag(rate, seconds, keys, windowMs);
+  out(`    lag from acknowledgement to change record at ${num(rate)} exchanges/s offered (${num(lag.achieved)} achieved) for ${seconds} s, reorder window ${windowMs / 1000} s:`);
+  out(`    p50 ${ms(lag.p50)}, p99 ${ms(lag.p99)}, max ${ms(lag.max)} over ${num(lag.changes)} change records (the window itself is ${ms(windowMs)} of it)`);
+  return v;
+}
+
+function cdcSection(r: CdcBenchResult): Verdict[] {
   out(section('(d) Change data capture: CDC-heavy mix into the embedded store, in process'));
   out(`    ${num(r.exchanges)} exchanges on the orders resource (30% creates, 70% updates) over ${num(r.keys)} keys, Ingestor in batches of 100,`);
   out(`    store sync normal, reorder window 0 (changes applied in each batch's transaction); set BENCH_CDC_EXCHANGES to change the count`);
@@ -132,6 +151,12 @@ function cdcSection(r: CdcBenchResult): void {
     ['with CDC', num(r.cdc.exchangesPerSecond), num(r.cdc.changeRecordsPerSecond), num(r.cdc.changeRecords), num(r.cdc.events), mib(r.cdc.bytesOnDisk)],
     ['events only', num(r.eventsOnly.exchangesPerSecond), '', '', num(r.eventsOnly.events), mib(r.eventsOnly.bytesOnDisk)],
   ]));
+  const perMillion = (r.cdc.bytesOnDisk / r.exchanges) * 1e6;
+  out(`    on disk per 1M CDC exchanges: ${num(perMillion / 1e9, 2)} GB (events only: ${num(((r.eventsOnly.bytesOnDisk / r.exchanges) * 1e6) / 1e9, 2)} GB)`);
+  return [
+    verdict('(d) CDC change records/s', r.cdc.changeRecordsPerSecond >= CDC.targets.changesPerSecond, `${num(r.cdc.changeRecordsPerSecond)}/s (target >= ${num(CDC.targets.changesPerSecond)}/s)`),
+    verdict('(d) on disk per 1M CDC exchanges', perMillion <= CDC.targets.bytesPerMillion, `${num(perMillion / 1e9, 2)} GB (target <= 0.8 GB)`),
+  ];
 }
 
 async function ruleEngineSection(engineInput: string[], specs: CompiledSpecSet): Promise<Verdict> {

@@ -43,7 +43,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   const followers = new Followers(store.subscriptions);
   const serviceOf = createSinkServices(registry, { logger, config, log: store, subscriptions: store.subscriptions, followers, database: store.db });
   const services = [...serviceOf.values()];
-  const cdc = new CdcApplier(store, { reorderWindowMs: config.cdc.reorderWindowMs, logger: logger.child({ part: 'cdc' }) });
+  const cdc = new CdcApplier(store, { reorderWindowMs: config.cdc.reorderWindowMs, maxPending: config.cdc.maxPending, logger: logger.child({ part: 'cdc' }) });
   const ingestor = new Ingestor(store, specs, cdc, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules, logger: logger.child({ part: 'ingest' }) });
   // Decode and rules on worker threads; they load the specs from their files, so only specs that have files.
   const workers = config.ingest.workers > 0 && specs.files.length > 0

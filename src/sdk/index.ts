@@ -12,6 +12,7 @@ export type { Logger } from '../logger.js';
 export type { Diagnostic } from '../model/diagnostic.js';
 export type { Exchange, GatewayKind, HeaderMap, QueryMap } from '../model/exchange.js';
 export type { ChangeRecord, CloudEvent, StreamRecord } from '../model/records.js';
+export type { StoredRecord } from '../store/event-log.js';
 export { decodeBase64Body, normalizeBody } from '../model/body.js';
 export { hashHex, hashJson } from '../model/hash.js';
 export { normalizeHeaders, scalarText } from '../model/headers.js';

@@ -6,7 +6,7 @@ import { kongFormat } from '../../connectors/sources/kong/format.js';
 import type { Registry } from '../../src/registry.js';
 import type { LogFormat } from '../../src/sources/types.js';
 
-export const kongOnWorkers: LogFormat = { ...kongFormat, module: import.meta.url };
+export const kongOnWorkers: LogFormat = kongFormat;
 
 /** The marker a payload carries to make the worker decoding it exit. */
 export const CRASH_MARKER = 'crash-the-ingest-worker';

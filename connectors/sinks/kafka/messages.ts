@@ -1,13 +1,5 @@
 import type { IHeaders, Message } from 'kafkajs';
-import type { ChangeRecord, CloudEvent, StreamRecord } from '../../../src/sdk/index.js';
-
-/** A record of the log with its value as the store keeps it (JSON text), as the dispatcher hands it over. */
-export interface StoredRecord {
-  stream: string;
-  offset: number;
-  key: string | null;
-  json: string;
-}
+import type { ChangeRecord, CloudEvent, StoredRecord, StreamRecord } from '../../../src/sdk/index.js';
 
 const CHANGE_HEADERS = { 'content-type': 'application/json' };
 const STRUCTURED_HEADERS = { 'content-type': 'application/cloudevents+json; charset=UTF-8' };

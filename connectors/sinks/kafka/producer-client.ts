@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../../src/sdk/index.js';
-import type { StoredRecord } from './messages.js';
+import type { StoredRecord } from '../../../src/sdk/index.js';
 import type { ProducerSettings } from './producer.js';
 // Type-only, and it also makes every build that compiles this file compile the thread's entry.
 import type { ThreadReply, ThreadRequest } from './producer-thread.js';

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from '../../../src/sdk/index.js';
-import type { StoredRecord } from './messages.js';
+import type { StoredRecord } from '../../../src/sdk/index.js';
 import { TopicProducer, type ProducerSettings } from './producer.js';
 
 export type ThreadRequest = { id: number; op: 'send'; batches: StoredRecord[][] } | { id: number; op: 'close' };

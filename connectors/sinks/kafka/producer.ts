@@ -2,7 +2,8 @@ import { CompressionTypes, Kafka, Partitioners, type Admin, type Message, type P
 import type { Logger } from '../../../src/sdk/index.js';
 import { kafkaClientConfig, type KafkaConnection } from '../../kafka/connection.js';
 import { useSynchronousGzip } from './gzip-codec.js';
-import { storedToMessages, type StoredRecord } from './messages.js';
+import type { StoredRecord } from '../../../src/sdk/index.js';
+import { storedToMessages } from './messages.js';
 
 export const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD };
 

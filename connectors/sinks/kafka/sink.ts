@@ -1,6 +1,6 @@
 import { Default, defineSink, Type, type StreamRecord } from '../../../src/sdk/index.js';
 import { KAFKA_CONNECTION_SCHEMA, kafkaClientConfig } from '../../kafka/connection.js';
-import type { StoredRecord } from './messages.js';
+import type { StoredRecord } from '../../../src/sdk/index.js';
 import { COMPRESSION } from './producer.js';
 import { ProducerThread } from './producer-client.js';
 

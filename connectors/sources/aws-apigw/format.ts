@@ -12,6 +12,7 @@ import { parseClfTime } from './clf-time.js';
  */
 export const awsApiGatewayFormat: LogFormat = {
   name: 'aws-apigw',
+  module: import.meta.url, // ingest workers import the format from here
   summary: 'AWS API Gateway JSON access logs (REST and HTTP APIs), one object per line; no bodies',
   bodies: false,
   decode(payload: string): DecodedEntry[] {

@@ -16,6 +16,7 @@ import { EcsFields, FieldNames, type Found } from './fields.js';
  */
 export const ecsFormat: LogFormat = {
   name: 'ecs',
+  module: import.meta.url, // ingest workers import the format from here
   summary: 'Elastic Common Schema HTTP documents (nested or dotted keys): NDJSON, one document, an array, search hits or a _search response',
   decode(payload: string, options?: DecodeOptions): DecodedEntry[] {
     const maxDepth = options?.maxDepth ?? DEFAULT_JSON_DEPTH;

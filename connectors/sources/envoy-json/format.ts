@@ -18,6 +18,7 @@ import { parseQuery } from '../envoy-als/normalize.js';
  */
 export const envoyJsonFormat: LogFormat = {
   name: 'envoy-json',
+  module: import.meta.url, // ingest workers import the format from here
   summary: "Envoy's JSON file access log (Envoy Gateway's default format), one object per line, with the Lua filter's bodies when logged",
   decode(payload: string, options?: DecodeOptions): DecodedEntry[] {
     const maxDepth = options?.maxDepth ?? DEFAULT_JSON_DEPTH;

@@ -9,6 +9,7 @@ const GATEWAY_KINDS = new Set<GatewayKind>(['kong', 'envoy', 'aws-apigw', 's3', 
  */
 export const exchangeFormat: LogFormat = {
   name: 'exchange',
+  module: import.meta.url, // ingest workers import the format from here
   summary: 'the canonical Exchange record as NDJSON (one object per line)',
   decode(payload: string, options?: DecodeOptions): DecodedEntry[] {
     const maxDepth = options?.maxDepth ?? DEFAULT_JSON_DEPTH;

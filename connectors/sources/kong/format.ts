@@ -13,6 +13,7 @@ import { originOf } from './origin.js';
  */
 export const kongFormat: LogFormat = {
   name: 'kong',
+  module: import.meta.url, // ingest workers import the format from here
   summary: "Kong's http-log / file-log JSON: one object, a batch array, or NDJSON",
   decode(payload: string, options?: DecodeOptions): DecodedEntry[] {
     const values = splitPayload(payload);
