@@ -40,7 +40,10 @@ export function registerConsumerRoutes(app: FastifyInstance, store: EventStore, 
       const limit = pageLimit(request.query.limit);
       const { consumer } = request.query;
       const from = after ?? (consumer ? store.getConsumerOffset(name, consumer) ?? 0 : 0);
-      return store.read(name, from, limit).map((r) => ({ offset: r.offset, key: r.key, value: r.value }));
+      const records = store.read(name, from, limit);
+      // Ingest may commit before its fsync (store.sync full, answered after it): nothing leaves reflex before it is on disk.
+      await store.durable?.();
+      return records.map((r) => ({ offset: r.offset, key: r.key, value: r.value }));
     },
   );
 
@@ -96,24 +99,42 @@ export function registerConsumerRoutes(app: FastifyInstance, store: EventStore, 
     let sent = resume;
     let waitingForDrain = false;
     let closed = false;
-    // Synchronous reads from the store, so no two flushes interleave; a full socket pauses until drain.
-    const flush = () => {
-      if (waitingForDrain || closed) return;
-      for (;;) {
-        const batch = store.read(name, sent, 500);
-        if (batch.length === 0) return;
-        let chunk = '';
-        for (const r of batch) chunk += `id: ${r.offset}\ndata: ${JSON.stringify(r.value)}\n\n`;
-        sent = batch[batch.length - 1]!.offset;
-        if (!res.write(chunk)) {
-          waitingForDrain = true;
-          res.once('drain', () => {
-            waitingForDrain = false;
-            flush();
-          });
-          return;
-        }
+    let flushing = false;
+    let again = false;
+    // One flush at a time (a later call makes the running one go round again); records are sent only
+    // once on disk (see above); a full socket pauses until drain.
+    const flush = (): void => {
+      if (flushing) {
+        again = true;
+        return;
       }
+      if (waitingForDrain || closed) return;
+      flushing = true;
+      void (async () => {
+        for (;;) {
+          const batch = store.read(name, sent, 500);
+          if (batch.length === 0) return;
+          await store.durable?.();
+          if (closed) return;
+          let chunk = '';
+          for (const r of batch) chunk += `id: ${r.offset}\ndata: ${JSON.stringify(r.value)}\n\n`;
+          sent = batch[batch.length - 1]!.offset;
+          if (!res.write(chunk)) {
+            waitingForDrain = true;
+            res.once('drain', () => {
+              waitingForDrain = false;
+              flush();
+            });
+            return;
+          }
+        }
+      })().catch(() => res.destroy()).finally(() => {
+        flushing = false;
+        if (again) {
+          again = false;
+          flush();
+        }
+      });
     };
     const unsubscribe = store.onAppend((appended) => {
       if (appended.has(name)) flush();
