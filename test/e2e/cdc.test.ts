@@ -32,8 +32,15 @@ const get = async (url: string) => {
   const res = await fetch(url);
   return { status: res.status, body: (await res.json()) as any };
 };
-const changelog = async (url: string, resource: string) =>
-  ((await get(`${url}/streams/${resource}.changelog/events?limit=1000`)).body as Array<{ key: string; value: any }>).map((r) => r.value);
+/** Every change record of a resource, page by page (a load can leave more than one page). */
+const changelog = async (url: string, resource: string) => {
+  const out: Array<{ offset: number; value: any }> = [];
+  for (;;) {
+    const page = (await get(`${url}/streams/${resource}.changelog/events?after=${out.at(-1)?.offset ?? 0}&limit=1000`)).body as Array<{ offset: number; value: any }>;
+    out.push(...page);
+    if (page.length < 1000) return out.map((r) => r.value);
+  }
+};
 const waitForPending = async (url: string) => {
   for (let i = 0; i < 200; i++) {
     const resources = (await get(`${url}/resources`)).body as Array<{ pending: number }>;
