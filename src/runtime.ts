@@ -183,6 +183,9 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         ready = false;
         clearInterval(pruneTimer);
         ingestor.stop();
+        // Batches on ingest workers are refused (503, nothing stored) now, not when their rules end:
+        // the requests waiting for them must be answered before the server can close.
+        await workers?.stop();
         for (const s of sources) s.stopping.abort();
         for (const s of sources) {
           await s.source.stop().catch((err: Error) => logger.error('source stop failed', { error: err.message }));
@@ -193,7 +196,6 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         // its keep-alive connection idle only afterwards; close such connections as they go idle.
         const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
         await app.close().finally(() => clearInterval(sweep));
-        await workers?.stop();
         cdc.stop();
         for (const d of dispatchers) await d.dispatcher.stop().catch((err: Error) => logger.error('sink stop failed', { error: err.message }));
         for (const s of serviceSinks) await s.close().catch((err: Error) => logger.error('sink stop failed', { error: err.message }));

@@ -63,7 +63,7 @@ describe('reflex.yaml', () => {
       store: { type: 'sqlite', path: '.reflex/reflex.db', retentionMs: 7 * day, dedupeWindowMs: day, sync: 'full' },
       log: { level: 'info', format: 'text' },
       cdc: { reorderWindowMs: 3000, maxPending: 200_000 },
-      ingest: { workers: 0 },
+      ingest: { workers: 1 },
       specRefs: { allow: [], maxBytes: 32 * 1024 * 1024 },
       limits: { jsonDepth: 256, rules: { timeoutMs: 50, maxDepth: 500, eventSize: 1024 * 1024 } },
       sources: [],
