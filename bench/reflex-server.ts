@@ -16,7 +16,7 @@ import { startCpuProfile } from './cpu-profile.js';
 const [spec, dataDir, sync, brokers, workers] = process.argv.slice(2);
 const writeProfile = await startCpuProfile('reflex-server');
 if (!spec || !dataDir || (sync !== 'full' && sync !== 'normal')) {
-  process.stderr.write('usage: reflex-server.ts <spec> <data dir> <full|normal> [kafka brokers]\n');
+  process.stderr.write('usage: reflex-server.ts <spec> <data dir> <full|normal> [kafka brokers] [ingest workers]\n');
   process.exit(2);
 }
 
