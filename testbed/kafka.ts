@@ -96,7 +96,10 @@ async function launch(version: string, dir: string, jvm: string[], options: Kafk
   };
 
   // Kafka's cluster id: 16 random bytes, base64url without padding (what `StorageTool random-uuid` prints).
-  const fmt = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', randomBytes(16).toString('base64url'), '-c', props], { encoding: 'utf8' });
+  // Like Kafka's Uuid, never one starting with '-': the tool's argument parser takes it for an option (1 start in 64 failed).
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
+  const fmt = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], { encoding: 'utf8' });
   if (fmt.error || fmt.status !== 0) {
     writeFileSync(logFile, `${fmt.stdout ?? ''}${fmt.stderr ?? ''}`);
     throw fail(`storage format failed (${fmt.error?.message ?? `exit ${fmt.status}`}; Kafka 4 needs Java 17+ on PATH)`);
