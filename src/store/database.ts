@@ -19,6 +19,8 @@ export interface StoreDatabaseOptions {
 
 /** Told when the outermost write transaction committed or rolled back (parts keep caches in step). */
 export interface TransactionHooks {
+  /** Last writes of the outermost transaction, inside it (buffered records become their blocks). */
+  beforeCommit?(): void;
   committed(): void;
   rolledBack(): void;
 }
@@ -83,7 +85,11 @@ export class StoreDatabase {
     if (this.db.inTransaction) return this.tx(fn);
     let result: R;
     try {
-      result = this.tx(fn);
+      result = this.tx(() => {
+        const r = fn();
+        for (const h of this.hooks) h.beforeCommit?.();
+        return r;
+      });
     } catch (err) {
       for (const h of this.hooks) h.rolledBack();
       throw err;

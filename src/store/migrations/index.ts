@@ -3,6 +3,7 @@ import { SCHEMA_V1 } from './schema-v1.js';
 import { SUBSCRIPTIONS_SQL, copyWebhookCursors, moveDispatcherCheckpoints } from './subscriptions.js';
 import { WEBHOOK_SCHEMA_V1 } from './webhook-outbox-v1.js';
 import { cdcWriteBehind } from './cdc-write-behind.js';
+import { recordBlocks } from './record-blocks.js';
 
 /** Every schema change of the store, oldest first. Append only: a released migration never changes. */
 export const STORE_MIGRATIONS: readonly Migration[] = [
@@ -37,4 +38,5 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
     },
   },
   { version: 6, name: 'CDC state written behind: clock journal, pending intents by request time', up: cdcWriteBehind },
+  { version: 7, name: 'event log in compressed record blocks', up: recordBlocks },
 ];
