@@ -42,10 +42,10 @@ export interface CdcStateStore {
 interface StateRow { state: string | null; deleted: number; version: number; time_ms: number; request_id: string }
 
 /**
- * A state held in memory, as its stored JSON text (parsed when read: a parsed order state costs
- * about 3x its text on the heap, and most held states are never read again before they are dropped).
+ * A state held in memory until it is written behind; `json` is its state as stored, `value` the
+ * state itself when it is what JSON.parse(json) would give (so reading it back costs no parse).
  */
-interface HeldState { resource: string; key: string; json: string | null; deleted: boolean; version: number; timeMs: number; requestId: string }
+interface HeldState { resource: string; key: string; json: string | null; value?: unknown; deleted: boolean; version: number; timeMs: number; requestId: string }
 
 /**
  * States held in memory before they are written to `cdc_state` in one go: each key's row written
@@ -53,12 +53,6 @@ interface HeldState { resource: string; key: string; json: string | null; delete
  * Sized so that the states of 100k keys at 40k changes/s are written every second or so.
  */
 const WRITE_BEHIND_KEYS = 32_768;
-
-/**
- * States already in `cdc_state` kept in memory too (oldest dropped first), so that reading a hot
- * key costs no SELECT: with the held ones, about 64 MB of state text at most.
- */
-const CLEAN_KEYS = 65_536;
 
 const mapKey = (resource: string, key: string) => `${resource}\u0000${key}`;
 
@@ -77,10 +71,6 @@ export class SqliteCdcState implements CdcStateStore {
   private writing = new Map<string, HeldState>();
   /** The running transaction flushed: cdc_state (in it) is newer than `held`. */
   private flushedInTransaction = false;
-  /** What the running transaction's flush wrote: they join `clean` when it commits. */
-  private flushed = new Map<string, HeldState>();
-  /** Committed states equal to their `cdc_state` row (read from it, or flushed to it), insertion order. */
-  private clean = new Map<string, HeldState>();
   private pending: number;
   private pendingDelta = 0;
 
@@ -124,32 +114,10 @@ export class SqliteCdcState implements CdcStateStore {
   }
 
   private committed(): void {
-    if (this.flushedInTransaction) this.adoptFlushed();
-    else {
-      for (const [k, v] of this.writing) {
-        this.held.set(k, v);
-        this.clean.delete(k);
-      }
-    }
+    if (this.flushedInTransaction) this.held = this.writing;
+    else for (const [k, v] of this.writing) this.held.set(k, v);
     this.pending += this.pendingDelta;
     this.reset();
-  }
-
-  /** A flush committed: what it wrote is clean, what the transaction wrote after it is held. */
-  private adoptFlushed(): void {
-    for (const [k, v] of this.flushed) this.remember(k, v);
-    for (const k of this.writing.keys()) this.clean.delete(k);
-    this.held = this.writing;
-    this.writing = new Map();
-    this.flushed = new Map();
-    this.flushedInTransaction = false;
-  }
-
-  /** Keeps a state that equals its committed row, dropping the oldest past CLEAN_KEYS. */
-  private remember(k: string, s: HeldState): void {
-    this.clean.delete(k);
-    this.clean.set(k, s);
-    if (this.clean.size > CLEAN_KEYS) this.clean.delete(this.clean.keys().next().value!);
   }
 
   private rolledBack(): void {
@@ -158,7 +126,6 @@ export class SqliteCdcState implements CdcStateStore {
 
   private reset(): void {
     if (this.writing.size > 0) this.writing = new Map();
-    if (this.flushed.size > 0) this.flushed = new Map();
     this.flushedInTransaction = false;
     this.pendingDelta = 0;
   }
@@ -195,13 +162,10 @@ export class SqliteCdcState implements CdcStateStore {
 
   get(resource: string, key: string): ResourceState | null {
     const k = mapKey(resource, key);
-    const held = this.writing.get(k) ?? (this.flushedInTransaction ? this.flushed.get(k) : this.held.get(k)) ?? this.clean.get(k);
-    if (held) return { state: held.json === null ? null : (JSON.parse(held.json) as unknown), deleted: held.deleted, version: held.version, timeMs: held.timeMs, requestId: held.requestId };
-    // Not written by this transaction: the row is the committed state.
+    const held = this.writing.get(k) ?? (this.flushedInTransaction ? undefined : this.held.get(k));
+    if (held) return { state: held.json === null ? null : held.value !== undefined ? held.value : (JSON.parse(held.json) as unknown), deleted: held.deleted, version: held.version, timeMs: held.timeMs, requestId: held.requestId };
     const row = this.stmt.selectState.get(resource, key) as StateRow | undefined;
-    if (!row) return null;
-    this.remember(k, { resource, key, json: row.state, deleted: row.deleted === 1, version: row.version, timeMs: row.time_ms, requestId: row.request_id });
-    return toResourceState(row);
+    return row ? toResourceState(row) : null;
   }
 
   put(resource: string, key: string, st: ResourceState, options: { json?: string; journaled?: boolean } = {}): void {
@@ -209,13 +173,11 @@ export class SqliteCdcState implements CdcStateStore {
     if (!this.db.inTransaction) {
       // Nothing journals a write outside a transaction: it goes to its row at once.
       this.stmt.upsertState.run(resource, key, json, st.deleted ? 1 : 0, st.version, st.timeMs, st.requestId);
-      const k = mapKey(resource, key);
-      this.held.delete(k);
-      this.remember(k, { resource, key, json, deleted: st.deleted, version: st.version, timeMs: st.timeMs, requestId: st.requestId });
       return;
     }
     if (!options.journaled) this.stmt.insertClock.run(resource, key, st.timeMs, st.requestId);
-    this.writing.set(mapKey(resource, key), { resource, key, json, deleted: st.deleted, version: st.version, timeMs: st.timeMs, requestId: st.requestId });
+    const value = json !== null && isPlainJson(st.state, 0) ? st.state : undefined;
+    this.writing.set(mapKey(resource, key), { resource, key, json, value, deleted: st.deleted, version: st.version, timeMs: st.timeMs, requestId: st.requestId });
   }
 
   writeBehind(): void {
@@ -236,7 +198,11 @@ export class SqliteCdcState implements CdcStateStore {
 
   /** After a flush in a transaction of its own (database.transaction's hooks did not run). */
   private committedFlush(): void {
-    if (this.flushedInTransaction) this.adoptFlushed();
+    if (this.flushedInTransaction) {
+      this.held = this.writing;
+      this.writing = new Map();
+      this.flushedInTransaction = false;
+    }
   }
 
   /**
@@ -244,12 +210,9 @@ export class SqliteCdcState implements CdcStateStore {
    * in the running transaction; `held` is dropped when it commits.
    */
   private flushHere(): void {
-    const write = (k: string, s: HeldState) => {
-      this.stmt.upsertState.run(s.resource, s.key, s.json, s.deleted ? 1 : 0, s.version, s.timeMs, s.requestId);
-      this.flushed.set(k, s);
-    };
-    if (!this.flushedInTransaction) for (const [k, s] of this.held) if (!this.writing.has(k)) write(k, s);
-    for (const [k, s] of this.writing) write(k, s);
+    const write = (s: HeldState) => this.stmt.upsertState.run(s.resource, s.key, s.json, s.deleted ? 1 : 0, s.version, s.timeMs, s.requestId);
+    if (!this.flushedInTransaction) for (const [k, s] of this.held) if (!this.writing.has(k)) write(s);
+    for (const s of this.writing.values()) write(s);
     this.stmt.clearClocks.run();
     this.stmt.setFlushedSeq.run(CDC_FLUSHED_SEQ, String(this.stmt.lastSeq.get() as number));
     this.writing = new Map();
@@ -326,6 +289,36 @@ export class SqliteCdcState implements CdcStateStore {
         pending: pendingByResource.get(name) ?? 0,
       };
     });
+  }
+}
+
+/**
+ * Whether `v` is exactly what JSON.parse(JSON.stringify(v)) gives back: plain objects and arrays,
+ * finite numbers but -0, no undefined members or holes. Then it can be held as it is (decide()
+ * compares states as parsed JSON: an undefined member would count as a change).
+ */
+function isPlainJson(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0);
+    case 'object': {
+      if (v === null) return true;
+      if (depth > 64) return false;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!(i in v) || !isPlainJson(v[i], depth + 1)) return false;
+        return true;
+      }
+      if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+      for (const k in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, k) || k === '__proto__' || !isPlainJson((v as Record<string, unknown>)[k], depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
   }
 }
 
