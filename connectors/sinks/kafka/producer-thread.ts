@@ -3,6 +3,8 @@
  * this thread's event loop, so ingest's work on the main thread neither delays a send's many async
  * steps nor pays for them. Requests and replies: see ProducerThread (producer-client.ts).
  */
+// First: it must replace kafkajs's record encoder before producer.js loads kafkajs.
+import { recordEncoderInstalled } from './install-record-encoder.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from '../../../src/sdk/index.js';
 import type { StoredRecord } from '../../../src/sdk/index.js';
@@ -26,6 +28,7 @@ function forwardingLogger(bindings: Record<string, unknown>): Logger {
   return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), child: (more) => forwardingLogger({ ...bindings, ...more }) };
 }
 
+if (!recordEncoderInstalled) port.postMessage({ log: { level: 'warn', message: 'kafkajs was loaded before the fast record encoder could replace its own; records are encoded by kafkajs', fields: {} } } satisfies ThreadReply);
 const producer = new TopicProducer((workerData as { settings: ProducerSettings }).settings, forwardingLogger({}));
 
 port.on('message', (request: ThreadRequest) => {
