@@ -42,10 +42,10 @@ export interface CdcStateStore {
 interface StateRow { state: string | null; deleted: number; version: number; time_ms: number; request_id: string }
 
 /**
- * A state held in memory until it is written behind; `json` is its state as stored, `value` the
- * state itself when it is what JSON.parse(json) would give (so reading it back costs no parse).
+ * A state held in memory, as its stored JSON text (parsed when read: a parsed order state costs
+ * about 3x its text on the heap, and most held states are never read again before they are dropped).
  */
-interface HeldState { resource: string; key: string; json: string | null; value?: unknown; deleted: boolean; version: number; timeMs: number; requestId: string }
+interface HeldState { resource: string; key: string; json: string | null; deleted: boolean; version: number; timeMs: number; requestId: string }
 
 /**
  * States held in memory before they are written to `cdc_state` in one go: each key's row written
@@ -163,7 +163,7 @@ export class SqliteCdcState implements CdcStateStore {
   get(resource: string, key: string): ResourceState | null {
     const k = mapKey(resource, key);
     const held = this.writing.get(k) ?? (this.flushedInTransaction ? undefined : this.held.get(k));
-    if (held) return { state: held.json === null ? null : held.value !== undefined ? held.value : (JSON.parse(held.json) as unknown), deleted: held.deleted, version: held.version, timeMs: held.timeMs, requestId: held.requestId };
+    if (held) return { state: held.json === null ? null : (JSON.parse(held.json) as unknown), deleted: held.deleted, version: held.version, timeMs: held.timeMs, requestId: held.requestId };
     const row = this.stmt.selectState.get(resource, key) as StateRow | undefined;
     return row ? toResourceState(row) : null;
   }
@@ -176,8 +176,7 @@ export class SqliteCdcState implements CdcStateStore {
       return;
     }
     if (!options.journaled) this.stmt.insertClock.run(resource, key, st.timeMs, st.requestId);
-    const value = json !== null && isPlainJson(st.state, 0) ? st.state : undefined;
-    this.writing.set(mapKey(resource, key), { resource, key, json, value, deleted: st.deleted, version: st.version, timeMs: st.timeMs, requestId: st.requestId });
+    this.writing.set(mapKey(resource, key), { resource, key, json, deleted: st.deleted, version: st.version, timeMs: st.timeMs, requestId: st.requestId });
   }
 
   writeBehind(): void {
@@ -289,36 +288,6 @@ export class SqliteCdcState implements CdcStateStore {
         pending: pendingByResource.get(name) ?? 0,
       };
     });
-  }
-}
-
-/**
- * Whether `v` is exactly what JSON.parse(JSON.stringify(v)) gives back: plain objects and arrays,
- * finite numbers but -0, no undefined members or holes. Then it can be held as it is (decide()
- * compares states as parsed JSON: an undefined member would count as a change).
- */
-function isPlainJson(v: unknown, depth: number): boolean {
-  switch (typeof v) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(v) && !Object.is(v, -0);
-    case 'object': {
-      if (v === null) return true;
-      if (depth > 64) return false;
-      if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) if (!(i in v) || !isPlainJson(v[i], depth + 1)) return false;
-        return true;
-      }
-      if (Object.getPrototypeOf(v) !== Object.prototype) return false;
-      for (const k in v) {
-        if (!Object.prototype.hasOwnProperty.call(v, k) || k === '__proto__' || !isPlainJson((v as Record<string, unknown>)[k], depth + 1)) return false;
-      }
-      return true;
-    }
-    default:
-      return false;
   }
 }
 
