@@ -32,7 +32,7 @@ export function applyIntents(store: CdcStore, intents: CdcIntent[], result: CdcA
       const afterJson = decision.record.after === null ? 'null' : JSON.stringify(decision.record.after);
       store.cdc.put(intent.resource, intent.key, decision.state, { json: afterJson, journaled: true });
       const stream = `${intent.resource}.changelog`;
-      const offset = store.log.append(stream, intent.key, decision.record, storedChangeText(decision.record, afterJson));
+      const offset = store.log.append(stream, intent.key, decision.record, storedChangeText(decision.record, afterJson, decision.restore));
       result.appended.set(stream, offset);
       result.committed?.push({ stream, offset, key: intent.key, value: decision.record });
       result.records++;

@@ -1,7 +1,8 @@
 import { applyPatch, type Operation } from 'rfc6902';
 import type { ChangeRecord } from '../model/records.js';
 import { MAX_JSON_DEPTH, deeperThan, setOwn } from '../model/json-depth.js';
-import { escapePointerToken, parsePointer, toPointer } from '../model/json-pointer.js';
+import { parsePointer, toPointer } from '../model/json-pointer.js';
+import { diffStates } from './diff.js';
 import type { CdcDecision, CdcIntent, ResourceState } from './types.js';
 
 /**
@@ -27,6 +28,7 @@ export function decide(intent: CdcIntent, current: ResourceState | null): CdcDec
       kind: 'apply',
       state: { state: null, deleted: true, version, ...clock },
       record: record(intent, 'd', before, null, changedPointers(before, null)),
+      restore: null,
     };
   }
 
@@ -50,7 +52,7 @@ export function decide(intent: CdcIntent, current: ResourceState | null): CdcDec
   }
 
   const op = intent.op === 'c' && live ? 'u' : intent.op;
-  const changed = changedPointers(before, after);
+  const { changed, restore } = diffStates(before, after);
   if (live && changed.length === 0) {
     return { kind: 'apply', state: { ...live, ...clock }, record: null };
   }
@@ -58,6 +60,7 @@ export function decide(intent: CdcIntent, current: ResourceState | null): CdcDec
     kind: 'apply',
     state: { state: after, deleted: false, version, ...clock },
     record: record(intent, op, before, after, changed),
+    restore,
   };
 }
 
@@ -83,35 +86,7 @@ function record(intent: CdcIntent, op: ChangeRecord['op'], before: unknown, afte
  * array items by index); `""` when the two are not both objects or both arrays.
  */
 export function changedPointers(before: unknown, after: unknown): string[] {
-  const out: string[] = [];
-  diffInto(before, after, '', out);
-  return out.sort();
-}
-
-function diffInto(a: unknown, b: unknown, pointer: string, out: string[]): void {
-  if (Object.is(a, b)) return;
-  const containers = a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b);
-  if (!containers) {
-    if (!deepEqual(a, b)) out.push(pointer);
-    return;
-  }
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    const n = Math.max(a.length, bb.length);
-    for (let i = 0; i < n; i++) {
-      if (i >= a.length || i >= bb.length) out.push(`${pointer}/${i}`);
-      else diffInto(a[i], bb[i], `${pointer}/${i}`, out);
-    }
-    return;
-  }
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  for (const k in ao) {
-    const p = `${pointer}/${escapePointerToken(k)}`;
-    if (!Object.prototype.hasOwnProperty.call(bo, k)) out.push(p);
-    else diffInto(ao[k], bo[k], p, out);
-  }
-  for (const k in bo) if (!Object.prototype.hasOwnProperty.call(ao, k)) out.push(`${pointer}/${escapePointerToken(k)}`);
+  return diffStates(before, after).changed;
 }
 
 /**
@@ -181,18 +156,4 @@ function escapeOperation(op: unknown): unknown {
   }
   if (own(op, 'value')) out.value = escapeKeys(op.value);
   return out;
-}
-
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (const k of ka) {
-    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
-    if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  }
-  return true;
 }

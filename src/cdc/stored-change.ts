@@ -1,6 +1,7 @@
 import type { ChangeRecord } from '../model/records.js';
 import { setOwn } from '../model/json-depth.js';
 import { parsePointer } from '../model/json-pointer.js';
+import type { Restore } from './diff.js';
 
 /**
  * How a change record is stored: its `before` is the previous `after` of the same key, so it is not
@@ -10,8 +11,6 @@ import { parsePointer } from '../model/json-pointer.js';
  * was removed would come back last; a whole value replaced), `before` is stored whole. Rows written
  * before this format (with `key`) are full records and are read as they are.
  */
-type Restore = Array<[string] | [string, unknown]>;
-
 interface StoredChange {
   op: ChangeRecord['op'];
   before?: unknown;
@@ -26,11 +25,15 @@ type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
-/** The text stored for `record`; `afterJson` is `JSON.stringify(record.after)`, made once by the caller. */
-export function storedChangeText(record: ChangeRecord, afterJson: string): string {
+/**
+ * The text stored for `record`; `afterJson` is `JSON.stringify(record.after)`, made once by the
+ * caller, `known` the restore diffStates() found with `record.changed` (else it is worked out here).
+ */
+export function storedChangeText(record: ChangeRecord, afterJson: string, known?: Restore | null): string {
   let beforePart = '';
   if (record.before !== null && record.before !== undefined) {
-    const restore = record.after === null || !orderKept(record.before, record.after) ? null : restoreOf(record.before, record.after, record.changed);
+    const restore = known !== undefined ? known
+      : record.after === null || !orderKept(record.before, record.after) ? null : restoreOf(record.before, record.after, record.changed);
     beforePart = restore ? `,"restore":${JSON.stringify(restore)}` : `,"before":${JSON.stringify(record.before)}`;
   }
   return `{"op":${JSON.stringify(record.op)}${beforePart},"after":${afterJson},"changed":${JSON.stringify(record.changed)},"ts_ms":${JSON.stringify(record.ts_ms)},"source":${JSON.stringify(record.source)}}`;

@@ -1,4 +1,5 @@
 import type { ChangeOp, ChangeRecord } from '../model/records.js';
+import type { Restore } from './diff.js';
 
 /** Pending intents past which ingest is refused by default (`cdc.maxPending`: about 4 s of 50k changes/s). */
 export const DEFAULT_MAX_PENDING = 200_000;
@@ -37,5 +38,8 @@ export type CdcDecision =
   | { kind: 'late' }
   /** Cannot be applied (e.g. a patch to a state never seen); counted with the reason. */
   | { kind: 'skipped'; reason: string }
-  /** New state (or a tombstone), and the change record, unless nothing changed. */
-  | { kind: 'apply'; state: ResourceState; record: ChangeRecord | null };
+  /**
+   * New state (or a tombstone), and the change record, unless nothing changed. `restore`: how the
+   * record is stored without its `before` (src/cdc/diff.ts), when the decision found it.
+   */
+  | { kind: 'apply'; state: ResourceState; record: ChangeRecord | null; restore?: Restore | null };
