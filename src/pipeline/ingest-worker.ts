@@ -10,7 +10,8 @@ import { PayloadError, type LogFormat } from '../sources/types.js';
 import type { EntryOutcome } from '../store/types.js';
 import { outcomeOf, type EntryLimits } from './entry-outcome.js';
 import { dedupeKeyOf, requestKeyOf } from './ingest.js';
-import { toWire } from './prepared.js';
+import { toWire, toWirePrepared } from './prepared.js';
+import { utf8 } from '../sources/utf8.js';
 import type { WorkerJob, WorkerReply } from './worker-pool.js';
 
 export interface WorkerSetup {
@@ -38,7 +39,8 @@ async function run(job: WorkerJob): Promise<WorkerReply> {
   try {
     const format = formats.get(job.format);
     if (!format) throw new Error(`format '${job.format}' was not loaded in the ingest worker`);
-    const entries = format.decode(job.payload, { maxDepth: setup.limits.jsonDepth });
+    const payload = typeof job.payload === 'string' ? job.payload : utf8(job.payload);
+    const entries = format.decode(payload, { maxDepth: setup.limits.jsonDepth });
     const outcomes: EntryOutcome[] = [];
     for (const entry of entries) {
       const requestKey = entry.ok ? requestKeyOf(entry.exchange) : entry.requestKey;
@@ -46,7 +48,7 @@ async function run(job: WorkerJob): Promise<WorkerReply> {
       const outcome = outcomeOf(entry, requestKey, dedupeKey, job.source, specs, setup.limits);
       outcomes.push(outcome instanceof Promise ? await outcome : outcome);
     }
-    return { id: job.id, ok: true, prepared: { received: entries.length, outcomes: toWire(outcomes) } };
+    return { id: job.id, ok: true, ...toWirePrepared({ received: entries.length, outcomes: toWire(outcomes) }) };
   } catch (err) {
     if (err instanceof PayloadError) return { id: job.id, ok: false, message: err.message, payload: { line: err.line, column: err.column } };
     return { id: job.id, ok: false, message: (err as Error)?.message ?? String(err) };

@@ -3,19 +3,20 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
 import { BackpressureError, PayloadError, type LogFormat } from '../sources/types.js';
-import type { PreparedBatch } from './prepared.js';
+import { fromWirePrepared, type PreparedBatch, type WirePrepared } from './prepared.js';
 import type { WorkerSetup } from './ingest-worker.js';
 
 export interface WorkerJob {
   id: number;
   format: string;
-  payload: string;
+  /** Text, or UTF-8 bytes the worker decodes. */
+  payload: string | Uint8Array;
   /** The source's name, kept with dead letters. */
   source: string;
 }
 
 export type WorkerReply =
-  | { id: number; ok: true; prepared: PreparedBatch }
+  | ({ id: number; ok: true } & WirePrepared)
   | { id: number; ok: false; message: string; /** Set when the payload itself is malformed (400). */ payload?: { line: number | undefined; column: number | undefined } };
 
 interface Thread {
@@ -60,14 +61,14 @@ export class IngestWorkers {
   }
 
   /** Decodes and processes a payload on the least busy worker. Rejects with PayloadError when it is malformed. */
-  process(format: string, payload: string, source: string): Promise<PreparedBatch> {
+  process(format: string, payload: string | Uint8Array, source: string): Promise<PreparedBatch> {
     if (this.stopped) return Promise.reject(stoppingError());
     const thread = this.threads.reduce<Thread | undefined>((best, t) => (!best || t.jobs.size < best.jobs.size ? t : best), undefined);
     if (!thread) return Promise.reject(new Error('no ingest worker is running (each one that started has died); nothing of this batch was stored, send it again'));
     const id = ++this.nextId;
     return new Promise<PreparedBatch>((resolve, reject) => {
       thread.jobs.set(id, { resolve, reject });
-      thread.worker.postMessage({ id, format, payload, source } satisfies WorkerJob);
+      thread.worker.postMessage({ id, format, payload, source } satisfies WorkerJob, ownBuffer(payload));
     });
   }
 
@@ -93,7 +94,7 @@ export class IngestWorkers {
         const job = thread.jobs.get(m.id);
         if (!job) return;
         thread.jobs.delete(m.id);
-        if (m.ok) job.resolve(m.prepared);
+        if (m.ok) job.resolve(fromWirePrepared(m));
         else job.reject(m.payload ? new PayloadError(m.message, m.payload.line, m.payload.column) : new Error(m.message));
       });
       let error: Error | null = null;
@@ -123,6 +124,16 @@ export class IngestWorkers {
 /** The formats an ingest worker can import: those that say where they live (LogFormat.module). */
 export function workerFormats(formats: ReadonlyMap<string, LogFormat>): Record<string, string> {
   return Object.fromEntries([...formats].flatMap(([name, f]) => (f.module ? [[name, f.module]] : [])));
+}
+
+/**
+ * Bytes that are alone in their ArrayBuffer move to the worker instead of being copied (a 250 kB
+ * batch's copy cost the main thread as much as decoding it); the caller handed them over
+ * (SourceContext.ingestPayload). A view into a shared pool is copied.
+ */
+function ownBuffer(payload: string | Uint8Array): ArrayBuffer[] {
+  if (typeof payload === 'string' || !(payload.buffer instanceof ArrayBuffer)) return [];
+  return payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength ? [payload.buffer] : [];
 }
 
 function stoppingError(): BackpressureError {

@@ -47,6 +47,8 @@ export interface ServerTimeouts {
 export const DEFAULT_TIMEOUTS: ServerTimeouts = { requestMs: 60_000, headersMs: 20_000, idleMs: 120_000 };
 
 type IngressHandler = Parameters<HttpIngress['post']>[1];
+type BytesHandler = Parameters<NonNullable<HttpIngress['postBytes']>>[1];
+type IncomingHttpHeaders = Parameters<IngressHandler>[1];
 
 /** One HTTP server: ingest, the consumer API, health. Receivers add their routes through `ingress`. */
 export function createServer(options: ServerOptions): { app: FastifyInstance; ingress: HttpIngress; routes: string[] } {
@@ -71,23 +73,28 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${route.url}`);
   });
   const ingestRoutes: Array<{ path: string; handler: IngressHandler }> = [];
+  const byteRoutes: Array<{ path: string; handler: BytesHandler }> = [];
 
-  // Ingest bodies stay raw text: the log format parses them and reports positions itself.
-  app.register(async (scope) => {
-    if (options.ingestAuth) scope.addHook('onRequest', requireCredential(options.ingestAuth, 'server.ingestAuth'));
-    else scope.addHook('onRequest', requireLoopbackHost('server.ingestAuth'));
-    scope.addHook('onRequest', requireJsonMediaType);
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_req, body, done) => done(null, body));
-    for (const { path, handler } of ingestRoutes) {
-      scope.post(path, { config: { ingest: true } }, async (request, reply) => {
-        const body = typeof request.body === 'string' ? request.body : '';
-        const answer: HttpAnswer = await handler(body, request.headers);
-        if (answer.headers) reply.headers(answer.headers);
-        return reply.code(answer.status).send(answer.body);
-      });
-    }
-  });
+  // Ingest bodies stay raw (text, or bytes the ingest worker decodes): the log format parses them and reports positions itself.
+  const ingestScope = <B>(parseAs: 'string' | 'buffer', routes: Array<{ path: string; handler: (body: B, headers: IncomingHttpHeaders) => Promise<HttpAnswer> }>, empty: B) => {
+    app.register(async (scope) => {
+      if (options.ingestAuth) scope.addHook('onRequest', requireCredential(options.ingestAuth, 'server.ingestAuth'));
+      else scope.addHook('onRequest', requireLoopbackHost('server.ingestAuth'));
+      scope.addHook('onRequest', requireJsonMediaType);
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs, bodyLimit: options.bodyLimit }, (_req, body, done) => done(null, body));
+      for (const { path, handler } of routes) {
+        scope.post(path, { config: { ingest: true } }, async (request, reply) => {
+          const body = request.body === undefined || request.body === null ? empty : (request.body as B);
+          const answer: HttpAnswer = await handler(body, request.headers);
+          if (answer.headers) reply.headers(answer.headers);
+          return reply.code(answer.status).send(answer.body);
+        });
+      }
+    });
+  };
+  ingestScope<string>('string', ingestRoutes, '');
+  ingestScope<Buffer>('buffer', byteRoutes, Buffer.alloc(0));
 
   // The consumer and admin API (webhooks, dead letters) is guarded apart from ingest: a gateway's
   // ingest credential must not be enough to register a webhook or read every event.
@@ -137,6 +144,9 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
   const ingress: HttpIngress = {
     post(path, handler) {
       ingestRoutes.push({ path, handler });
+    },
+    postBytes(path, handler) {
+      byteRoutes.push({ path, handler });
     },
   };
   return { app, ingress, routes };

@@ -14,6 +14,12 @@ export interface HttpAnswer {
 export interface HttpIngress {
   /** Registers `POST <path>`; the handler gets the raw body text (size-limited by the server). */
   post(path: string, handler: (body: string, headers: Record<string, string | string[] | undefined>) => Promise<HttpAnswer>): void;
+  /**
+   * The same with the body as received, undecoded, in a Buffer of the handler's own (it may hand it
+   * over): a payload given to ingestPayload as bytes is decoded as UTF-8 on the ingest worker, not
+   * on the thread that writes the store. Optional (a host may only have text); reflex's server has it.
+   */
+  postBytes?(path: string, handler: (body: Buffer, headers: Record<string, string | string[] | undefined>) => Promise<HttpAnswer>): void;
 }
 
 export interface IngestOptions {
@@ -43,9 +49,11 @@ export interface SourceContext {
   /**
    * Decodes a payload with `format` and ingests its entries: on an ingest worker thread when
    * `ingest.workers` > 0 and the format can run there, else here. Throws PayloadError when the
-   * payload is malformed (then nothing of it is stored); otherwise as `ingest`.
+   * payload is malformed (then nothing of it is stored); otherwise as `ingest`. Bytes are UTF-8
+   * text, decoded where the payload is processed, and handed over: they may be moved to the worker
+   * (detached here), so the caller must not use them afterwards.
    */
-  ingestPayload(payload: string, options?: IngestOptions): Promise<{ received: number; result: BatchResult }>;
+  ingestPayload(payload: string | Uint8Array, options?: IngestOptions): Promise<{ received: number; result: BatchResult }>;
   getCheckpoint(): string | null;
 }
 

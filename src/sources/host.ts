@@ -3,6 +3,7 @@ import type { BatchResult } from '../store/types.js';
 import { waitOutBackpressure } from './backpressure.js';
 import type { HttpIngress, IngestOptions, SourceContext } from './connector.js';
 import type { PreparedBatch } from '../pipeline/prepared.js';
+import { utf8 } from './utf8.js';
 import { BackpressureError, type DecodedEntry, type DecodeOptions, type LogFormat } from './types.js';
 
 /** What the host gives every source; `commit` stores a batch or throws BackpressureError. */
@@ -15,7 +16,7 @@ export interface SourceHost {
   /** Stores a batch: decoded entries, or a payload an ingest worker is processing (see `prepare`). */
   commit(entries: DecodedEntry[] | Promise<PreparedBatch>, checkpoint: string | undefined): Promise<BatchResult>;
   /** Decodes and processes a payload of this source's format on an ingest worker; absent: on the main thread. */
-  prepare?: ((payload: string) => Promise<PreparedBatch>) | null | undefined;
+  prepare?: ((payload: string | Uint8Array) => Promise<PreparedBatch>) | null | undefined;
   getCheckpoint(): string | null;
 }
 
@@ -39,7 +40,7 @@ export function sourceContext(host: SourceHost): { context: SourceContext; stopp
     async ingestPayload(payload, options = {}) {
       if (!context.format) throw new Error(`source '${host.name}' takes no format, so it has no payloads to decode`);
       if (!host.prepare) {
-        const entries = context.format.decode(payload);
+        const entries = context.format.decode(typeof payload === 'string' ? payload : utf8(payload));
         return { received: entries.length, result: await context.ingest(entries, options) };
       }
       let prepared: Promise<PreparedBatch> | null = null;

@@ -16,7 +16,7 @@ export const httpReceiver = defineSource({
   name: { text: 'http:<path>', of: (config) => `http:${config.path}` },
   format: 'the posted bodies',
   create(config, ctx) {
-    ctx.http.post(config.path, async (body) => {
+    const receive = async (body: string | Uint8Array) => {
       let answer;
       try {
         // Decoded here or on an ingest worker (ingest.workers). The gateway holds the request:
@@ -39,7 +39,10 @@ export const httpReceiver = defineSource({
           unmatched: result.unmatched,
         },
       };
-    });
+    };
+    // As bytes where the server can hand them over: an ingest worker decodes them, not the thread that commits.
+    if (ctx.http.postBytes) ctx.http.postBytes(config.path, receive);
+    else ctx.http.post(config.path, receive);
     return { async start() {}, async stop() {} };
   },
 });
