@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { Agent } from 'undici';
 import { ForbiddenAddressError, guardedLookup, isForbiddenAddress } from './address-guard.js';
 import type { PostResult } from './outcome.js';
+import { RequestDeadlines } from './request-deadlines.js';
 
 export interface ClientOptions {
   allowPrivateAddresses: boolean;
@@ -24,8 +25,10 @@ export interface Poster {
  */
 export class EndpointClient implements Poster {
   private readonly agent: Agent;
+  private readonly deadlines: RequestDeadlines;
 
   constructor(private readonly options: ClientOptions) {
+    this.deadlines = new RequestDeadlines(options.timeoutMs);
     this.agent = new Agent({
       connections: options.connections,
       headersTimeout: options.timeoutMs,
@@ -45,6 +48,7 @@ export class EndpointClient implements Poster {
     if (!this.options.allowPrivateAddresses && isIP(host) && isForbiddenAddress(host)) {
       return { kind: 'address-refused', latencyMs: 0, error: new ForbiddenAddressError(host, host).message };
     }
+    const signal = this.deadlines.start();
     try {
       const response = await this.agent.request({
         origin: url.origin,
@@ -52,7 +56,7 @@ export class EndpointClient implements Poster {
         method: 'POST',
         headers,
         body,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        signal,
       });
       const responseBody = await readCapped(response.body, this.options.maxResponseBytes);
       const status = response.statusCode;
@@ -61,10 +65,13 @@ export class EndpointClient implements Poster {
       return { kind: 'failed-status', status, retryAfter: (Array.isArray(retryAfter) ? retryAfter[0] : retryAfter) ?? null, latencyMs: elapsed(), responseBody };
     } catch (err) {
       return failure(err as Error & { code?: string; cause?: Error & { code?: string } }, elapsed());
+    } finally {
+      this.deadlines.finish(signal);
     }
   }
 
   close(): Promise<void> {
+    this.deadlines.close();
     return this.agent.close();
   }
 }

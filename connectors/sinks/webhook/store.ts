@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { migrateOwnTables, webhookOwner, type SubscriptionStore } from '../../../src/sdk/index.js';
 import { WEBHOOK_TABLES } from './tables.js';
+import { unsynced } from './unsynced.js';
 import type { DeliveryAttempt, EndpointInput, MessageStatus, WebhookEndpoint, WebhookMessage } from './types.js';
 
 export const BLOCKED = 9_000_000_000_000_000;
@@ -121,10 +122,10 @@ export class WebhookStore {
       pruneAttempts: db.prepare(`DELETE FROM webhook_attempts
         WHERE id < COALESCE((SELECT id FROM webhook_attempts WHERE time >= @before ORDER BY id LIMIT 1), 9e18)`),
     };
-    this.settleTx = db.transaction((outcomes: Outcome[]) => {
+    this.settleTx = unsynced(db, db.transaction((outcomes: Outcome[]) => {
       for (const o of outcomes) this.settleOne(o);
-    });
-    this.fanOutTx = db.transaction((endpointId: string, cursors: Map<string, number>, messages: NewMessage[], now: number) => {
+    }));
+    this.fanOutTx = unsynced(db, db.transaction((endpointId: string, cursors: Map<string, number>, messages: NewMessage[], now: number) => {
       let added = 0;
       for (const m of messages) {
         const blocked = m.key !== null && this.s.pendingOfKey.get(endpointId, m.key) !== undefined;
@@ -132,7 +133,7 @@ export class WebhookStore {
       }
       if (cursors.size > 0) this.subscriptions.commit(webhookOwner(endpointId), cursors);
       return added;
-    });
+    }));
   }
 
   endpoints(): StoredEndpoint[] {
