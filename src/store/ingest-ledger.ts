@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
 import type { StoreDatabase } from './database.js';
-import { firstSeqAtOrAfter } from './prune.js';
 import { guardStoreErrors } from './sqlite-open.js';
 import type { DeadLetter, DeadLetterWrite, UnmatchedCount } from './types.js';
 
@@ -37,7 +36,11 @@ export class SqliteIngestLedger implements IngestLedger {
     guardStoreErrors(this, database.path);
     const db = (this.db = database.db);
     this.stmt = {
-      insertDedupe: db.prepare('INSERT OR IGNORE INTO dedupe(request_key, seen_at) VALUES (?, ?)'),
+      insertDedupe: db.prepare('INSERT OR IGNORE INTO dedupe_keys(request_key, seen_at) VALUES (?, ?)'),
+      // Keys that start with their request time (src/pipeline/ingest.ts dedupeKeyOf) sort by it: those
+      // of requests before the cutoff are one range of the b-tree; other keys (no time) sort after ':'.
+      pruneTimed: db.prepare('DELETE FROM dedupe_keys WHERE request_key < ? AND seen_at < ?'),
+      pruneUntimed: db.prepare("DELETE FROM dedupe_keys WHERE request_key >= ':' AND seen_at < ?"),
       insertDeadLetter: db.prepare('INSERT INTO dead_letters(time, source, request_key, diagnostic, record) VALUES (?, ?, ?, ?, ?)'),
       deleteDeadLetter: db.prepare('DELETE FROM dead_letters WHERE id = ?'),
       readDeadLetter: db.prepare('SELECT id, time, source, request_key, diagnostic, record FROM dead_letters WHERE id = ?'),
@@ -63,7 +66,7 @@ export class SqliteIngestLedger implements IngestLedger {
       const chunk = requestKeys.slice(i, i + SEEN_CHUNK);
       let stmt = this.seenStatements.get(chunk.length);
       if (!stmt) {
-        stmt = this.db.prepare(`SELECT request_key FROM dedupe WHERE request_key IN (${chunk.map(() => '?').join(',')})`).pluck();
+        stmt = this.db.prepare(`SELECT request_key FROM dedupe_keys WHERE request_key IN (${chunk.map(() => '?').join(',')})`).pluck();
         this.seenStatements.set(chunk.length, stmt);
       }
       for (const k of stmt.all(...chunk) as string[]) out.add(k);
@@ -115,9 +118,14 @@ export class SqliteIngestLedger implements IngestLedger {
     this.stmt.upsertCheckpoint.run(source, value, now);
   }
 
+  /**
+   * A key seen before `cutoff` has, unless its request time is later than its arrival (a gateway's
+   * clock ahead), a request time before it too: the timed keys pruned are one range of the key
+   * order, not a scan of the whole window. A key with a request time in the future stays until then.
+   */
   pruneDedupe(cutoff: number): number {
-    const bounds = firstSeqAtOrAfter(this.db, 'dedupe', 'seen_at', cutoff);
-    return bounds ? this.db.prepare('DELETE FROM dedupe WHERE seq < ?').run(bounds.first).changes : 0;
+    const before = `${Math.max(0, cutoff).toString(36).padStart(9, '0')}|`;
+    return this.db.transaction(() => this.stmt.pruneTimed.run(before, cutoff).changes + this.stmt.pruneUntimed.run(cutoff).changes)();
   }
 }
 

@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
  * The first `seq` of `table` whose time is at or after `cutoff`, or null when no row is older.
  * Rows are appended in time order, so a binary search on seq finds it: no time index to keep up.
  */
-export function firstSeqAtOrAfter(db: Database.Database, table: 'record_blocks' | 'dedupe', timeColumn: string, cutoff: number): { first: number } | null {
+export function firstSeqAtOrAfter(db: Database.Database, table: 'record_blocks', timeColumn: string, cutoff: number): { first: number } | null {
   const bounds = db.prepare(`SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM ${table}`).get() as { lo: number | null; hi: number | null };
   if (bounds.lo === null || bounds.hi === null) return null;
   const timeAt = db.prepare(`SELECT ${timeColumn} FROM ${table} WHERE seq >= ? ORDER BY seq LIMIT 1`).pluck();

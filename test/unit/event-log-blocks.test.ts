@@ -4,6 +4,8 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Exchange } from '../../src/model/exchange.js';
+import { dedupeKeyOf } from '../../src/pipeline/ingest.js';
 import { STORE_MIGRATIONS } from '../../src/store/migrations/index.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { EntryOutcome } from '../../src/store/types.js';
@@ -156,6 +158,8 @@ describe('a store written before record blocks (schema version 6)', () => {
     expect(Array.from({ length: 12 }, (_, i) => store.getResource('orders', `k${i}`))).toEqual(expected.states);
     expect(store.getConsumerOffset('orders', 'billing')).toBe(expected.consumerOffset);
     expect([...store.subscriptions.cursors('sink:kafka')]).toEqual(expected.cursors);
+    // The dedupe window came along.
+    expect(store.seen(['kong:r1', 'kong:r2100', 'kong:p2', 'kong:r2101'])).toEqual(new Set(['kong:r1', 'kong:r2100', 'kong:p2']));
     store.commit({ entries: entries('orders', 1, 2) });
     expect(store.read('orders', 2100, 10).map((r) => [r.offset, r.value])).toEqual([[2101, valueOf(1)], [2102, valueOf(2)]]);
     store.close();
@@ -164,5 +168,29 @@ describe('a store written before record blocks (schema version 6)', () => {
     expect(digest(again.read('orders.changelog', 0, 100))).toEqual(expected.records['orders.changelog']);
     expect(again.lastOffset('orders')).toBe(2102);
     again.close();
+  });
+});
+
+describe('the dedupe window', () => {
+  const keyAt = (requestTime: number, id: string) => dedupeKeyOf({ request: { time: new Date(requestTime).toISOString() } } as Exchange, `kong:${id}`);
+
+  it('forgets keys seen before the cutoff, whatever their request time, and keeps those seen since', () => {
+    let now = 10_000_000;
+    const path = tempPath();
+    const store = new SqliteStore({ path, retentionMs: 0, dedupeWindowMs: 60_000, synchronous: 'normal', now: () => now });
+    const claim = (keys: string[]) => store.commit({ entries: keys.map((requestKey) => ({ requestKey, records: [] })) });
+    const old = [keyAt(now - 5_000, 'a'), keyAt(now - 1_000, 'b'), 'kong:no-time', keyAt(now + 90_000, 'gateway-clock-ahead')];
+    claim(old);
+    now += 50_000;
+    // A backfill: requests long before the cutoff, seen now.
+    const backfill = [keyAt(now - 3_600_000, 'c'), keyAt(1_000, 'd')];
+    const recent = [keyAt(now, 'e'), 'kong:also-no-time'];
+    claim([...backfill, ...recent]);
+    now += 20_000;
+    expect(store.prune(now).dedupeKeys).toBe(3);
+    // Re-sent: the backfill and recent keys are still known; the old ones are not, except one whose request time has not come yet.
+    expect(claim([...old, ...backfill, ...recent]).duplicates).toBe(5);
+    expect(store.seen(old)).toEqual(new Set(old));
+    store.close();
   });
 });

@@ -3,7 +3,7 @@ import { encodeBlock } from '../record-block.js';
 import { CDC_FLUSHED_SEQ } from './cdc-write-behind.js';
 
 /**
- * The event log in blocks (store migration 7): records of one stream appended in one transaction
+ * The event log in blocks, and the dedupe window in one b-tree (store migration 7): records of one stream appended in one transaction
  * are one row, their JSON compressed together (src/store/record-block.ts). `seq` orders blocks by
  * append time, as it ordered records; `appended_at` is the time the block was written, at or
  * after each of its records'.
@@ -23,9 +23,21 @@ CREATE TABLE record_blocks (
 CREATE UNIQUE INDEX record_blocks_by_stream ON record_blocks(stream_id, last_offset);
 `);
   convertRecords(db);
-  // Emptied, not dropped: nothing reads it any more. (Dropping it would put its pages on the
+  dedupeKeys(db);
+  // Emptied, not dropped: nothing reads them any more. (Dropping them would put their pages on the
   // freelist, where the unit test that fills a store to its page limit finds room to spare.)
-  db.exec('DELETE FROM records');
+  db.exec('DELETE FROM records; DELETE FROM dedupe;');
+}
+
+/**
+ * The dedupe window in one b-tree keyed by the request key (the old table had a rowid b-tree and a
+ * unique index on the key: two inserts and twice the bytes per ingested entry).
+ */
+function dedupeKeys(db: Database.Database): void {
+  db.exec(`
+CREATE TABLE dedupe_keys (request_key TEXT PRIMARY KEY, seen_at INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO dedupe_keys(request_key, seen_at) SELECT request_key, seen_at FROM dedupe;
+`);
 }
 
 interface OldRecord { seq: number; stream_id: number; offset: number; key: string | null; value: string; appended_at: number }
