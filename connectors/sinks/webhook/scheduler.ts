@@ -148,8 +148,7 @@ export class DeliveryScheduler {
       // Due messages are read ahead (and reserved in `inflight`), so that a busy endpoint queries
       // the store once per PREFETCH deliveries rather than once per answer.
       if (live.ready.length < room) {
-        for (const m of this.store.due(live.endpoint.id, now, live.inflight.size + room + PREFETCH)) {
-          if (live.inflight.has(m.id)) continue;
+        for (const m of this.store.dueExcept(live.endpoint.id, now, live.inflight.size + room + PREFETCH, live.inflight)) {
           live.inflight.add(m.id);
           live.ready.push(m);
         }

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 
 /**
  * Standard Webhooks signatures (https://www.standardwebhooks.com/): secrets are `whsec_` + base64
@@ -18,8 +18,18 @@ export function secretProblem(secret: string): string | null {
   return null;
 }
 
-function keyOf(secret: string): Buffer {
-  return Buffer.from(secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret, 'base64');
+// An endpoint has one or two secrets at a time: their keys are decoded once, not per delivery.
+const keys = new Map<string, KeyObject>();
+const MAX_KEYS = 1024;
+
+function keyOf(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    if (keys.size >= MAX_KEYS) keys.clear();
+    key = createSecretKey(Buffer.from(secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret, 'base64'));
+    keys.set(secret, key);
+  }
+  return key;
 }
 
 /** The `webhook-signature` header: one `v1,<sig>` per secret, space separated (several during rotation). */

@@ -104,6 +104,9 @@ export class WebhookStore {
         ON CONFLICT(endpoint_id, event_id) DO UPDATE SET status = 0, attempts = 0, next_at = excluded.next_at, payload = excluded.payload, last_error = NULL, updated_at = excluded.updated_at
         WHERE webhook_messages.status <> 0`),
       due: db.prepare('SELECT id, event_id AS eventId, key, payload, attempts FROM webhook_messages WHERE endpoint_id = ? AND status = 0 AND next_at <= ? ORDER BY next_at, id LIMIT ?'),
+      // Ids only (the due index covers them): rows already reserved are not read again for their payload.
+      dueIds: db.prepare('SELECT id FROM webhook_messages WHERE endpoint_id = ? AND status = 0 AND next_at <= ? ORDER BY next_at, id LIMIT ?').pluck(),
+      dueById: db.prepare('SELECT id, event_id AS eventId, key, payload, attempts FROM webhook_messages WHERE id = ?'),
       nextDue: db.prepare('SELECT MIN(next_at) FROM webhook_messages WHERE endpoint_id = ? AND status = 0').pluck(),
       settle: db.prepare('UPDATE webhook_messages SET status = @status, attempts = attempts + 1, next_at = @nextAt, last_status = @statusCode, last_error = @error, updated_at = @time WHERE id = @id'),
       unblockNext: db.prepare(`UPDATE webhook_messages SET next_at = @time WHERE id = (
@@ -191,6 +194,17 @@ export class WebhookStore {
 
   due(endpointId: string, now: number, limit: number): DueMessage[] {
     return this.s.due.all(endpointId, now, limit) as DueMessage[];
+  }
+
+  /** Like due(), without the messages in `reserved` (read ahead or in flight already). */
+  dueExcept(endpointId: string, now: number, limit: number, reserved: ReadonlySet<number>): DueMessage[] {
+    const out: DueMessage[] = [];
+    for (const id of this.s.dueIds.all(endpointId, now, limit) as number[]) {
+      if (reserved.has(id)) continue;
+      const row = this.s.dueById.get(id) as DueMessage | undefined;
+      if (row) out.push(row);
+    }
+    return out;
   }
 
   nextDue(endpointId: string): number | null {
