@@ -1,4 +1,4 @@
-import type { CompiledCel, Logger, LogReader, StreamRecord } from '../../../src/sdk/index.js';
+import type { CloudEvent, CompiledCel, Logger, LogReader, StreamRecord } from '../../../src/sdk/index.js';
 import type { Clock } from './clock.js';
 import { webhookEvent } from './event-body.js';
 import type { NewMessage, StoredEndpoint, WebhookStore } from './store.js';
@@ -36,6 +36,14 @@ export class FanOut {
    */
   run(targets: Iterable<FanOutTarget>): boolean {
     let budget = FAN_OUT_SLICE;
+    // Endpoints at the same place of a stream share one read of it, and each event's body.
+    const reads = new Map<string, Candidate[]>();
+    const read = (stream: string, after: number, limit: number): Candidate[] => {
+      const at = `${stream}\n${after}\n${limit}`;
+      let found = reads.get(at);
+      if (!found) reads.set(at, (found = this.log.read(stream, after, limit).map(candidate)));
+      return found;
+    };
     for (const target of targets) {
       const { endpoint } = target;
       // A disabled endpoint's cursor waits: re-enabling it delivers what it missed.
@@ -45,10 +53,10 @@ export class FanOut {
         const last = this.log.lastOffset(stream);
         while (after < last) {
           if (budget <= 0) return false;
-          const records = this.log.read(stream, after, Math.min(FAN_OUT_BATCH, budget));
+          const records = read(stream, after, Math.min(FAN_OUT_BATCH, budget));
           if (records.length === 0) break;
           budget -= records.length;
-          after = records[records.length - 1]!.offset;
+          after = records[records.length - 1]!.record.offset;
           this.store.fanOut(endpoint.id, new Map([[stream, after]]), this.select(target, records), this.clock.now());
         }
       }
@@ -78,7 +86,7 @@ export class FanOut {
         const records = this.log.read(stream, after, Math.min(FAN_OUT_BATCH, end - after));
         if (records.length === 0) break;
         after = records[records.length - 1]!.offset;
-        queued += this.store.fanOut(id, new Map(), this.select(target, records.filter((r) => r.offset <= end)), this.clock.now());
+        queued += this.store.fanOut(id, new Map(), this.select(target, records.filter((r) => r.offset <= end).map(candidate)), this.clock.now());
       }
     }
     return queued;
@@ -89,11 +97,11 @@ export class FanOut {
     return this.log.streamNames().filter((s) => takes(e, s)).sort();
   }
 
-  private select(target: FanOutTarget, records: StreamRecord[]): NewMessage[] {
+  private select(target: FanOutTarget, candidates: Candidate[]): NewMessage[] {
     const { endpoint } = target;
     const out: NewMessage[] = [];
-    for (const record of records) {
-      const event = webhookEvent(record);
+    for (const c of candidates) {
+      const { record, event } = c;
       if (endpoint.types && !endpoint.types.some((t) => t === event.type || (t.endsWith('*') && event.type.startsWith(t.slice(0, -1))))) continue;
       if (target.filter) {
         let pass = false;
@@ -109,8 +117,17 @@ export class FanOut {
         }
         if (!pass) continue;
       }
-      out.push({ eventId: event.id, stream: record.stream, offset: record.offset, key: record.key ?? event.subject ?? null, payload: JSON.stringify(event) });
+      out.push({ eventId: event.id, stream: record.stream, offset: record.offset, key: record.key ?? event.subject ?? null, payload: (c.payload ??= JSON.stringify(event)) });
     }
     return out;
   }
 }
+
+/** A record of the log as a webhook event; its body is serialized once, by the first endpoint that takes it. */
+interface Candidate {
+  record: StreamRecord;
+  event: CloudEvent;
+  payload: string | null;
+}
+
+const candidate = (record: StreamRecord): Candidate => ({ record, event: webhookEvent(record), payload: null });
