@@ -46,7 +46,10 @@ function changedAt(w: Walk, pointer: string, old: unknown): void {
   w.restore.push(old === undefined ? [pointer] : [pointer, old]);
 }
 
-/** Compared position by position: object members by name, array items by index. */
+/**
+ * Compared position by position: object members by name, array items by index. A member's pointer
+ * is made only when it differs (most are equal strings or numbers: no string built for them).
+ */
 function walk(a: unknown, b: unknown, pointer: string, w: Walk): void {
   if (Object.is(a, b)) return;
   const containers = a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b);
@@ -60,16 +63,15 @@ function walk(a: unknown, b: unknown, pointer: string, w: Walk): void {
     for (let i = 0; i < n; i++) {
       if (i >= a.length) changedAt(w, `${pointer}/${i}`, undefined);
       else if (i >= bb.length) changedAt(w, `${pointer}/${i}`, a[i]);
-      else walk(a[i], bb[i], `${pointer}/${i}`, w);
+      else if (!Object.is(a[i], bb[i])) walk(a[i], bb[i], `${pointer}/${i}`, w);
     }
     return;
   }
   const ao = a as Obj;
   const bo = b as Obj;
   for (const k in ao) {
-    const p = `${pointer}/${escapeToken(k)}`;
-    if (!own(bo, k)) changedAt(w, p, ao[k]);
-    else walk(ao[k], bo[k], p, w);
+    if (!own(bo, k)) changedAt(w, `${pointer}/${escapeToken(k)}`, ao[k]);
+    else if (!Object.is(ao[k], bo[k])) walk(ao[k], bo[k], `${pointer}/${escapeToken(k)}`, w);
   }
   for (const k in bo) if (!own(ao, k)) changedAt(w, `${pointer}/${escapeToken(k)}`, undefined);
   if (w.ordered) w.ordered = orderKept(ao, bo);
