@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Exchange } from '../../src/model/exchange.js';
 import { dedupeKeyOf } from '../../src/pipeline/ingest.js';
+import { deflateRawSync } from 'node:zlib';
+import { CODEC_DEFLATE, CODEC_PLAIN, decodeBlock, encodeBlock } from '../../src/store/record-block.js';
 import { STORE_MIGRATIONS } from '../../src/store/migrations/index.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import type { EntryOutcome } from '../../src/store/types.js';
@@ -194,3 +196,38 @@ describe('the dedupe window', () => {
     store.close();
   });
 });
+
+describe('a block body', () => {
+  it('is read back whichever codec wrote it, and a body it cannot read is named', () => {
+    const offsets = [7, 8, 10];
+    const keys = [null, '', 'kéy'];
+    const values = ['{"a":"\\n😀"}', '1', '"x"'];
+    const block = { firstOffset: 7, lastOffset: 10, offsets, keys, values };
+    const written = encodeBlock(7, offsets, keys, values);
+    expect(decodeBlock(7, written.codec, written.body, 'block 1')).toEqual(block);
+    // A body that does not shrink is stored as it is.
+    expect(encodeBlock(7, [7], ['k'], ['"tiny"']).codec).toBe(CODEC_PLAIN);
+    // The first builds of this format deflated the body.
+    const plainAll = Buffer.from(decodeToPlain(offsets, keys, values));
+    expect(decodeBlock(7, CODEC_DEFLATE, deflateRawSync(plainAll), 'block 2')).toEqual(block);
+    expect(() => decodeBlock(7, 9, plainAll, 'store.db: record block 3')).toThrow('store.db: record block 3: unknown codec 9 (written by a newer reflex?)');
+    expect(() => decodeBlock(7, CODEC_PLAIN, plainAll.subarray(0, plainAll.length - 2), 'store.db: record block 4')).toThrow('store.db: record block 4: record at offset 10 runs past the body');
+  });
+});
+
+/** The uncompressed body: what a plain block of these records holds. */
+function decodeToPlain(offsets: number[], keys: Array<string | null>, values: string[]): Buffer {
+  const parts: Buffer[] = [];
+  let previous = offsets[0]! - 1;
+  offsets.forEach((o, i) => {
+    const key = keys[i] === null ? null : Buffer.from(keys[i]!);
+    const value = Buffer.from(values[i]!);
+    const head = Buffer.alloc(12);
+    head.writeUInt32LE(o - previous, 0);
+    head.writeUInt32LE(key === null ? 0 : key.length + 1, 4);
+    head.writeUInt32LE(value.length, 8);
+    parts.push(head, ...(key ? [key] : []), value);
+    previous = o;
+  });
+  return Buffer.concat(parts);
+}
