@@ -162,9 +162,8 @@ export class SqliteEventLog implements EventLog, StoredJsonReader {
     const first = buf.offsets[0]!;
     const last = buf.offsets.at(-1)!;
     const { codec, body } = encodeBlock(first, buf.offsets, buf.keys, buf.values);
-    const seq = Number(this.stmt.insertBlock.run(streamId, first, last, buf.offsets.length, this.now(), codec, body).lastInsertRowid);
-    // Sinks that keep up read what was just appended: they find it here, not inflated again (a rollback clears the cache).
-    this.cache.set(seq, { firstOffset: first, lastOffset: last, offsets: buf.offsets, keys: buf.keys, values: buf.values }, buf.chars);
+    // Not put into the block cache here: that held the strings of every block written (live-keys child: +30-50 MiB peak RSS).
+    this.stmt.insertBlock.run(streamId, first, last, buf.offsets.length, this.now(), codec, body);
   }
 
   private writeBuffered(): void {
