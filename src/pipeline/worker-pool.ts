@@ -1,7 +1,6 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
+import { startThread } from '../sdk/thread.js';
 import { BackpressureError, PayloadError, type LogFormat } from '../sources/types.js';
 import { fromWirePrepared, type PreparedBatch, type WirePrepared } from './prepared.js';
 import type { WorkerSetup } from './ingest-worker.js';
@@ -80,7 +79,7 @@ export class IngestWorkers {
   }
 
   private spawn(): Promise<void> {
-    const worker = startWorker(this.setup);
+    const worker = startThread(import.meta.url, 'ingest-worker', this.setup);
     const thread: Thread = { worker, jobs: new Map() };
     return new Promise<void>((ready, failed) => {
       let started = false;
@@ -138,15 +137,4 @@ function ownBuffer(payload: string | Uint8Array): ArrayBuffer[] {
 
 function stoppingError(): BackpressureError {
   return new BackpressureError('reflex is stopping; nothing of this batch was stored, send it again', 1);
-}
-
-/** The compiled worker; from the TypeScript sources (tests, tsx), through tsx's loader. */
-function startWorker(setup: WorkerSetup): Worker {
-  const entry = new URL(`./ingest-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: setup });
-  // The package's ESM entry sits beside the CommonJS one that require.resolve finds.
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const boot = `const { workerData } = require('node:worker_threads');
-import(workerData.tsx).then((api) => { api.register(); return import(workerData.entry); });`;
-  return new Worker(boot, { eval: true, workerData: { ...setup, tsx, entry: entry.href } });
 }

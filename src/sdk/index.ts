@@ -29,6 +29,7 @@ export type { StreamInfo } from '../spec/types.js';
 export { sourceError, type SourceError, type SourceProgress, type SourceState, type SourceStatus } from '../sources/progress.js';
 export { BackpressureError, PayloadError, type DecodedEntry, type DecodeOptions, type LogFormat } from '../sources/types.js';
 export { isAbort } from '../sources/backpressure.js';
+export { startThread } from './thread.js';
 export { pollLoop, type PollFailure, type PollLoop } from '../sources/poll-loop.js';
 export { EntryError, asObject, decodeWith, describe, entryDiagnostic, optionalString, requiredStatus, requiredString } from '../sources/entry-errors.js';
 export { parseJson, parseNdjson } from '../sources/json-payload.js';

@@ -87,6 +87,28 @@ describe('the event log in blocks', () => {
     store.close();
   });
 
+  it('fails the whole transaction when a savepoint in it failed, even if the caller caught that', () => {
+    const store = open(tempPath());
+    store.commit({ entries: entries('orders', 1, 2) });
+    // The records of the failed savepoint were only buffered: committing the rest would have written them.
+    expect(() => store.transaction(() => {
+      store.commit({ entries: entries('orders', 3, 2) });
+      try {
+        store.transaction(() => {
+          store.commit({ entries: entries('orders', 5, 2) });
+          throw new Error('a rule broke');
+        });
+      } catch {
+        // caught, and the outer transaction goes on
+      }
+      store.commit({ entries: entries('orders', 7, 1) });
+    })).toThrow(/a part of this transaction failed .*a rule broke/);
+    expect(store.read('orders', 0, 10).map((r) => r.offset)).toEqual([1, 2]);
+    store.commit({ entries: entries('orders', 10, 1) });
+    expect(store.read('orders', 0, 10).map((r) => [r.offset, r.value])).toEqual([[1, valueOf(1)], [2, valueOf(2)], [3, valueOf(10)]]);
+    store.close();
+  });
+
   it('keeps past retention the records of a block that a sink has not delivered, by record', () => {
     let now = 1_000_000;
     const path = tempPath();

@@ -1,8 +1,5 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import type { Logger } from '../../../src/sdk/index.js';
-import type { StoredRecord } from '../../../src/sdk/index.js';
+import type { Worker } from 'node:worker_threads';
+import { startThread, type Logger, type StoredRecord } from '../../../src/sdk/index.js';
 import type { ProducerSettings } from './producer.js';
 // Type-only, and it also makes every build that compiles this file compile the thread's entry.
 import type { ThreadReply, ThreadRequest } from './producer-thread.js';
@@ -43,7 +40,7 @@ export class ProducerThread {
   }
 
   private start(): Worker {
-    const worker = startThread(this.settings);
+    const worker = startThread(import.meta.url, 'producer-thread', { settings: this.settings });
     this.worker = worker;
     worker.on('message', (reply: ThreadReply) => {
       if ('log' in reply) {
@@ -67,15 +64,4 @@ export class ProducerThread {
     worker.on('exit', (code) => died(new Error(`the Kafka producer thread exited (code ${code})`)));
     return worker;
   }
-}
-
-/** The compiled thread; from the TypeScript sources (tests, tsx), through tsx's loader. */
-function startThread(settings: ProducerSettings): Worker {
-  const entry = new URL(`./producer-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: { settings } });
-  // The package's ESM entry sits beside the CommonJS one that require.resolve finds.
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const boot = `const { workerData } = require('node:worker_threads');
-import(workerData.tsx).then((api) => { api.register(); return import(workerData.entry); });`;
-  return new Worker(boot, { eval: true, workerData: { settings, tsx, entry: entry.href } });
 }
