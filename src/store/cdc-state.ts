@@ -73,6 +73,9 @@ export class SqliteCdcState implements CdcStateStore {
   private flushedInTransaction = false;
   private pending: number;
   private pendingDelta = 0;
+  /** Pending intents per resource (GET /resources), and the running transaction's changes to them. */
+  private readonly pendingByResource = new Map<string, number>();
+  private pendingByResourceDelta = new Map<string, number>();
 
   constructor(database: StoreDatabase) {
     guardStoreErrors(this, database.path);
@@ -110,6 +113,7 @@ export class SqliteCdcState implements CdcStateStore {
     };
     database.addHooks({ committed: () => this.committed(), rolledBack: () => this.rolledBack() });
     this.pending = this.stmt.countPending.get() as number;
+    for (const row of this.stmt.pendingIntents.iterate() as IterableIterator<string>) bump(this.pendingByResource, (JSON.parse(row) as CdcIntent).resource, 1);
     this.recover();
   }
 
@@ -117,6 +121,7 @@ export class SqliteCdcState implements CdcStateStore {
     if (this.flushedInTransaction) this.held = this.writing;
     else for (const [k, v] of this.writing) this.held.set(k, v);
     this.pending += this.pendingDelta;
+    for (const [resource, n] of this.pendingByResourceDelta) bump(this.pendingByResource, resource, n);
     this.reset();
   }
 
@@ -128,11 +133,13 @@ export class SqliteCdcState implements CdcStateStore {
     if (this.writing.size > 0) this.writing = new Map();
     this.flushedInTransaction = false;
     this.pendingDelta = 0;
+    if (this.pendingByResourceDelta.size > 0) this.pendingByResourceDelta = new Map();
   }
 
   queue(intent: CdcIntent, receivedAt: number): void {
     this.stmt.insertPending.run(receivedAt, intent.timeMs, intent.requestId, JSON.stringify(intent));
     this.pendingDelta++;
+    bump(this.pendingByResourceDelta, intent.resource, 1);
   }
 
   takeDue(cutoff: number, limit: number): CdcIntent[] {
@@ -140,7 +147,9 @@ export class SqliteCdcState implements CdcStateStore {
     return rows.map((row) => {
       this.stmt.deletePending.run(row.seq);
       this.pendingDelta--;
-      return JSON.parse(row.intent) as CdcIntent;
+      const intent = JSON.parse(row.intent) as CdcIntent;
+      bump(this.pendingByResourceDelta, intent.resource, -1);
+      return intent;
     });
   }
 
@@ -151,7 +160,9 @@ export class SqliteCdcState implements CdcStateStore {
       if (row.time_ms > timeBy || row.received_at > receivedBy) break;
       this.stmt.deletePending.run(row.seq);
       this.pendingDelta--;
-      out.push(JSON.parse(row.intent) as CdcIntent);
+      const intent = JSON.parse(row.intent) as CdcIntent;
+      bump(this.pendingByResourceDelta, intent.resource, -1);
+      out.push(intent);
     }
     return out;
   }
@@ -272,11 +283,8 @@ export class SqliteCdcState implements CdcStateStore {
 
   resources(names: string[]): ResourceSummary[] {
     if (!this.db.inTransaction) this.flush();
-    const pendingByResource = new Map<string, number>();
-    for (const row of this.stmt.pendingIntents.all() as string[]) {
-      const r = (JSON.parse(row) as CdcIntent).resource;
-      pendingByResource.set(r, (pendingByResource.get(r) ?? 0) + 1);
-    }
+    // Committed intents only, as the rows read here; from memory (this read every pending intent).
+    const pendingByResource = this.pendingByResource;
     return names.map((name) => {
       const counts = this.stmt.stateCounts.get(name) as { live: number | null; deleted: number | null };
       return {
@@ -289,6 +297,12 @@ export class SqliteCdcState implements CdcStateStore {
       };
     });
   }
+}
+
+function bump(counts: Map<string, number>, key: string, by: number): void {
+  const n = (counts.get(key) ?? 0) + by;
+  if (n === 0) counts.delete(key);
+  else counts.set(key, n);
 }
 
 function newer(clock: { timeMs: number; requestId: string }, current: ResourceState): boolean {

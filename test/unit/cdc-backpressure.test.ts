@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CdcApplier } from '../../src/cdc/applier.js';
 import type { CdcIntent } from '../../src/cdc/types.js';
@@ -42,6 +45,33 @@ describe('CDC pending backlog (cdc.maxPending)', () => {
       expect(store.pendingCdc()).toBe(1);
     } finally {
       store.close();
+    }
+  });
+});
+
+describe('pending intents per resource (GET /resources)', () => {
+  it('counts what is committed and waiting, per resource, and the same after a reopen', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reflex-cdc-pending-'));
+    const path = join(dir, 'reflex.db');
+    const open = () => new SqliteStore({ path, retentionMs: 0, dedupeWindowMs: 86_400_000, synchronous: 'normal' });
+    const pendingOf = (store: SqliteStore) => store.resources(['customers', 'orders']).map((r) => [r.name, r.pending]);
+    const customer = (n: number): EntryOutcome => ({ requestKey: `kong:c${n}`, records: [], cdc: { ...intent(n), resource: 'customers', requestId: `c${n}` } });
+    let store = open();
+    try {
+      const cdc = new CdcApplier(store, { reorderWindowMs: 3_600_000, maxPending: 3, logger: silentLogger });
+      cdc.commit({ entries: [entry(1), entry(2), customer(3)] });
+      expect(pendingOf(store)).toEqual([['customers', 1], ['orders', 2]]);
+      // A refused batch (past maxPending) adds nothing.
+      expect(() => cdc.commit({ entries: [entry(4), customer(5), customer(6), entry(7)] })).toThrow(BackpressureError);
+      expect(pendingOf(store)).toEqual([['customers', 1], ['orders', 2]]);
+      store.close();
+      store = open();
+      expect(pendingOf(store)).toEqual([['customers', 1], ['orders', 2]]);
+      new CdcApplier(store, { reorderWindowMs: 3_600_000, logger: silentLogger }).applyDue(true);
+      expect(pendingOf(store)).toEqual([['customers', 0], ['orders', 0]]);
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
