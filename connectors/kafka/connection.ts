@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import { Default, FilePath, Type, type Logger, type Settings, type Static } from '../../src/sdk/index.js';
+import { registerKafkaCodecs } from './codecs.js';
 
 const KafkaSsl = Type.Object({
   ca: Type.Optional(FilePath()),
@@ -52,6 +53,7 @@ const REPEAT_MS = 30_000;
 
 /** The kafkajs client config, built once at construction time (certificate files are read here). */
 export function kafkaClientConfig(conn: KafkaConnection, logger: Logger, options: KafkaClientOptions): KafkaConfig {
+  registerKafkaCodecs();
   const config: KafkaConfig = {
     brokers: conn.brokers,
     clientId: conn.clientId,

@@ -21,7 +21,7 @@ export const kafkaSink = defineSink({
     replicationFactor: Default(Type.Integer({ minimum: 1, description: 'replication factor of topics reflex creates' }), 1),
     compression: Default(Type.Unsafe<keyof typeof COMPRESSION>({
       enum: Object.keys(COMPRESSION),
-      description: 'producer compression (snappy, lz4, zstd need a kafkajs codec)',
+      description: 'producer compression (lz4 and zstd are not available: they need native codecs)',
     }), 'gzip'),
     topicConfig: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'extra configs for topics reflex creates' })),
   }, { additionalProperties: false }),
