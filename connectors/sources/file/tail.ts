@@ -50,14 +50,20 @@ export const fileSource = defineSource({
         if (err.code === 'ENOENT') return null;
         throw err;
       });
-      failing = false;
-      if (!info) return;
+      // Degraded until a read succeeds: clearing it before would show the source idle while it retries.
+      if (!info) {
+        failing = false;
+        return;
+      }
       size = info.size;
       if (info.size < position.offset) {
         ctx.logger.info('file shrank (rotated or truncated); reading from the start', { path: config.path });
         position = { offset: 0, line: 0 };
       }
-      if (info.size === position.offset) return;
+      if (info.size === position.offset) {
+        failing = false;
+        return;
+      }
       const fh = await open(config.path, 'r');
       reading = true;
       try {
@@ -70,6 +76,7 @@ export const fileSource = defineSource({
         reading = false;
         await fh.close();
       }
+      failing = false;
     }
 
     /** Resolves, once the batch is stored, to the time of its last entry (for status()). */
