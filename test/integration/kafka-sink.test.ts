@@ -200,6 +200,7 @@ sinkConformance('kafka', {
   badConfigs: [
     { what: 'an unknown compression', block: { brokers: ['127.0.0.1:9092'], compression: 'brotli' }, pointer: '/compression', message: /compression must be one of/ },
     { what: 'a compression without a codec here (lz4)', block: { brokers: ['127.0.0.1:9092'], compression: 'lz4' }, pointer: '/compression', message: /compression must be one of/ },
+    { what: 'a gzip level past 9', block: { brokers: ['127.0.0.1:9092'], compressionLevel: 10 }, pointer: '/compressionLevel', message: /compressionLevel must be <= 9/ },
     { what: 'no broker', block: { brokers: [] }, pointer: '/brokers', message: /brokers must NOT have fewer than 1 items/ },
   ],
 });

@@ -15,6 +15,7 @@ export interface ProducerSettings extends KafkaConnection {
   partitions: number;
   replicationFactor: number;
   compression: keyof typeof COMPRESSION;
+  compressionLevel?: number;
   topicConfig?: Record<string, string>;
 }
 
@@ -34,7 +35,7 @@ export class TopicProducer {
     // kafkajs retries a send a few times; past that the dispatcher retries the whole batch with backoff.
     this.client = new Kafka(kafkaClientConfig(settings, logger, { retries: 8, logs: 'folded' }));
     this.compression = COMPRESSION[settings.compression];
-    if (settings.compression === 'gzip') useSynchronousGzip();
+    if (settings.compression === 'gzip') useSynchronousGzip(settings.compressionLevel);
   }
 
   /** Resolves once the brokers acknowledged every message of every batch. */
