@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { CdcIntent, ResourceState } from '../cdc/types.js';
+import { PendingIntents } from './cdc-pending.js';
 import { CDC_FLUSHED_SEQ } from './migrations/cdc-write-behind.js';
 import { decodeBlock } from './record-block.js';
 import type { StoreDatabase } from './database.js';
@@ -71,22 +72,12 @@ export class SqliteCdcState implements CdcStateStore {
   private writing = new Map<string, HeldState>();
   /** The running transaction flushed: cdc_state (in it) is newer than `held`. */
   private flushedInTransaction = false;
-  private pending: number;
-  private pendingDelta = 0;
-  /** Pending intents per resource (GET /resources), and the running transaction's changes to them. */
-  private readonly pendingByResource = new Map<string, number>();
-  private pendingByResourceDelta = new Map<string, number>();
+  private readonly pending: PendingIntents;
 
   constructor(database: StoreDatabase) {
     guardStoreErrors(this, database.path);
     const db = (this.db = database.db);
     this.stmt = {
-      insertPending: db.prepare('INSERT INTO cdc_pending(received_at, time_ms, request_id, intent) VALUES (?, ?, ?, ?)'),
-      eligiblePending: db.prepare('SELECT seq, intent FROM cdc_pending WHERE received_at <= ? ORDER BY time_ms, request_id, seq LIMIT ?'),
-      pendingInOrder: db.prepare('SELECT seq, received_at, time_ms, intent FROM cdc_pending ORDER BY time_ms, request_id, seq LIMIT ?'),
-      deletePending: db.prepare('DELETE FROM cdc_pending WHERE seq = ?'),
-      countPending: db.prepare('SELECT COUNT(*) FROM cdc_pending').pluck(),
-      pendingIntents: db.prepare('SELECT intent FROM cdc_pending').pluck(),
       selectState: db.prepare('SELECT state, deleted, version, time_ms, request_id FROM cdc_state WHERE resource = ? AND key = ?'),
       upsertState: db.prepare(
         `INSERT INTO cdc_state(resource, key, state, deleted, version, time_ms, request_id) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -111,64 +102,46 @@ export class SqliteCdcState implements CdcStateStore {
          FROM record_blocks b JOIN streams s ON s.id = b.stream_id WHERE b.seq > ? AND s.kind = 'changelog' ORDER BY b.seq`,
       ),
     };
-    database.addHooks({ committed: () => this.committed(), rolledBack: () => this.rolledBack() });
-    this.pending = this.stmt.countPending.get() as number;
-    for (const row of this.stmt.pendingIntents.iterate() as IterableIterator<string>) bump(this.pendingByResource, (JSON.parse(row) as CdcIntent).resource, 1);
+    const pending = (this.pending = new PendingIntents(db));
+    database.addHooks({
+      beforeCommit: () => pending.beforeCommit(),
+      committed: () => this.committed(),
+      rolledBack: () => this.rolledBack(),
+    });
     this.recover();
   }
 
   private committed(): void {
     if (this.flushedInTransaction) this.held = this.writing;
     else for (const [k, v] of this.writing) this.held.set(k, v);
-    this.pending += this.pendingDelta;
-    for (const [resource, n] of this.pendingByResourceDelta) bump(this.pendingByResource, resource, n);
+    this.pending.committed();
     this.reset();
   }
 
   private rolledBack(): void {
+    this.pending.rolledBack();
     this.reset();
   }
 
   private reset(): void {
     if (this.writing.size > 0) this.writing = new Map();
     this.flushedInTransaction = false;
-    this.pendingDelta = 0;
-    if (this.pendingByResourceDelta.size > 0) this.pendingByResourceDelta = new Map();
   }
 
   queue(intent: CdcIntent, receivedAt: number): void {
-    this.stmt.insertPending.run(receivedAt, intent.timeMs, intent.requestId, JSON.stringify(intent));
-    this.pendingDelta++;
-    bump(this.pendingByResourceDelta, intent.resource, 1);
+    this.pending.add(intent, receivedAt);
   }
 
   takeDue(cutoff: number, limit: number): CdcIntent[] {
-    const rows = this.stmt.eligiblePending.all(cutoff, limit) as Array<{ seq: number; intent: string }>;
-    return rows.map((row) => {
-      this.stmt.deletePending.run(row.seq);
-      this.pendingDelta--;
-      const intent = JSON.parse(row.intent) as CdcIntent;
-      bump(this.pendingByResourceDelta, intent.resource, -1);
-      return intent;
-    });
+    return this.pending.takeReceivedBy(cutoff, limit);
   }
 
   takeDueInOrder(timeBy: number, receivedBy: number, limit: number): CdcIntent[] {
-    const rows = this.stmt.pendingInOrder.all(limit) as Array<{ seq: number; received_at: number; time_ms: number; intent: string }>;
-    const out: CdcIntent[] = [];
-    for (const row of rows) {
-      if (row.time_ms > timeBy || row.received_at > receivedBy) break;
-      this.stmt.deletePending.run(row.seq);
-      this.pendingDelta--;
-      const intent = JSON.parse(row.intent) as CdcIntent;
-      bump(this.pendingByResourceDelta, intent.resource, -1);
-      out.push(intent);
-    }
-    return out;
+    return this.pending.takeInOrder(timeBy, receivedBy, limit);
   }
 
   pendingCount(): number {
-    return this.pending + this.pendingDelta;
+    return this.pending.count;
   }
 
   get(resource: string, key: string): ResourceState | null {
@@ -283,8 +256,8 @@ export class SqliteCdcState implements CdcStateStore {
 
   resources(names: string[]): ResourceSummary[] {
     if (!this.db.inTransaction) this.flush();
-    // Committed intents only, as the rows read here; from memory (this read every pending intent).
-    const pendingByResource = this.pendingByResource;
+    // Committed intents only, as the rows read here.
+    const pendingByResource = this.pending.perResource;
     return names.map((name) => {
       const counts = this.stmt.stateCounts.get(name) as { live: number | null; deleted: number | null };
       return {
@@ -297,12 +270,6 @@ export class SqliteCdcState implements CdcStateStore {
       };
     });
   }
-}
-
-function bump(counts: Map<string, number>, key: string, by: number): void {
-  const n = (counts.get(key) ?? 0) + by;
-  if (n === 0) counts.delete(key);
-  else counts.set(key, n);
 }
 
 function newer(clock: { timeMs: number; requestId: string }, current: ResourceState): boolean {
