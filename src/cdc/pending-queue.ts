@@ -1,8 +1,7 @@
 /**
  * The reorder window's pending intents in memory, in the order they apply (request time, request
- * id, arrival), and in arrival order for those held past the hold limit. Each intent is kept as its
- * JSON text (a parsed intent costs several times its text on the heap) and parsed when taken.
- * Durability is the store's business (src/store/cdc-pending.ts journals them per batch).
+ * id, arrival), and in arrival order for those held past the hold limit. Only what orders them is
+ * held; the intent itself is in its batch's journal row, read when taken (src/store/cdc-pending.ts).
  */
 export interface PendingEntry {
   /** Arrival order: the last tie-break of the apply order. */
@@ -11,10 +10,13 @@ export interface PendingEntry {
   readonly requestId: string;
   readonly receivedAt: number;
   readonly resource: string;
-  /** The intent as JSON text. */
-  readonly json: string;
-  /** The journal row it belongs to. */
+  /** The journal row it belongs to, and where its JSON text is in the row's array. */
   readonly batch: PendingBatch;
+  readonly index: number;
+  start: number;
+  end: number;
+  /** The intent as JSON text until its row is written (then read from the row when taken). */
+  json: string | null;
   taken: boolean;
 }
 

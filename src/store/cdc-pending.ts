@@ -2,13 +2,16 @@ import type Database from 'better-sqlite3';
 import { PendingQueue, type PendingBatch, type PendingEntry } from '../cdc/pending-queue.js';
 import type { CdcIntent } from '../cdc/types.js';
 
+interface BatchRow { seq: number; received_at: number; intents: string; taken: Buffer | null }
+
 /**
- * Intents waiting for their reorder window: held in memory (src/cdc/pending-queue.ts) and journaled
- * in `cdc_pending_batches`, one row per batch that arrived (its intents as one JSON array), written
- * when the transaction that queued them commits; a row is rewritten with what is left of it, or
- * deleted, by the transaction that applies its intents (the same one that writes their change
- * records), so a crash replays exactly the intents not applied. One row per batch instead of an
- * INSERT, a SELECT and a DELETE per intent.
+ * Intents waiting for their reorder window, journaled in `cdc_pending_batches`: one row per batch
+ * that arrived (its intents as one JSON array), written when the transaction that queued them
+ * commits; the transaction that applies some of them (the one that writes their change records)
+ * marks them in the row's `taken` bitmap, or deletes the row once all are, so a crash replays
+ * exactly the intents not applied. One row per batch instead of an INSERT, a SELECT and a DELETE per
+ * intent. In memory only their order is held (~150 B each, src/cdc/pending-queue.ts): an intent's
+ * text (~600 B for an order) is read back from its row when it is taken.
  */
 export class PendingIntents {
   private readonly stmt;
@@ -27,9 +30,11 @@ export class PendingIntents {
 
   constructor(private readonly db: Database.Database) {
     this.stmt = {
-      all: db.prepare('SELECT seq, received_at, intents FROM cdc_pending_batches ORDER BY seq'),
-      insert: db.prepare('INSERT INTO cdc_pending_batches(seq, received_at, intents) VALUES (?, ?, ?)'),
+      all: db.prepare('SELECT seq, received_at, intents, taken FROM cdc_pending_batches ORDER BY seq'),
+      text: db.prepare('SELECT intents FROM cdc_pending_batches WHERE seq = ?').pluck(),
+      insert: db.prepare('INSERT INTO cdc_pending_batches(seq, received_at, intents, taken) VALUES (?, ?, ?, ?)'),
       rewrite: db.prepare('UPDATE cdc_pending_batches SET intents = ? WHERE seq = ?'),
+      mark: db.prepare('UPDATE cdc_pending_batches SET taken = ? WHERE seq = ?'),
       remove: db.prepare('DELETE FROM cdc_pending_batches WHERE seq = ?'),
     };
     this.load();
@@ -48,13 +53,7 @@ export class PendingIntents {
   add(intent: CdcIntent, receivedAt: number): void {
     let batch = this.adding.get(receivedAt);
     if (!batch) this.adding.set(receivedAt, (batch = { seq: ++this.lastBatchSeq, receivedAt, entries: [], live: 0 }));
-    const entry: PendingEntry = {
-      seq: ++this.lastEntrySeq, timeMs: intent.timeMs, requestId: intent.requestId, receivedAt, resource: intent.resource,
-      json: JSON.stringify(intent), batch, taken: false,
-    };
-    batch.entries.push(entry);
-    batch.live++;
-    this.queue.add(entry);
+    this.enter(batch, intent, JSON.stringify(intent));
     this.delta++;
     bump(this.byResourceDelta, intent.resource, 1);
     if (!this.db.inTransaction) this.commitNow();
@@ -72,12 +71,20 @@ export class PendingIntents {
 
   private taken(entries: PendingEntry[]): CdcIntent[] {
     const out = new Array<CdcIntent>(entries.length);
+    // Each journal row read once per call.
+    const texts = new Map<PendingBatch, string>();
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
-      if (this.adding.get(e.batch.receivedAt) !== e.batch) this.touched.add(e.batch);
+      let json = e.json;
+      if (json === null) {
+        let text = texts.get(e.batch);
+        if (text === undefined) texts.set(e.batch, (text = this.stmt.text.get(e.batch.seq) as string));
+        json = text.slice(e.start, e.end);
+        this.touched.add(e.batch);
+      }
       this.delta--;
       bump(this.byResourceDelta, e.resource, -1);
-      out[i] = JSON.parse(e.json) as CdcIntent;
+      out[i] = JSON.parse(json) as CdcIntent;
     }
     if (entries.length > 0 && !this.db.inTransaction) this.commitNow();
     return out;
@@ -85,16 +92,22 @@ export class PendingIntents {
 
   /** Inside the transaction, as it ends: its new batches and what it took go to the journal. */
   beforeCommit(): void {
-    for (const batch of this.adding.values()) if (batch.live > 0) this.stmt.insert.run(batch.seq, batch.receivedAt, rowText(batch));
+    for (const batch of this.adding.values()) {
+      if (batch.live === 0) continue;
+      // Every intent goes in the row (their places are fixed), those already taken marked so.
+      let text = '[';
+      for (const e of batch.entries) {
+        if (text.length > 1) text += ',';
+        e.start = text.length;
+        text += e.json!;
+        e.end = text.length;
+        e.json = null;
+      }
+      this.stmt.insert.run(batch.seq, batch.receivedAt, text + ']', batch.live === batch.entries.length ? null : takenBits(batch));
+    }
     for (const batch of this.touched) {
       if (batch.live === 0) this.stmt.remove.run(batch.seq);
-      else {
-        this.stmt.rewrite.run(rowText(batch), batch.seq);
-        // What was taken is not needed again (a rollback rebuilds from the journal).
-        const left = batch.entries.filter((e) => !e.taken);
-        batch.entries.length = 0;
-        batch.entries.push(...left);
-      }
+      else this.stmt.mark.run(takenBits(batch), batch.seq);
     }
   }
 
@@ -106,11 +119,9 @@ export class PendingIntents {
 
   /** The journal is what was committed: the queue is rebuilt from it. */
   rolledBack(): void {
-    if (this.adding.size > 0 || this.touched.size > 0) {
-      this.reset();
-      this.load();
-    }
+    const dirty = this.adding.size > 0 || this.touched.size > 0;
     this.reset();
+    if (dirty) this.load();
   }
 
   private commitNow(): void {
@@ -125,34 +136,53 @@ export class PendingIntents {
     this.delta = 0;
   }
 
+  /** A taken one (applied before a restart) is kept only for its place in the row. */
+  private enter(batch: PendingBatch, intent: CdcIntent, json: string | null, taken = false): PendingEntry {
+    const entry: PendingEntry = {
+      seq: ++this.lastEntrySeq, timeMs: intent.timeMs, requestId: intent.requestId, receivedAt: batch.receivedAt, resource: intent.resource,
+      batch, index: batch.entries.length, start: 0, end: 0, json, taken,
+    };
+    batch.entries.push(entry);
+    if (taken) return entry;
+    batch.live++;
+    this.queue.add(entry);
+    return entry;
+  }
+
   private load(): void {
     this.queue.clear();
     this.byResource.clear();
     this.committedCount = 0;
     this.lastBatchSeq = 0;
-    for (const row of this.stmt.all.iterate() as IterableIterator<{ seq: number; received_at: number; intents: string }>) {
+    for (const row of this.stmt.all.all() as BatchRow[]) {
+      this.lastBatchSeq = row.seq;
       const batch: PendingBatch = { seq: row.seq, receivedAt: row.received_at, entries: [], live: 0 };
-      for (const intent of JSON.parse(row.intents) as CdcIntent[]) {
-        const entry: PendingEntry = {
-          seq: ++this.lastEntrySeq, timeMs: intent.timeMs, requestId: intent.requestId, receivedAt: row.received_at, resource: intent.resource,
-          json: JSON.stringify(intent), batch, taken: false,
-        };
-        batch.entries.push(entry);
-        batch.live++;
-        this.queue.add(entry);
-        bump(this.byResource, intent.resource, 1);
+      const intents = JSON.parse(row.intents) as CdcIntent[];
+      // Where each intent's text is in the row: the row is the intents' JSON.stringify joined by commas;
+      // a row written otherwise (by hand, another version) is rewritten so.
+      const texts = intents.map((i) => JSON.stringify(i));
+      let at = 1;
+      for (let i = 0; i < intents.length; i++) {
+        const taken = row.taken !== null && ((row.taken[i >> 3] ?? 0) & (1 << (i & 7))) !== 0;
+        const entry = this.enter(batch, intents[i]!, null, taken);
+        entry.start = at;
+        entry.end = at += texts[i]!.length;
+        at++;
+        if (taken) continue;
+        bump(this.byResource, intents[i]!.resource, 1);
         this.committedCount++;
       }
-      this.lastBatchSeq = row.seq;
+      if (batch.live === 0) this.stmt.remove.run(row.seq);
+      else if (row.intents.length !== at || `[${texts.join(',')}]` !== row.intents) this.stmt.rewrite.run(`[${texts.join(',')}]`, row.seq);
     }
   }
 }
 
-/** A batch's intents not yet taken, as the journal's JSON array. */
-function rowText(batch: PendingBatch): string {
-  let text = '[';
-  for (const e of batch.entries) if (!e.taken) text += (text.length === 1 ? '' : ',') + e.json;
-  return text + ']';
+/** One bit per intent of the batch, set when it was taken. */
+function takenBits(batch: PendingBatch): Buffer {
+  const bits = Buffer.alloc((batch.entries.length + 7) >> 3);
+  for (const e of batch.entries) if (e.taken) bits[e.index >> 3]! |= 1 << (e.index & 7);
+  return bits;
 }
 
 function bump(counts: Map<string, number>, key: string, by: number): void {

@@ -69,9 +69,9 @@ describe('pending CDC intents journaled per batch', () => {
     expect(store.pendingCdc()).toBe(3);
     expect(store.resources(['orders'])[0]!.pending).toBe(3);
     const reopened = open(path);
-    expect(ids(reopened.cdc.takeDueInOrder(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 10))).toEqual(['r0001', 'r0002', 'r0003']);
-    expect(ids(store.cdc.takeDueInOrder(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 10))).toEqual(['r0001', 'r0002', 'r0003']);
+    expect(reopened.pendingCdc()).toBe(3);
     reopened.close();
+    expect(ids(store.cdc.takeDueInOrder(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 10))).toEqual(['r0001', 'r0002', 'r0003']);
     store.close();
   });
 
@@ -99,7 +99,7 @@ describe('pending CDC intents journaled per batch', () => {
 describe('PendingQueue', () => {
   const batch = (seq: number, receivedAt: number): PendingBatch => ({ seq, receivedAt, entries: [], live: 0 });
   const entry = (seq: number, timeMs: number, receivedAt: number, b: PendingBatch): PendingEntry => {
-    const e = { seq, timeMs, requestId: `r${seq % 4}`, receivedAt, resource: 'orders', json: '{}', batch: b, taken: false };
+    const e: PendingEntry = { seq, timeMs, requestId: `r${seq % 4}`, receivedAt, resource: 'orders', batch: b, index: b.entries.length, start: 0, end: 0, json: '{}', taken: false };
     b.entries.push(e);
     b.live++;
     return e;
