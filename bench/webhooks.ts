@@ -1,6 +1,6 @@
 /**
  * (f) Webhook deliveries per second: reflex's webhook service (fan-out from the embedded store,
- * signing, per-key order, one delivery row and one attempt row per event in SQLite) against undici
+ * signing, per-key order, one body per event and one delivery row and one attempt row per delivery in SQLite) against undici
  * posting the same bodies to the same receivers with the same concurrency. Receivers run in their
  * own process. No target: the figures inform.
  */
@@ -11,6 +11,7 @@ import { SqliteStore } from '../src/store/sqlite-store.js';
 import { WebhookService } from '../connectors/sinks/webhook/service.js';
 import { DEFAULT_WEBHOOK_SETTINGS } from '../src/config/webhook-settings.js';
 import { procCpuSeconds, startServer } from './children.js';
+import { startCpuProfile } from './cpu-profile.js';
 import { num, pct, section, table } from './report.js';
 
 export interface WebhookSectionOptions {
@@ -81,6 +82,8 @@ export async function reflexRun(dir: string, urls: string[], evs: ReturnType<typ
     store.commit({ entries: evs.slice(i, i + 500).map((e, j) => ({ requestKey: `bench-${i + j}`, records: [{ stream: 'orders', key: e.key, value: e.value }] })) });
   }
   const expected = urls.length * evs.length;
+  // REFLEX_BENCH_PROFILE=<folder>: a CPU profile of reflex's side only (not the baseline's).
+  const stopProfile = await startCpuProfile(`webhooks-${urls.length}`);
   const cpu0 = process.cpuUsage();
   const started = performance.now();
   service.start();
@@ -96,6 +99,7 @@ export async function reflexRun(dir: string, urls: string[], evs: ReturnType<typ
   }
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  await stopProfile();
   const dead = ids.reduce((n, id) => n + (service.get(id)?.counts.dead ?? 0), 0);
   if (delivered() !== expected) throw new Error(`webhooks: ${delivered()} of ${expected} delivered`);
   await service.stop();
@@ -109,7 +113,7 @@ export async function webhookSection(o: WebhookSectionOptions): Promise<void> {
   out(section('(f) Webhooks: deliveries per second to local receivers'));
   out(`    receivers: node:http servers answering 204, in their own process; events: OrderUpdated CloudEvents over ${num(o.keys)} keys;`);
   out(`    ${o.concurrency} requests in flight per endpoint for both. reflex: WebhookService in this process on the embedded store (sync ${process.env.BENCH_SYNC ?? 'full'}; BENCH_SYNC=normal to compare),`);
-  out('    fan-out from the log, Standard Webhooks signature, per-key order, delivery and attempt rows committed every 5 ms.');
+  out('    fan-out from the log, Standard Webhooks signature, per-key order, delivery and attempt rows committed in batches (up to 25 ms while busy).');
   out('    Baseline: undici posting the same bodies (no signing, no bookkeeping) with one Agent per receiver.');
   const child = await startServer('webhook-receivers.ts', [String(o.receivers)]);
   try {

@@ -13,7 +13,9 @@ import type { WebhookSettings } from './types.js';
 
 const IDLE_POLL_MS = 1000;
 const SETTLE_BATCH = 256;
-const SETTLE_DELAY_MS = 5;
+// Outcomes wait this long for company while endpoints have other work; an endpoint that runs out of
+// work (its keys' next messages wait for these outcomes) has them recorded at once (see pump).
+const SETTLE_DELAY_MS = 25;
 const PREFETCH = 64;
 
 /** What the scheduler needs besides the store: time, chance, a client per endpoint, and a way to disable one. */
@@ -141,6 +143,7 @@ export class DeliveryScheduler {
     if (!this.running) return;
     const now = this.deps.clock.now();
     let nextWake = now + IDLE_POLL_MS;
+    let starved = false;
     for (const live of this.live.values()) {
       if (!live.endpoint.enabled) continue;
       const room = this.settings.concurrency - live.sending.n;
@@ -154,12 +157,17 @@ export class DeliveryScheduler {
         }
       }
       for (let i = 0; i < room && live.ready.length > 0; i++) this.send(live, live.ready.shift()!);
+      // Reserved messages neither read ahead nor on the wire are outcomes waiting to be recorded.
+      if (live.sending.n < this.settings.concurrency && live.inflight.size > live.sending.n + live.ready.length) starved = true;
       if (live.sending.n === 0 && live.ready.length === 0) {
         const next = this.store.nextDue(live.endpoint.id);
         if (next !== null && next > now) nextWake = Math.min(nextWake, next);
       }
     }
     this.armTimer(Math.max(1, nextWake - now));
+    // An endpoint with room, nothing to send and outcomes waiting may be waiting for them (the next
+    // message of a key is due only once the one before it is recorded): record them now.
+    if (starved && this.settled.size > 0) this.settled.flush();
   }
 
   private armTimer(ms: number): void {

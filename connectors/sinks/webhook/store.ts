@@ -99,14 +99,19 @@ export class WebhookStore {
       deleteAttempts: db.prepare('DELETE FROM webhook_attempts WHERE endpoint_id = ?'),
       pendingOfKey: db.prepare('SELECT 1 FROM webhook_messages WHERE endpoint_id = ? AND key = ? AND status = 0 LIMIT 1').pluck(),
       // A replayed or re-sent event becomes pending again; its row (and place in key order) stays.
-      upsertMessage: db.prepare(`INSERT INTO webhook_messages(endpoint_id, event_id, stream, offset, key, payload, status, attempts, next_at, created_at, updated_at)
-        VALUES (@endpointId, @eventId, @stream, @offset, @key, @payload, 0, 0, @nextAt, @now, @now)
-        ON CONFLICT(endpoint_id, event_id) DO UPDATE SET status = 0, attempts = 0, next_at = excluded.next_at, payload = excluded.payload, last_error = NULL, updated_at = excluded.updated_at
+      upsertMessage: db.prepare(`INSERT INTO webhook_messages(endpoint_id, event_id, stream, offset, key, status, attempts, next_at, created_at, updated_at)
+        VALUES (@endpointId, @eventId, @stream, @offset, @key, 0, 0, @nextAt, @now, @now)
+        ON CONFLICT(endpoint_id, event_id) DO UPDATE SET status = 0, attempts = 0, next_at = excluded.next_at, last_error = NULL, updated_at = excluded.updated_at
         WHERE webhook_messages.status <> 0`),
-      due: db.prepare('SELECT id, event_id AS eventId, key, payload, attempts FROM webhook_messages WHERE endpoint_id = ? AND status = 0 AND next_at <= ? ORDER BY next_at, id LIMIT ?'),
+      // One body per event, whichever endpoints take it; a re-sent event's newer text replaces it.
+      upsertBody: db.prepare(`INSERT INTO webhook_bodies(event_id, payload) VALUES (?, ?)
+        ON CONFLICT(event_id) DO UPDATE SET payload = excluded.payload WHERE payload <> excluded.payload`),
+      due: db.prepare(`SELECT m.id, m.event_id AS eventId, m.key, b.payload, m.attempts FROM webhook_messages m JOIN webhook_bodies b ON b.event_id = m.event_id
+        WHERE m.endpoint_id = ? AND m.status = 0 AND m.next_at <= ? ORDER BY m.next_at, m.id LIMIT ?`),
       // Ids only (the due index covers them): rows already reserved are not read again for their payload.
       dueIds: db.prepare('SELECT id FROM webhook_messages WHERE endpoint_id = ? AND status = 0 AND next_at <= ? ORDER BY next_at, id LIMIT ?').pluck(),
-      dueById: db.prepare('SELECT id, event_id AS eventId, key, payload, attempts FROM webhook_messages WHERE id = ?'),
+      dueById: db.prepare(`SELECT m.id, m.event_id AS eventId, m.key, b.payload, m.attempts FROM webhook_messages m JOIN webhook_bodies b ON b.event_id = m.event_id
+        WHERE m.id = ?`),
       nextDue: db.prepare('SELECT MIN(next_at) FROM webhook_messages WHERE endpoint_id = ? AND status = 0').pluck(),
       settle: db.prepare('UPDATE webhook_messages SET status = @status, attempts = attempts + 1, next_at = @nextAt, last_status = @statusCode, last_error = @error, updated_at = @time WHERE id = @id'),
       unblockNext: db.prepare(`UPDATE webhook_messages SET next_at = @time WHERE id = (
@@ -116,12 +121,21 @@ export class WebhookStore {
       attempts: db.prepare('SELECT * FROM webhook_attempts WHERE endpoint_id = ? AND id < ? ORDER BY id DESC LIMIT ?'),
       attemptsOfEvent: db.prepare('SELECT * FROM webhook_attempts WHERE endpoint_id = ? AND event_id = ? ORDER BY id DESC LIMIT ?'),
       messages: db.prepare('SELECT * FROM webhook_messages WHERE endpoint_id = ? AND status = ? AND id > ? ORDER BY id LIMIT ?'),
-      message: db.prepare('SELECT * FROM webhook_messages WHERE endpoint_id = ? AND event_id = ?'),
+      message: db.prepare(`SELECT m.*, b.payload FROM webhook_messages m LEFT JOIN webhook_bodies b ON b.event_id = m.event_id
+        WHERE m.endpoint_id = ? AND m.event_id = ?`),
       retryMessage: db.prepare('UPDATE webhook_messages SET status = 0, attempts = 0, next_at = ?, updated_at = ? WHERE endpoint_id = ? AND event_id = ? AND status <> 0'),
       counts: db.prepare('SELECT status, COUNT(*) AS n FROM webhook_messages WHERE endpoint_id = ? GROUP BY status'),
       // Ids grow with time, so old rows are a prefix of the table: no time index to keep up per delivery.
-      pruneMessages: db.prepare(`DELETE FROM webhook_messages WHERE status = 1 AND updated_at < @before
-        AND id < COALESCE((SELECT id FROM webhook_messages WHERE created_at >= @before ORDER BY id LIMIT 1), 9e18)`),
+      pruneFloor: db.prepare('SELECT id FROM webhook_messages WHERE created_at >= ? ORDER BY id LIMIT 1').pluck(),
+      pruneMessages: db.prepare('DELETE FROM webhook_messages WHERE status = 1 AND updated_at < @before AND id < @floor'),
+      // Before the messages go: the bodies that only messages about to be pruned need.
+      pruneBodies: db.prepare(`DELETE FROM webhook_bodies WHERE event_id IN (
+          SELECT event_id FROM webhook_messages WHERE status = 1 AND updated_at < @before AND id < @floor)
+        AND NOT EXISTS (SELECT 1 FROM webhook_messages m WHERE m.endpoint_id IN (SELECT id FROM webhook_endpoints) AND m.event_id = webhook_bodies.event_id
+          AND NOT (m.status = 1 AND m.updated_at < @before AND m.id < @floor))`),
+      // Run while the endpoint's row is gone and its messages are not: what only they need.
+      deleteBodiesOf: db.prepare(`DELETE FROM webhook_bodies WHERE event_id IN (SELECT event_id FROM webhook_messages WHERE endpoint_id = @id)
+        AND NOT EXISTS (SELECT 1 FROM webhook_messages m WHERE m.endpoint_id IN (SELECT id FROM webhook_endpoints) AND m.event_id = webhook_bodies.event_id)`),
       pruneAttempts: db.prepare(`DELETE FROM webhook_attempts
         WHERE id < COALESCE((SELECT id FROM webhook_attempts WHERE time >= @before ORDER BY id LIMIT 1), 9e18)`),
     };
@@ -132,7 +146,8 @@ export class WebhookStore {
       let added = 0;
       for (const m of messages) {
         const blocked = m.key !== null && this.s.pendingOfKey.get(endpointId, m.key) !== undefined;
-        added += this.s.upsertMessage.run({ endpointId, ...m, nextAt: blocked ? BLOCKED : now, now }).changes;
+        this.s.upsertBody.run(m.eventId, m.payload);
+        added += this.s.upsertMessage.run({ endpointId, eventId: m.eventId, stream: m.stream, offset: m.offset, key: m.key, nextAt: blocked ? BLOCKED : now, now }).changes;
       }
       if (cursors.size > 0) this.subscriptions.commit(webhookOwner(endpointId), cursors);
       return added;
@@ -174,6 +189,7 @@ export class WebhookStore {
     this.db.transaction(() => {
       this.s.deleteEndpoint.run(id);
       this.subscriptions.drop(webhookOwner(id));
+      this.s.deleteBodiesOf.run({ id });
       this.s.deleteMessages.run(id);
       this.s.deleteAttempts.run(id);
     })();
@@ -267,7 +283,12 @@ export class WebhookStore {
 
   /** Forgets delivered messages and attempts older than `before`; pending and dead ones stay. */
   prune(before: number): number {
-    return this.db.transaction(() => this.s.pruneMessages.run({ before }).changes + this.s.pruneAttempts.run({ before }).changes)();
+    return this.db.transaction(() => {
+      // Ids grow with time: messages created since the cutoff, and every one after them, stay.
+      const floor = (this.s.pruneFloor.get(before) as number | undefined) ?? 9e18;
+      this.s.pruneBodies.run({ before, floor });
+      return this.s.pruneMessages.run({ before, floor }).changes + this.s.pruneAttempts.run({ before }).changes;
+    })();
   }
 }
 

@@ -2,10 +2,11 @@ import type { Migration } from '../../../src/sdk/index.js';
 
 /**
  * Webhook endpoints and their delivery state, in the embedded store's own file, so that a restart
- * resumes every pending retry on time. One row per (endpoint, event) carries the body as it was
- * fanned out: retention of the event log never takes an undelivered webhook with it. How far each
- * endpoint has fanned out each stream is its subscription (owner `webhook:<id>`).
- * Stores of earlier releases have these tables already (store migration 3): IF NOT EXISTS keeps them.
+ * resumes every pending retry on time. One row per (endpoint, event) holds its delivery state, and
+ * the body as it was fanned out is kept once per event (v2): retention of the event log never takes
+ * an undelivered webhook with it. How far each endpoint has fanned out each stream is its
+ * subscription (owner `webhook:<id>`).
+ * Stores of earlier releases have the v1 tables already (store migration 3): IF NOT EXISTS keeps them.
  */
 const OUTBOX_V1 = `
 CREATE TABLE IF NOT EXISTS webhook_endpoints (
@@ -61,7 +62,25 @@ CREATE TABLE IF NOT EXISTS webhook_attempts (
 CREATE INDEX IF NOT EXISTS webhook_attempts_by_endpoint ON webhook_attempts(endpoint_id, id);
 `;
 
+/**
+ * One body per event instead of one per (endpoint, event): 50 endpoints taking a stream wrote each
+ * body 50 times, and every settled delivery rewrote a row that carried it (bench f). A message finds
+ * its body by event id; whether any message still needs a body is one probe per endpoint of the
+ * (endpoint_id, event_id) index.
+ * Where v1 rows of one event differ (re-sent since), the newest body is kept.
+ */
+const SHARED_BODIES_V2 = `
+CREATE TABLE webhook_bodies (
+  event_id TEXT PRIMARY KEY,
+  payload TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO webhook_bodies(event_id, payload)
+  SELECT event_id, payload FROM webhook_messages WHERE id IN (SELECT MAX(id) FROM webhook_messages GROUP BY event_id);
+ALTER TABLE webhook_messages DROP COLUMN payload;
+`;
+
 /** The connector's own migrations, oldest first; append only. */
 export const WEBHOOK_TABLES: readonly Migration[] = [
   { version: 1, name: 'webhook endpoints, messages and attempts', up: OUTBOX_V1 },
+  { version: 2, name: 'webhook bodies once per event', up: SHARED_BODIES_V2 },
 ];
