@@ -1,6 +1,7 @@
 /**
  * (f) Webhook deliveries per second: reflex's webhook service (fan-out from the embedded store,
- * signing, per-key order, one body per event and one delivery row and one attempt row per delivery in SQLite) against undici
+ * per-key order, one body per event and one delivery row and one attempt row per delivery in SQLite
+ * on the main thread; signing and undici on its delivery thread) against undici
  * posting the same bodies to the same receivers with the same concurrency. Receivers run in their
  * own process. No target: the figures inform.
  */

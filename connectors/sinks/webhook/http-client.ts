@@ -3,6 +3,7 @@ import { Agent } from 'undici';
 import { ForbiddenAddressError, guardedLookup, isForbiddenAddress } from './address-guard.js';
 import type { PostResult } from './outcome.js';
 import { RequestDeadlines } from './request-deadlines.js';
+import type { Signing } from './signing.js';
 
 export interface ClientOptions {
   allowPrivateAddresses: boolean;
@@ -16,6 +17,12 @@ export interface ClientOptions {
 /** What the delivery scheduler needs of a client (tests give it a fake one). */
 export interface Poster {
   post(url: URL, headers: Record<string, string>, body: string): Promise<PostResult>;
+  /**
+   * Signs and posts (the headers are signedHeaders'), where the client can do both off the main
+   * thread. Rejects when the delivery's outcome is unknown for a reason of reflex's own (the thread
+   * that sent it died): the message was not attempted as far as its endpoint's record goes.
+   */
+  postSigned?(url: URL, signing: Signing, body: string): Promise<PostResult>;
   close(): Promise<void>;
 }
 

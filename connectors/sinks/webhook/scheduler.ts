@@ -7,7 +7,7 @@ import { attemptColumns, type DeliveryOutcome } from './outcome.js';
 import { nextAttempt } from './retry-policy.js';
 import { signingSecrets } from './secret-rotation.js';
 import { SettleBatch } from './settle-batch.js';
-import { signatureHeader } from './signing.js';
+import { signedHeaders } from './signing.js';
 import type { DueMessage, Outcome, StoredEndpoint, WebhookStore } from './store.js';
 import type { WebhookSettings } from './types.js';
 
@@ -184,18 +184,20 @@ export class DeliveryScheduler {
     live.sending.n++;
     const endpoint = live.endpoint;
     const now = this.deps.clock.now();
-    const timestamp = Math.floor(now / 1000);
-    const headers = {
-      'content-type': 'application/cloudevents+json; charset=utf-8',
-      'user-agent': 'reflex-webhooks',
-      'webhook-id': message.eventId,
-      'webhook-timestamp': String(timestamp),
-      'webhook-signature': signatureHeader(signingSecrets(endpoint.secrets, now), message.eventId, timestamp, message.payload),
-    };
+    const signing = { eventId: message.eventId, timestampSeconds: Math.floor(now / 1000), secrets: signingSecrets(endpoint.secrets, now) };
+    // A client with a thread of its own signs there.
+    const posted = live.client.postSigned
+      ? live.client.postSigned(live.url, signing, message.payload)
+      : live.client.post(live.url, signedHeaders(signing, message.payload), message.payload);
     // The message leaves `inflight` only once its outcome is recorded, so no pump sends it twice.
-    const sending = live.client.post(live.url, headers, message.payload).then((result) => {
+    const sending = posted.then((result) => {
       live.sending.n--;
       this.settled.add(this.settlement(endpoint.id, message, { ...result, time: this.deps.clock.now() }));
+      this.schedulePump();
+    }, () => {
+      // No outcome (the delivery thread died; it logged why): not an attempt, the message is sent again.
+      live.sending.n--;
+      live.inflight.delete(message.id);
       this.schedulePump();
     });
     this.sends.add(sending);

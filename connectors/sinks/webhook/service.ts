@@ -5,7 +5,8 @@ import { systemClock, type Clock } from './clock.js';
 import { WebhookEndpoints } from './endpoints.js';
 import { WebhookInputError } from './errors.js';
 import { FanOut } from './fan-out.js';
-import { EndpointClient, type Poster } from './http-client.js';
+import { DeliveryThread } from './delivery-thread-client.js';
+import type { Poster } from './http-client.js';
 import { EndpointFollowers } from './followers.js';
 import { registerWebhookRoutes } from './routes.js';
 import { DeliveryScheduler } from './scheduler.js';
@@ -28,7 +29,7 @@ export interface WebhookServiceDeps {
   connect?: (settings: WebhookSettings) => Poster;
 }
 
-const httpClient = (settings: WebhookSettings): Poster => new EndpointClient({
+const clientOptions = (settings: WebhookSettings) => ({
   allowPrivateAddresses: settings.allowPrivateAddresses,
   timeoutMs: settings.timeoutMs,
   maxResponseBytes: settings.maxResponseBytes,
@@ -48,12 +49,15 @@ export class WebhookService implements SinkService {
   private readonly scheduler: DeliveryScheduler;
   private readonly followers: EndpointFollowers;
   private readonly clock: Clock;
+  /** Where deliveries are signed and sent, unless the deps bring their own client. */
+  private readonly thread: DeliveryThread | null;
   private unsubscribe: (() => void) | null = null;
 
   constructor(host: WebhookHost, settings: WebhookSettings, logger: Logger, deps: WebhookServiceDeps = {}) {
     const log = (this.log = host.log);
     this.clock = deps.clock ?? systemClock;
-    const connect = deps.connect ?? httpClient;
+    this.thread = deps.connect ? null : new DeliveryThread(logger);
+    const connect = deps.connect ?? ((s: WebhookSettings) => this.thread!.connect(clientOptions(s)));
     this.store = new WebhookStore(host.database, host.subscriptions);
     this.fanOut = new FanOut(log, this.store, this.clock, logger);
     this.followers = new EndpointFollowers(log, this.store, this.fanOut, host.followers);
@@ -185,6 +189,7 @@ export class WebhookService implements SinkService {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     await this.scheduler.stop();
+    await this.thread?.close();
   }
 
   /** Forgets delivered messages and attempts older than `before`; pending and dead ones stay. */

@@ -38,3 +38,21 @@ export function signatureHeader(secrets: string[], id: string, timestampSeconds:
     .map((secret) => 'v1,' + createHmac('sha256', keyOf(secret)).update(`${id}.${timestampSeconds}.${body}`).digest('base64'))
     .join(' ');
 }
+
+/** What a delivery is signed with: the event id, the time it leaves (seconds) and the endpoint's signing secrets. */
+export interface Signing {
+  eventId: string;
+  timestampSeconds: number;
+  secrets: string[];
+}
+
+/** A delivery's request headers (CloudEvents structured mode, Standard Webhooks id, timestamp and signature). */
+export function signedHeaders(signing: Signing, body: string): Record<string, string> {
+  return {
+    'content-type': 'application/cloudevents+json; charset=utf-8',
+    'user-agent': 'reflex-webhooks',
+    'webhook-id': signing.eventId,
+    'webhook-timestamp': String(signing.timestampSeconds),
+    'webhook-signature': signatureHeader(signing.secrets, signing.eventId, signing.timestampSeconds, body),
+  };
+}
