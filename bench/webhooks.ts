@@ -5,6 +5,7 @@
  * posting the same bodies to the same receivers with the same concurrency. Receivers run in their
  * own process. No target: the figures inform.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent } from 'undici';
 import { silentLogger } from '../src/logger.js';
@@ -31,6 +32,19 @@ interface Run {
   deliveries: number;
   seconds: number;
   cpuSeconds: number | null;
+  /** reflex's main thread alone (fan-out, scheduling, SQLite): what ingest would share with it. */
+  mainCpuSeconds?: number | null;
+}
+
+/** This process's main thread's utime + stime (Linux /proc; clock ticks are 100 Hz there), in seconds. */
+function mainThreadCpuSeconds(): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
 }
 
 /** OrderUpdated events shaped like the shop example's (about 450 bytes as JSON). */
@@ -86,6 +100,7 @@ export async function reflexRun(dir: string, urls: string[], evs: ReturnType<typ
   // REFLEX_BENCH_PROFILE=<folder>: a CPU profile of reflex's side only (not the baseline's).
   const stopProfile = await startCpuProfile(`webhooks-${urls.length}`);
   const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuSeconds();
   const started = performance.now();
   service.start();
   // Done when every endpoint has fanned out the whole stream and has nothing pending.
@@ -100,13 +115,14 @@ export async function reflexRun(dir: string, urls: string[], evs: ReturnType<typ
   }
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const main1 = mainThreadCpuSeconds();
   await stopProfile();
   const dead = ids.reduce((n, id) => n + (service.get(id)?.counts.dead ?? 0), 0);
   if (delivered() !== expected) throw new Error(`webhooks: ${delivered()} of ${expected} delivered`);
   await service.stop();
   store.close();
   if (dead > 0) throw new Error(`webhooks: ${dead} deliveries went dead against a receiver that answers 204`);
-  return { deliveries: expected, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  return { deliveries: expected, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, mainCpuSeconds: main0 !== null && main1 !== null ? main1 - main0 : null };
 }
 
 export async function webhookSection(o: WebhookSectionOptions): Promise<void> {
@@ -119,7 +135,7 @@ export async function webhookSection(o: WebhookSectionOptions): Promise<void> {
   const child = await startServer('webhook-receivers.ts', [String(o.receivers)]);
   try {
     const urls = child.url.split(',');
-    const rows = [['run', 'deliveries', 'reflex /s', 'undici /s', 'ratio', 'reflex CPU s', 'receiver CPU s']];
+    const rows = [['run', 'deliveries', 'reflex /s', 'undici /s', 'ratio', 'reflex CPU s', 'main thread µs/delivery', 'receiver CPU s']];
     for (const [label, targets, n] of [
       ['1 receiver', urls.slice(0, 1), o.single],
       [`${o.receivers} receivers`, urls, o.perEndpoint],
@@ -133,7 +149,7 @@ export async function webhookSection(o: WebhookSectionOptions): Promise<void> {
       const reflexRate = run.deliveries / run.seconds;
       const baseRate = base.deliveries / base.seconds;
       rows.push([label, num(run.deliveries), num(reflexRate), num(baseRate), pct(reflexRate / baseRate),
-        num(run.cpuSeconds ?? NaN, 1), rcpu0 !== null && rcpu1 !== null ? num(rcpu1 - rcpu0, 1) : 'n/a']);
+        num(run.cpuSeconds ?? NaN, 1), run.mainCpuSeconds != null ? num((run.mainCpuSeconds * 1e6) / run.deliveries) : 'n/a', rcpu0 !== null && rcpu1 !== null ? num(rcpu1 - rcpu0, 1) : 'n/a']);
     }
     out(table(rows));
   } finally {
