@@ -34,11 +34,13 @@ export async function expectConfigRefused(kind: 'sources' | 'sinks', type: strin
   const dir = mkdtempSync(join(tmpdir(), 'reflex-conformance-config-'));
   try {
     const file = join(dir, 'reflex.yaml');
-    // Line 1 `sources:`/`sinks:`, line 2 the block (the store's default path is inside `dir`).
+    // Line 1 `sources:`/`sinks:`, line 2 the block.
     writeFileSync(file, stringify({ [kind]: [{ type, ...bad.block }] }));
     specs ??= loadSpecSet([new URL('../../../examples/shop/openapi.yaml', import.meta.url).pathname]);
     const config = loadConfig(file, {});
     config.server.port = 0;
+    // The default store path is relative to the working directory: keep each run's store in `dir`.
+    config.store.path = join(dir, 'reflex.db');
     let refusal: Error | null = null;
     try {
       const running = await startReflex(config, await specs, registry, silentLogger);
