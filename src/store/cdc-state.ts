@@ -51,11 +51,11 @@ interface HeldState { resource: string; key: string; json: string | null; delete
 /**
  * States held in memory before they are written to `cdc_state` in one go: each key's row written
  * once per flush instead of once per change (rows of random keys cost a page each per commit, and a
- * flush of random keys dirties most pages of the table). 64k, not 32k: 1M changes over 100k keys
- * cost 37-40 instead of 45-48 µs CPU each, and peak RSS with 1M live keys measured 276-289 MiB
- * against 296-300 MiB (fewer flushes; the held texts are ~20 MiB).
+ * flush of random keys dirties most pages of the table). 32k: 64k cost 37-40 instead of 45-48 µs
+ * CPU per change (1M changes over 100k keys), but peak RSS with 1M live keys (bench d, its own
+ * child) rose from 298-302 to 333-343 MiB, past the 300 MB target; a flush of 32k held up ingest 26-34 ms.
  */
-const WRITE_BEHIND_KEYS = 65_536;
+const WRITE_BEHIND_KEYS = 32_768;
 
 const mapKey = (resource: string, key: string) => `${resource}\u0000${key}`;
 
