@@ -5,6 +5,8 @@ import { gzipSync } from 'node:zlib';
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 
 let installedLevel: number | null = null;
+/** kafkajs's own codec, kept for decompression (the kafka source). */
+let originalCodec: (typeof CompressionCodecs)[keyof typeof CompressionCodecs] | null = null;
 
 /**
  * kafkajs compresses a produce request's partitions one after another, each `await zlib.gzip`: a
@@ -15,12 +17,9 @@ let installedLevel: number | null = null;
  * and Kafka's default; on CloudEvents JSON 1 compressed 3.4x faster, its output 8% larger). The codec
  * is global to the thread: each sink's producer has a thread of its own (producer-thread.ts).
  */
-let originalCodec: (typeof CompressionCodecs)[keyof typeof CompressionCodecs] | null = null;
-
 export function useSynchronousGzip(level = 6): void {
   if (installedLevel === level) return;
-  const original = installedLevel === null ? CompressionCodecs[CompressionTypes.GZIP]! : originalCodec!;
-  originalCodec = original;
+  const original = (originalCodec ??= CompressionCodecs[CompressionTypes.GZIP]!);
   installedLevel = level;
   CompressionCodecs[CompressionTypes.GZIP] = () => ({
     compress: async (encoder: { buffer: Buffer }) => gzipSync(encoder.buffer, { level }),
