@@ -34,7 +34,10 @@ export function killAll(): void {
 export async function startServer(script: string, args: string[]): Promise<ServerChild> {
   const compiled = import.meta.url.endsWith('.js');
   const file = fileURLToPath(new URL(compiled ? script.replace(/\.ts$/, '.js') : script, import.meta.url));
-  const child = spawn(process.execPath, [...(compiled ? [] : ['--import', 'tsx']), file, ...args], {
+  // REFLEX_BENCH_CPU_PROF=<folder>: every thread of the child (ingest workers, the Kafka producer thread
+  // too) writes a .cpuprofile there when it exits; REFLEX_BENCH_PROFILE profiles the main thread only.
+  const cpuProf = process.env.REFLEX_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.REFLEX_BENCH_CPU_PROF}`, '--cpu-prof-interval=200'] : [];
+  const child = spawn(process.execPath, [...cpuProf, ...(compiled ? [] : ['--import', 'tsx']), file, ...args], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
