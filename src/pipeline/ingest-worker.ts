@@ -10,7 +10,7 @@ import { PayloadError, type LogFormat } from '../sources/types.js';
 import type { EntryOutcome } from '../store/types.js';
 import { outcomeOf, type EntryLimits } from './entry-outcome.js';
 import { dedupeKeyOf, requestKeyOf } from './ingest.js';
-import { toWire, toWirePrepared } from './prepared.js';
+import { toWirePrepared } from './prepared.js';
 import { utf8 } from '../sources/utf8.js';
 import type { WorkerJob, WorkerReply } from './worker-pool.js';
 
@@ -48,7 +48,7 @@ async function run(job: WorkerJob): Promise<WorkerReply> {
       const outcome = outcomeOf(entry, requestKey, dedupeKey, job.source, specs, setup.limits);
       outcomes.push(outcome instanceof Promise ? await outcome : outcome);
     }
-    return { id: job.id, ok: true, ...toWirePrepared({ received: entries.length, outcomes: toWire(outcomes) }) };
+    return { id: job.id, ok: true, ...toWirePrepared({ received: entries.length, outcomes }) };
   } catch (err) {
     if (err instanceof PayloadError) return { id: job.id, ok: false, message: err.message, payload: { line: err.line, column: err.column } };
     return { id: job.id, ok: false, message: (err as Error)?.message ?? String(err) };

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { PendingQueue, type PendingBatch, type PendingEntry } from '../cdc/pending-queue.js';
 import type { CdcIntent } from '../cdc/types.js';
+import type { IntentText } from './types.js';
 
 interface BatchRow { seq: number; received_at: number; intents: string; taken: Buffer | null }
 
@@ -50,10 +51,10 @@ export class PendingIntents {
     return this.byResource;
   }
 
-  add(intent: CdcIntent, receivedAt: number): void {
+  add(intent: CdcIntent | IntentText, receivedAt: number): void {
     let batch = this.adding.get(receivedAt);
     if (!batch) this.adding.set(receivedAt, (batch = { seq: ++this.lastBatchSeq, receivedAt, entries: [], live: 0 }));
-    this.enter(batch, intent, JSON.stringify(intent));
+    this.enter(batch, intent, 'text' in intent ? intent.text : JSON.stringify(intent));
     this.delta++;
     bump(this.byResourceDelta, intent.resource, 1);
     if (!this.db.inTransaction) this.commitNow();
@@ -137,7 +138,7 @@ export class PendingIntents {
   }
 
   /** A taken one (applied before a restart) is kept only for its place in the row. */
-  private enter(batch: PendingBatch, intent: CdcIntent, json: string | null, taken = false): PendingEntry {
+  private enter(batch: PendingBatch, intent: CdcIntent | IntentText, json: string | null, taken = false): PendingEntry {
     const entry: PendingEntry = {
       seq: ++this.lastEntrySeq, timeMs: intent.timeMs, requestId: intent.requestId, receivedAt: batch.receivedAt, resource: intent.resource,
       batch, index: batch.entries.length, start: 0, end: 0, json, taken,

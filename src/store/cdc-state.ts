@@ -5,7 +5,7 @@ import { CDC_FLUSHED_SEQ } from './migrations/cdc-write-behind.js';
 import { decodeBlock } from './record-block.js';
 import type { StoreDatabase } from './database.js';
 import { guardStoreErrors } from './sqlite-open.js';
-import type { ResourceSummary } from './types.js';
+import type { IntentText, ResourceSummary } from './types.js';
 
 /**
  * CDC rows: intents waiting for their reorder window, the state of every resource key, and the
@@ -13,7 +13,7 @@ import type { ResourceSummary } from './types.js';
  */
 export interface CdcStateStore {
   /** Keeps an intent pending (durably) until the reorder window has passed. */
-  queue(intent: CdcIntent, receivedAt: number): void;
+  queue(intent: CdcIntent | IntentText, receivedAt: number): void;
   /** Removes and returns up to `limit` intents received at or before `cutoff`, in request-time order. */
   takeDue(cutoff: number, limit: number): CdcIntent[];
   /**
@@ -130,7 +130,7 @@ export class SqliteCdcState implements CdcStateStore {
     this.flushedInTransaction = false;
   }
 
-  queue(intent: CdcIntent, receivedAt: number): void {
+  queue(intent: CdcIntent | IntentText, receivedAt: number): void {
     this.pending.add(intent, receivedAt);
   }
 

@@ -11,6 +11,7 @@ import { SqliteSubscriptions } from './subscriptions.js';
 import type {
   BatchResult, BatchWrite, ConsumerOffset, DeadLetter, EventStore, ResourceSummary, StreamSummary, UnmatchedCount,
 } from './types.js';
+import { intentOf } from './types.js';
 
 export interface SqliteStoreOptions {
   path: string;
@@ -86,7 +87,7 @@ export class SqliteStore implements EventStore {
         result.records++;
       }
       if (entry.cdc) {
-        if (intents) intents.push(entry.cdc);
+        if (intents) intents.push(intentOf(entry.cdc));
         else this.cdc.queue(entry.cdc, now);
       }
       if (entry.deadLetter) {

@@ -29,9 +29,25 @@ export interface EntryOutcome {
    */
   retryOf?: number;
   /** A resource state change, kept pending until the reorder window has passed. */
-  cdc?: CdcIntent;
+  cdc?: CdcIntent | IntentText;
   /** Label of the gateway route when no operation matched. */
   unmatched?: { label: string; method: string; path: string; hint?: string };
+}
+
+/**
+ * A CDC intent as its JSON text (as an ingest worker hands it over), with the fields that order it
+ * beside: queued, the text goes to the pending journal as it is; applied, it is parsed (intentOf).
+ */
+export interface IntentText {
+  resource: string;
+  key: string;
+  timeMs: number;
+  requestId: string;
+  text: string;
+}
+
+export function intentOf(intent: CdcIntent | IntentText): CdcIntent {
+  return 'text' in intent ? (JSON.parse(intent.text) as CdcIntent) : intent;
 }
 
 export interface DeadLetterWrite {
