@@ -54,7 +54,7 @@ export const CONFIG_SCHEMA = Type.Object({
     path: Default(Type.String({ [FILE_PATH_KEYWORD]: true, description: 'database file (WAL mode; one writer process)' }), '.reflex/reflex.db'),
     retention: Duration('7d', 'records older than this are pruned (`0` keeps everything), except those a sink has not delivered yet'),
     dedupeWindow: Duration('24h', 'a log entry re-sent within this window yields nothing'),
-    sync: Default(Type.Enum(['full', 'normal'], { description: '`full` fsyncs each commit (survives power loss); `normal` survives process crashes' }), 'full'),
+    sync: Default(Type.Enum(['full', 'normal'], { description: '`full`: a batch is answered only once it is on disk (fsync), and sinks and the consumer API read only what is on disk, so power loss loses nothing acknowledged or delivered (the CDC applier\'s and the webhook bookkeeping\'s commits ride on the next fsync: lost, they are redone from what was synced); `normal` survives process crashes' }), 'full'),
   }),
   cdc: Section({
     reorderWindow: Duration('3s', 'changes wait this long so that logs arriving out of order apply in request-time order; `0` applies them before the batch is acknowledged'),
