@@ -29,7 +29,7 @@ const SKUS = ['TSHIRT-M-BLK', 'MUG-CLASSIC', 'ESPRESSO-PRO', 'BEANS-ETHIOPIA-1KG
 export interface CdcBenchResult {
   exchanges: number;
   keys: number;
-  cdc: { seconds: number; exchangesPerSecond: number; changeRecords: number; changeRecordsPerSecond: number; events: number; bytesOnDisk: number };
+  cdc: { seconds: number; exchangesPerSecond: number; changeRecords: number; changeRecordsPerSecond: number; events: number; bytesOnDisk: number; batchP99Ms: number; batchMaxMs: number };
   eventsOnly: { seconds: number; exchangesPerSecond: number; events: number; bytesOnDisk: number };
 }
 
@@ -75,11 +75,15 @@ async function runOnce(specFile: string, count: number, keys: number, dir: strin
   const ingestor = new Ingestor(store, specs, cdc);
   let batch: DecodedEntry[] = [];
   let records = 0;
+  // How long each batch took: a write that stalls one batch (the CDC state's write-behind) shows here, and in bench (c)'s p99.
+  const batchMs: number[] = [];
   const started = performance.now();
   for (const exchange of exchanges(count, keys, 7, everyKeyOnce)) {
     batch.push({ ok: true, exchange, raw: null });
     if (batch.length === BATCH) {
+      const t = performance.now();
       records += (await ingestor.ingest(batch, { source: 'bench' })).records;
+      batchMs.push(performance.now() - t);
       batch = [];
     }
   }
@@ -88,7 +92,9 @@ async function runOnce(specFile: string, count: number, keys: number, dir: strin
   const changeRecords = withCdc ? store.lastOffset('orders.changelog') : 0;
   const events = store.lastOffset('orders');
   store.close();
-  return { seconds, exchangesPerSecond: count / seconds, records, changeRecords, events, bytesOnDisk: sizeOnDisk(path) };
+  batchMs.sort((a, b) => a - b);
+  const batchP99Ms = batchMs[Math.floor(batchMs.length * 0.99)] ?? 0;
+  return { seconds, exchangesPerSecond: count / seconds, records, changeRecords, events, bytesOnDisk: sizeOnDisk(path), batchP99Ms, batchMaxMs: batchMs.at(-1) ?? 0 };
 }
 
 /**
@@ -188,6 +194,7 @@ export async function measureCdc(count: number, keys: number): Promise<CdcBenchR
       cdc: {
         seconds: withCdc.seconds, exchangesPerSecond: withCdc.exchangesPerSecond, changeRecords: withCdc.changeRecords,
         changeRecordsPerSecond: withCdc.changeRecords / withCdc.seconds, events: withCdc.events, bytesOnDisk: withCdc.bytesOnDisk,
+        batchP99Ms: withCdc.batchP99Ms, batchMaxMs: withCdc.batchMaxMs,
       },
       eventsOnly: { seconds: eventsOnly.seconds, exchangesPerSecond: eventsOnly.exchangesPerSecond, events: eventsOnly.events, bytesOnDisk: eventsOnly.bytesOnDisk },
     };
@@ -204,6 +211,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && pro
   const r = await measureCdc(count, keys);
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
   console.log(`CDC-heavy mix: ${r.exchanges.toLocaleString()} exchanges on orders (30% creates, 70% updates) over ${r.keys.toLocaleString()} keys, batches of ${BATCH}, store sync normal, reorder window 0`);
-  console.log(`  with CDC:    ${Math.round(r.cdc.exchangesPerSecond).toLocaleString()} exchanges/s, ${Math.round(r.cdc.changeRecordsPerSecond).toLocaleString()} change records/s (${r.cdc.changeRecords.toLocaleString()} records, ${r.cdc.events.toLocaleString()} events), ${mb(r.cdc.bytesOnDisk)} on disk`);
+  console.log(`  with CDC:    ${Math.round(r.cdc.exchangesPerSecond).toLocaleString()} exchanges/s, ${Math.round(r.cdc.changeRecordsPerSecond).toLocaleString()} change records/s (${r.cdc.changeRecords.toLocaleString()} records, ${r.cdc.events.toLocaleString()} events), ${mb(r.cdc.bytesOnDisk)} on disk; a batch took ${r.cdc.batchP99Ms.toFixed(1)} ms at p99, ${r.cdc.batchMaxMs.toFixed(1)} ms at most`);
   console.log(`  events only: ${Math.round(r.eventsOnly.exchangesPerSecond).toLocaleString()} exchanges/s (${r.eventsOnly.events.toLocaleString()} events), ${mb(r.eventsOnly.bytesOnDisk)} on disk`);
 }

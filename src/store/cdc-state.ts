@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { CdcIntent, ResourceState } from '../cdc/types.js';
+import { HeldStates, type HeldState, type HeldStatesOptions, type JournalMark } from './cdc-held.js';
 import { PendingIntents } from './cdc-pending.js';
 import { CDC_FLUSHED_SEQ } from './migrations/cdc-write-behind.js';
 import { decodeBlock } from './record-block.js';
@@ -29,7 +30,7 @@ export interface CdcStateStore {
    * a change record appended in the same transaction tells this state (else the clock is journaled).
    */
   put(resource: string, key: string, state: ResourceState, options?: { json?: string; journaled?: boolean }): void;
-  /** Called at the end of a transaction that applied changes: writes the held states once there are enough. */
+  /** Called at the end of a transaction that applied changes: once enough states are held, writes a slice of them. */
   writeBehind(): void;
   /** Writes every held state now (before pruning the log that journals them, before listing, at close). */
   flush(): void;
@@ -43,19 +44,16 @@ export interface CdcStateStore {
 interface StateRow { state: string | null; deleted: number; version: number; time_ms: number; request_id: string }
 
 /**
- * A state held in memory, as its stored JSON text (parsed when read: a parsed order state costs
- * about 3x its text on the heap, and most held states are never read again before they are dropped).
- */
-interface HeldState { resource: string; key: string; json: string | null; deleted: boolean; version: number; timeMs: number; requestId: string }
-
-/**
- * States held in memory before they are written to `cdc_state` in one go: each key's row written
- * once per flush instead of once per change (rows of random keys cost a page each per commit, and a
- * flush of random keys dirties most pages of the table). 32k: 64k cost 37-40 instead of 45-48 µs
- * CPU per change (1M changes over 100k keys), but peak RSS with 1M live keys (bench d, its own
- * child) rose from 298-302 to 333-343 MiB, past the 300 MB target; a flush of 32k held up ingest 26-34 ms.
+ * States held in memory before they are written to `cdc_state`: each key's row written once per
+ * rotation instead of once per change (rows of random keys cost a page each per commit). 32k: 64k
+ * cost 37-40 instead of 45-48 µs CPU per change (1M changes over 100k keys), but peak RSS with 1M
+ * live keys (bench d, its own child) rose from 298-302 to 333-343 MiB, past the 300 MB target.
+ * Past it, each transaction writes one key range of them (a slice, ~200 rows in key order); all
+ * 32k at once held up the batch of that transaction for 160-800 ms (bench d, 100k keys).
  */
 const WRITE_BEHIND_KEYS = 32_768;
+/** A slice writes at least this many, and twice what its transaction added, so the held states shrink. */
+const SLICE_MIN = 64;
 
 const mapKey = (resource: string, key: string) => `${resource}\u0000${key}`;
 
@@ -69,14 +67,20 @@ export class SqliteCdcState implements CdcStateStore {
   private readonly stmt;
   private readonly db: Database.Database;
   /** Committed states not yet in cdc_state. */
-  private held = new Map<string, HeldState>();
-  /** States written by the running transaction: they join `held` when it commits. */
+  private held: HeldStates;
+  /** States put by the running transaction: they join `held` when it commits. */
   private writing = new Map<string, HeldState>();
-  /** The running transaction flushed: cdc_state (in it) is newer than `held`. */
-  private flushedInTransaction = false;
+  /** States the running transaction wrote to cdc_state (they leave `held` when it commits), and their ranges. */
+  private written: Map<string, HeldState> | null = null;
+  private writtenRanges: number[] = [];
+  /** The journal's position when the running transaction put its first state. */
+  private mark: JournalMark | null = null;
   private readonly pending: PendingIntents;
+  private writeBehindKeys = WRITE_BEHIND_KEYS;
+  private sliceMin = SLICE_MIN;
 
-  constructor(database: StoreDatabase) {
+  constructor(database: StoreDatabase, heldOptions: HeldStatesOptions = {}) {
+    this.held = new HeldStates(heldOptions);
     guardStoreErrors(this, database.path);
     const db = (this.db = database.db);
     this.stmt = {
@@ -94,7 +98,9 @@ export class SqliteCdcState implements CdcStateStore {
       selectCounter: db.prepare('SELECT value FROM counters WHERE name = ?').pluck(),
       insertClock: db.prepare('INSERT INTO cdc_clock(resource, key, time_ms, request_id) VALUES (?, ?, ?, ?)'),
       clocks: db.prepare('SELECT resource, key, time_ms, request_id FROM cdc_clock ORDER BY seq'),
-      clearClocks: db.prepare('DELETE FROM cdc_clock'),
+      // The newest row stays: its seq keeps the next ones above every mark taken so far.
+      clearClocksTo: db.prepare('DELETE FROM cdc_clock WHERE seq <= ? AND seq < (SELECT MAX(seq) FROM cdc_clock)'),
+      lastClock: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM cdc_clock').pluck(),
       flushedSeq: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setFlushedSeq: db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       // The journal's position is a record block's seq (src/store/record-block.ts).
@@ -114,9 +120,13 @@ export class SqliteCdcState implements CdcStateStore {
   }
 
   private committed(): void {
-    if (this.flushedInTransaction) this.held = this.writing;
-    else for (const [k, v] of this.writing) this.held.set(k, v);
+    this.settle();
     this.pending.committed();
+  }
+
+  /** The running transaction's states join `held`, those it wrote leave it. */
+  private settle(): void {
+    if (this.writing.size > 0 || this.written) this.held.commit(this.writing, this.written, this.writtenRanges, this.mark);
     this.reset();
   }
 
@@ -127,7 +137,19 @@ export class SqliteCdcState implements CdcStateStore {
 
   private reset(): void {
     if (this.writing.size > 0) this.writing = new Map();
-    this.flushedInTransaction = false;
+    this.written = null;
+    this.writtenRanges = [];
+    this.mark = null;
+  }
+
+  /** How many states are held before slices are written, a slice's least size, and key ranges (tests make them small). */
+  setWriteBehind(keys: number, sliceMin: number, held?: HeldStatesOptions): void {
+    this.writeBehindKeys = keys;
+    this.sliceMin = sliceMin;
+    if (held) {
+      this.flush();
+      this.held = new HeldStates(held);
+    }
   }
 
   queue(intent: CdcIntent | IntentText, receivedAt: number): void {
@@ -148,7 +170,8 @@ export class SqliteCdcState implements CdcStateStore {
 
   get(resource: string, key: string): ResourceState | null {
     const k = mapKey(resource, key);
-    const held = this.writing.get(k) ?? (this.flushedInTransaction ? undefined : this.held.get(k));
+    // A held state is what cdc_state has or newer, until the transaction that wrote it commits.
+    const held = this.writing.get(k) ?? this.held.get(k);
     if (held) return { state: held.json === null ? null : (JSON.parse(held.json) as unknown), deleted: held.deleted, version: held.version, timeMs: held.timeMs, requestId: held.requestId };
     const row = this.stmt.selectState.get(resource, key) as StateRow | undefined;
     return row ? toResourceState(row) : null;
@@ -161,12 +184,20 @@ export class SqliteCdcState implements CdcStateStore {
       this.stmt.upsertState.run(resource, key, json, st.deleted ? 1 : 0, st.version, st.timeMs, st.requestId);
       return;
     }
+    this.mark ??= { seq: this.stmt.lastSeq.get() as number, clock: this.stmt.lastClock.get() as number };
     if (!options.journaled) this.stmt.insertClock.run(resource, key, st.timeMs, st.requestId);
     this.writing.set(mapKey(resource, key), { resource, key, json, deleted: st.deleted, version: st.version, timeMs: st.timeMs, requestId: st.requestId });
   }
 
   writeBehind(): void {
-    if (this.writing.size + (this.flushedInTransaction ? 0 : this.held.size) >= WRITE_BEHIND_KEYS) this.flushHere();
+    if (this.held.size + this.writing.size - (this.written?.size ?? 0) < this.writeBehindKeys) return;
+    const slice = this.held.nextSlice(Math.max(this.sliceMin, 2 * this.writing.size), new Set(this.writtenRanges));
+    this.writeStates(slice.keys, slice.ranges);
+    const oldest = this.held.oldest(this.written);
+    // Replay must start before the first change of every state still held (those of this transaction come after its mark).
+    const mark = oldest ? { seq: oldest.since!, clock: oldest.clockSince! } : (this.mark ?? { seq: this.stmt.lastSeq.get() as number, clock: this.stmt.lastClock.get() as number });
+    this.stmt.clearClocksTo.run(mark.clock);
+    this.stmt.setFlushedSeq.run(CDC_FLUSHED_SEQ, String(mark.seq));
   }
 
   flush(): void {
@@ -178,30 +209,31 @@ export class SqliteCdcState implements CdcStateStore {
       this.reset();
       throw err;
     }
-    this.committedFlush();
+    this.settle();
   }
 
-  /** After a flush in a transaction of its own (database.transaction's hooks did not run). */
-  private committedFlush(): void {
-    if (this.flushedInTransaction) {
-      this.held = this.writing;
-      this.writing = new Map();
-      this.flushedInTransaction = false;
+  /** Writes the current state of each key (held or put by this transaction), remembering what it wrote. */
+  private writeStates(keys: Iterable<string>, ranges: number[]): void {
+    const written = (this.written ??= new Map());
+    for (const k of keys) {
+      const s = this.writing.get(k) ?? this.held.get(k);
+      if (!s || written.get(k) === s) continue;
+      this.stmt.upsertState.run(s.resource, s.key, s.json, s.deleted ? 1 : 0, s.version, s.timeMs, s.requestId);
+      written.set(k, s);
     }
+    for (const r of ranges) this.writtenRanges.push(r);
   }
 
   /**
-   * Writes every held state (those of the running transaction too) and empties the clock journal,
-   * in the running transaction; `held` is dropped when it commits.
+   * Writes every held state (those of the running transaction too, so far) and empties the clock
+   * journal, in the running transaction; they leave `held` when it commits.
    */
   private flushHere(): void {
-    const write = (s: HeldState) => this.stmt.upsertState.run(s.resource, s.key, s.json, s.deleted ? 1 : 0, s.version, s.timeMs, s.requestId);
-    if (!this.flushedInTransaction) for (const [k, s] of this.held) if (!this.writing.has(k)) write(s);
-    for (const s of this.writing.values()) write(s);
-    this.stmt.clearClocks.run();
+    const all = this.held.nextSlice(Number.POSITIVE_INFINITY, new Set(this.writtenRanges));
+    this.writeStates(all.keys, all.ranges);
+    this.writeStates([...this.writing.keys()].sort(), []);
+    this.stmt.clearClocksTo.run(Number.MAX_SAFE_INTEGER);
     this.stmt.setFlushedSeq.run(CDC_FLUSHED_SEQ, String(this.stmt.lastSeq.get() as number));
-    this.writing = new Map();
-    this.flushedInTransaction = true;
   }
 
   /** After pruning: records that follow get sequence numbers above what is left, so the mark must not be above it. */
@@ -243,8 +275,7 @@ export class SqliteCdcState implements CdcStateStore {
       }
       this.flushHere();
     })();
-    this.committedFlush();
-    this.held = new Map();
+    this.settle();
   }
 
   count(resource: string, what: 'late' | 'skipped'): void {
