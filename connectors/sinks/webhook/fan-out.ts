@@ -5,7 +5,7 @@ import type { NewMessage, StoredEndpoint, WebhookStore } from './store.js';
 import type { WebhookEndpoint } from './types.js';
 
 const FAN_OUT_BATCH = 500;
-const FAN_OUT_SLICE = 5000;
+export const FAN_OUT_SLICE = 5000;
 const FILTER_ERROR_LOG_EVERY_MS = 30_000;
 
 /** An endpoint as fan-out sees it: its compiled filter and when that filter last logged a failure. */
@@ -30,12 +30,12 @@ export class FanOut {
   ) {}
 
   /**
-   * Moves enabled endpoints' cursors towards the end of their streams; at most FAN_OUT_SLICE
-   * records per call, so a large backlog never holds the event loop for long. True when done,
-   * false when there is more to do.
+   * Moves enabled endpoints' cursors towards the end of their streams; at most `slice` records
+   * per call, so a large backlog never holds the event loop for long. True when done, false when
+   * there is more to do.
    */
-  run(targets: Iterable<FanOutTarget>): boolean {
-    let budget = FAN_OUT_SLICE;
+  run(targets: Iterable<FanOutTarget>, slice = FAN_OUT_SLICE): boolean {
+    let budget = slice;
     // Endpoints at the same place of a stream share one read of it, and each event's body.
     const reads = new Map<string, Candidate[]>();
     const read = (stream: string, after: number, limit: number): Candidate[] => {

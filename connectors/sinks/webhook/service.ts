@@ -183,6 +183,8 @@ export class WebhookService implements SinkService {
   start(): void {
     if (this.unsubscribe) return;
     this.unsubscribe = this.log.onAppend(() => this.scheduler.scheduleFanOut());
+    // An endpoint to deliver to: the thread starts now, beside the first fan-out (none: at the first post).
+    if (this.endpoints.list().some((e) => e.enabled)) this.thread?.warm();
     this.scheduler.start();
   }
 
