@@ -41,7 +41,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   store.ensureStreams(specs.streams);
   // Every follower of the log (dispatchers, webhook endpoints) holds back retention and, past its maxBacklog, ingest.
   const followers = new Followers(store.subscriptions);
-  const serviceOf = createSinkServices(registry, { logger, config, log: store, subscriptions: store.subscriptions, followers, database: store.db });
+  const serviceOf = createSinkServices(registry, { logger, config, log: store, subscriptions: store.subscriptions, followers, database: store.db, durable: () => store.durable() });
   const services = [...serviceOf.values()];
   const cdc = new CdcApplier(store, { reorderWindowMs: config.cdc.reorderWindowMs, maxPending: config.cdc.maxPending, logger: logger.child({ part: 'cdc' }) });
   const ingestor = new Ingestor(store, specs, cdc, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules, logger: logger.child({ part: 'ingest' }) });

@@ -89,6 +89,12 @@ export interface SinkServiceContext {
   followers: FollowerRegistry;
   /** The store's file, for tables the connector owns (versioned with `migrateOwnTables`). */
   database: Database.Database;
+  /**
+   * Resolves once every record the log held when it was called is on disk (at once with
+   * `store.sync: normal`). A service awaits it between reading records and letting them leave the
+   * process, as the dispatcher does for sinks: ingest commits before its fsync.
+   */
+  durable?(): Promise<void>;
 }
 
 /**

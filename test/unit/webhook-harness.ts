@@ -67,12 +67,12 @@ export const status = (code: number, retryAfter: string | null = null): PostResu
  * A webhook service on an in-memory log and store whose endpoints answer as `answer` says, no
  * network. Call with `vi.useFakeTimers()` on: time moves only with `vi.advanceTimersByTimeAsync`.
  */
-export function deliveryHarness(options: { settings?: Partial<WebhookSettings>; answer?: (request: SentRequest, n: number) => PostResult; random?: () => number } = {}) {
+export function deliveryHarness(options: { settings?: Partial<WebhookSettings>; answer?: (request: SentRequest, n: number) => PostResult; random?: () => number; durable?: () => Promise<void> } = {}) {
   const log = new MemoryLog();
   const sent: SentRequest[] = [];
   const lines: string[] = [];
   const answer = options.answer ?? (() => OK);
-  const service = new WebhookService({ log, database: log.db, subscriptions: memorySubscriptions(log.db) }, { ...DEFAULT_WEBHOOK_SETTINGS, allowPrivateAddresses: true, ...options.settings }, createLogger({ write: (l) => lines.push(l) }), {
+  const service = new WebhookService({ log, database: log.db, subscriptions: memorySubscriptions(log.db), ...(options.durable ? { durable: options.durable } : {}) }, { ...DEFAULT_WEBHOOK_SETTINGS, allowPrivateAddresses: true, ...options.settings }, createLogger({ write: (l) => lines.push(l) }), {
     random: options.random ?? (() => 0.5),
     connect: () => ({
       post: async (_url, headers, body) => {

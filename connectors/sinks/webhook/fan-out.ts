@@ -32,9 +32,10 @@ export class FanOut {
   /**
    * Moves enabled endpoints' cursors towards the end of their streams; at most `slice` records
    * per call, so a large backlog never holds the event loop for long. True when done, false when
-   * there is more to do.
+   * there is more to do. `synced`: per stream, the last offset known to be on disk (lastOffsets()
+   * taken before store.durable() resolved); records past it wait for a later turn.
    */
-  run(targets: Iterable<FanOutTarget>, slice = FAN_OUT_SLICE): boolean {
+  run(targets: Iterable<FanOutTarget>, slice = FAN_OUT_SLICE, synced: ReadonlyMap<string, number> | null = null): boolean {
     let budget = slice;
     // Endpoints at the same place of a stream share one read of it, and each event's body.
     const reads = new Map<string, Candidate[]>();
@@ -50,10 +51,11 @@ export class FanOut {
       if (!endpoint.enabled) continue;
       for (const stream of this.streamsOf(endpoint)) {
         let after = this.store.cursor(endpoint.id, stream) ?? 0;
-        const last = this.log.lastOffset(stream);
+        const last = synced ? Math.min(synced.get(stream) ?? 0, this.log.lastOffset(stream)) : this.log.lastOffset(stream);
         while (after < last) {
           if (budget <= 0) return false;
-          const records = read(stream, after, Math.min(FAN_OUT_BATCH, budget));
+          let records = read(stream, after, Math.min(FAN_OUT_BATCH, budget));
+          if (records.length > 0 && records[records.length - 1]!.record.offset > last) records = records.filter((c) => c.record.offset <= last);
           if (records.length === 0) break;
           budget -= records.length;
           after = records[records.length - 1]!.record.offset;
@@ -62,6 +64,16 @@ export class FanOut {
       }
     }
     return true;
+  }
+
+  /** The last offset of each stream the enabled endpoints take, as the log has them now. */
+  lastOffsets(targets: Iterable<FanOutTarget>): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const { endpoint } of targets) {
+      if (!endpoint.enabled) continue;
+      for (const stream of this.streamsOf(endpoint)) if (!out.has(stream)) out.set(stream, this.log.lastOffset(stream));
+    }
+    return out;
   }
 
   /**

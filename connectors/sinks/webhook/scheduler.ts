@@ -35,6 +35,8 @@ export interface SchedulerDeps {
   /** Disables an endpoint (its health says so); the endpoint comes back through `load`. */
   disable: (id: string, reason: string) => void;
   logger: Logger;
+  /** Resolves once what the log held when called is on disk; fan-out waits for it (see scheduleFanOut). */
+  durable?: () => Promise<void>;
 }
 
 interface LiveEndpoint extends FanOutTarget {
@@ -62,6 +64,7 @@ export class DeliveryScheduler {
   private running = false;
   private timer: unknown = null;
   private pumpQueued = false;
+  private fanOutAgain = false;
   private fanOutQueued = false;
   /** The last fan-out turn left records for the next one. */
   private fanOutBacklog = false;
@@ -123,23 +126,46 @@ export class DeliveryScheduler {
   }
 
   scheduleFanOut(): void {
-    if (!this.running || this.fanOutQueued) return;
+    if (!this.running) return;
+    // Asked again while a turn waits for its fsync: records appended since then need another turn.
+    if (this.fanOutQueued) {
+      this.fanOutAgain = true;
+      return;
+    }
     this.fanOutQueued = true;
     this.deps.clock.setImmediate(() => {
-      this.fanOutQueued = false;
-      let done: boolean;
-      try {
-        done = this.fanOut.run(this.live.values(), this.fanOutSlice());
-      } catch (err) {
-        this.deps.logger.error('webhook fan-out failed; will retry', { error: (err as Error).message });
+      const durable = this.deps.durable;
+      if (!durable) return this.fanOutNow(null);
+      // Ingest answers only after its fsync, but commits before it: an event is fanned out (and may
+      // be sent) only once it is on disk, so a power cut never leaves a delivered event the store
+      // lost. What the log holds now is what this fsync covers.
+      const synced = this.fanOut.lastOffsets(this.live.values());
+      durable().then(() => this.fanOutNow(synced), (err: unknown) => {
+        this.fanOutQueued = false;
+        this.deps.logger.error('webhook fan-out waits: the store cannot be synced', { error: (err as Error)?.message ?? String(err) });
         this.armTimer(IDLE_POLL_MS);
-        return;
-      }
-      // What this slice queued goes out before the next slice of a backlog is read.
-      this.fanOutBacklog = !done;
-      this.schedulePump();
-      if (!done) this.scheduleFanOut();
+      });
     });
+  }
+
+  /** One turn of fan-out, up to `synced` (offsets on disk per stream; null: all). */
+  private fanOutNow(synced: ReadonlyMap<string, number> | null): void {
+    this.fanOutQueued = false;
+    const again = this.fanOutAgain;
+    this.fanOutAgain = false;
+    if (!this.running) return;
+    let done: boolean;
+    try {
+      done = this.fanOut.run(this.live.values(), this.fanOutSlice(), synced);
+    } catch (err) {
+      this.deps.logger.error('webhook fan-out failed; will retry', { error: (err as Error).message });
+      this.armTimer(IDLE_POLL_MS);
+      return;
+    }
+    // What this slice queued goes out before the next slice of a backlog is read.
+    this.fanOutBacklog = !done;
+    this.schedulePump();
+    if (!done || (again && synced !== null)) this.scheduleFanOut();
   }
 
   private fanOutSlice(): number {

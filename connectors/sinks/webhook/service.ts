@@ -20,6 +20,8 @@ export interface WebhookHost {
   database: Database.Database;
   /** Where each endpoint registers as a follower of the log (backpressure, retention floor). */
   followers?: FollowerRegistry;
+  /** Resolves once what the log held when called is on disk (SinkServiceContext.durable). */
+  durable?(): Promise<void>;
 }
 
 /** Time, chance and the network, replaced by fakes in unit tests. */
@@ -67,6 +69,7 @@ export class WebhookService implements SinkService {
       connect: () => connect(settings),
       disable: (id, reason) => this.endpoints.setEnabled(id, false, reason),
       logger,
+      ...(host.durable ? { durable: () => host.durable!() } : {}),
     });
     this.endpoints = new WebhookEndpoints(this.store, log, settings, this.clock, logger, {
       changed: (endpoint) => {
