@@ -10,11 +10,14 @@ export interface HeldState {
   version: number;
   timeMs: number;
   requestId: string;
-  /** The journal's positions (record block seq, cdc_clock seq) before its first change not yet in cdc_state. */
-  since?: number;
-  clockSince?: number;
-  /** The key range it was listed in. */
-  range?: number;
+  /**
+   * The journal's positions (record block seq, cdc_clock seq) before its first change not yet in
+   * cdc_state, and the key range it is listed in: set when it joins the held states, but made with
+   * the object (0) so that every state has one shape (fields added later cost a property store each).
+   */
+  since: number;
+  clockSince: number;
+  range: number;
 }
 
 /** Where the journal was when a transaction put its first state: every record and clock row it adds comes after. */

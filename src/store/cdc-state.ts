@@ -186,7 +186,7 @@ export class SqliteCdcState implements CdcStateStore {
     }
     this.mark ??= { seq: this.stmt.lastSeq.get() as number, clock: this.stmt.lastClock.get() as number };
     if (!options.journaled) this.stmt.insertClock.run(resource, key, st.timeMs, st.requestId);
-    this.writing.set(mapKey(resource, key), { resource, key, json, deleted: st.deleted, version: st.version, timeMs: st.timeMs, requestId: st.requestId });
+    this.writing.set(mapKey(resource, key), { resource, key, json, deleted: st.deleted, version: st.version, timeMs: st.timeMs, requestId: st.requestId, since: 0, clockSince: 0, range: 0 });
   }
 
   writeBehind(): void {
@@ -195,7 +195,7 @@ export class SqliteCdcState implements CdcStateStore {
     this.writeStates(slice.keys, slice.ranges);
     const oldest = this.held.oldest(this.written);
     // Replay must start before the first change of every state still held (those of this transaction come after its mark).
-    const mark = oldest ? { seq: oldest.since!, clock: oldest.clockSince! } : (this.mark ?? { seq: this.stmt.lastSeq.get() as number, clock: this.stmt.lastClock.get() as number });
+    const mark = oldest ? { seq: oldest.since, clock: oldest.clockSince } : (this.mark ?? { seq: this.stmt.lastSeq.get() as number, clock: this.stmt.lastClock.get() as number });
     this.stmt.clearClocksTo.run(mark.clock);
     this.stmt.setFlushedSeq.run(CDC_FLUSHED_SEQ, String(mark.seq));
   }
