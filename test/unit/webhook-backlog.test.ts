@@ -1,14 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { deliveryHarness } from './webhook-harness.js';
+import { describe, expect, it } from 'vitest';
+import { deliveryHarness, tick, useFakeClock } from './webhook-harness.js';
 
-const tick = (ms: number) => vi.advanceTimersByTimeAsync(ms);
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: Date.parse('2026-11-03T08:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'] });
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+useFakeClock();
 
 /** A backlog is fanned out in turns between which deliveries go on (scheduler.ts, FAN_OUT_BUSY_SLICE). */
 describe('webhook delivery of a backlog', () => {

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import type { StreamRecord } from '../../src/model/records.js';
 import type { PostResult } from '../../connectors/sinks/webhook/outcome.js';
@@ -85,3 +86,15 @@ export function deliveryHarness(options: { settings?: Partial<WebhookSettings>; 
   });
   return { service, log, sent, lines };
 }
+
+/** Fake timers for the file's tests (time moves only with `tick`), from a fixed date. */
+export function useFakeClock(): void {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: Date.parse('2026-11-03T08:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+}
+
+export const tick = (ms: number): Promise<unknown> => vi.advanceTimersByTimeAsync(ms);

@@ -1,14 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { deliveryHarness } from './webhook-harness.js';
+import { describe, expect, it } from 'vitest';
+import { deliveryHarness, tick, useFakeClock } from './webhook-harness.js';
 
-const tick = (ms: number) => vi.advanceTimersByTimeAsync(ms);
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: Date.parse('2026-11-03T08:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'] });
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+useFakeClock();
 
 describe('webhook outcomes recorded in batches', () => {
   it('never hold back the next event of a key: an endpoint with nothing else to send has them recorded at once', async () => {
