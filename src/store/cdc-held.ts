@@ -116,9 +116,10 @@ export class HeldStates {
         v.range = this.rangeOf(k);
         this.ranges[v.range]!.push(k);
         this.sample[this.sampled++ % this.sampleSize] = k;
-        if (this.ranges.length !== this.rangeCount && this.sampled === this.sampleSize) this.rebound(true);
       }
       this.byKey.set(k, v);
+      // Relisting reads the held states: after this one joined.
+      if (this.ranges.length !== this.rangeCount && this.sampled === this.sampleSize) this.rebound(true);
     }
   }
 
