@@ -61,7 +61,7 @@ export const CONFIG_SCHEMA = Type.Object({
     maxPending: Default(Type.Integer({ minimum: 1, description: 'changes that may wait for their reorder window; past it a batch with changes is refused whole (`503` with `Retry-After`) until they have been applied' }), DEFAULT_MAX_PENDING),
   }),
   ingest: Section({
-    workers: Default(Type.Integer({ minimum: 0, maximum: 64, description: 'worker threads that decode pushed payloads (`/ingest/*`) and run the rules on them while the main thread writes the store; `0` does everything on the main thread. Default 1: on two cores it measured 1.4-1.6× the exchanges/s of 0, and 2 less than 1 (bench (l))' }), 1),
+    workers: Default(Type.Integer({ minimum: 0, maximum: 64, description: 'worker threads that decode pushed payloads (`/ingest/*`) and run the rules on them while the main thread writes the store; `0` does everything on the main thread. Default 1: on two cores it measured 1.1-1.6× the exchanges/s of 0 across runs, and 2 within a few per cent of 1 (bench (l))' }), 1),
   }, 'how pushed logs are processed'),
   limits: Section({
     ruleTimeout: Duration('50ms', 'longest one rule expression (`when`, `data`, `key`, `x-reflex-cdc`) may run; past it the exchange is a dead letter (`RX411`). Also the longest a runaway rule can hold the event loop'),
