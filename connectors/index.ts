@@ -1,4 +1,5 @@
 import { createRegistry, type Registry } from '../src/sdk/index.js';
+import { kafkaCluster } from './cluster/kafka/connector.js';
 import { awsApiGatewayFormat } from './sources/aws-apigw/format.js';
 import { ecsFormat } from './sources/ecs/format.js';
 import { elasticsearchSource } from './sources/elasticsearch/source.js';
@@ -21,5 +22,6 @@ export function builtinRegistry(): Registry {
     sources: [httpReceiver, fileSource, kafkaSource, envoyAlsSource, s3Source, elasticsearchSource],
     sinks: [stdoutSink, kafkaSink, webhookSink, postgresSink],
     formats: [kongFormat, exchangeFormat, envoyJsonFormat, awsApiGatewayFormat, ecsFormat],
+    clusters: [kafkaCluster],
   });
 }

@@ -1,3 +1,4 @@
+import type { ClusterConnector } from './cluster/types.js';
 import type { SinkConnector } from './sinks/connector.js';
 import type { SourceConnector } from './sources/connector.js';
 import type { LogFormat } from './sources/types.js';
@@ -10,12 +11,15 @@ export interface Registry {
   sources: ReadonlyMap<string, SourceConnector<any>>;
   sinks: ReadonlyMap<string, SinkConnector<any>>;
   formats: ReadonlyMap<string, LogFormat>;
+  /** Cluster engines by the key of their block under `cluster:` (`kafka`). */
+  clusters: ReadonlyMap<string, ClusterConnector>;
 }
 
 export function createRegistry(parts: {
   sources: Array<SourceConnector<any>>;
   sinks: Array<SinkConnector<any>>;
   formats: LogFormat[];
+  clusters?: ClusterConnector[];
 }): Registry {
   const byKey = <T>(items: T[], key: (t: T) => string, what: string) => {
     const map = new Map<string, T>();
@@ -30,5 +34,6 @@ export function createRegistry(parts: {
     sources: byKey(parts.sources, (s) => s.type, 'sources'),
     sinks: byKey(parts.sinks, (s) => s.type, 'sinks'),
     formats: byKey(parts.formats, (f) => f.name, 'formats'),
+    clusters: byKey(parts.clusters ?? [], (c) => c.type, 'cluster engines'),
   };
 }

@@ -15,6 +15,9 @@ import { sourceContext } from './sources/host.js';
 import { SourceMonitor } from './sources/monitor.js';
 import type { CompiledSpecSet } from './spec/types.js';
 import { SqliteStore } from './store/sqlite-store.js';
+import { ClusterIngestor } from './cluster/ingest.js';
+import type { ClusterEngine, ClusterOutput, ClusterSettings } from './cluster/types.js';
+import { hostname } from 'node:os';
 import type { EventStore } from './store/types.js';
 import { Followers } from './subscriptions/followers.js';
 
@@ -41,12 +44,19 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   store.ensureStreams(specs.streams);
   // Every follower of the log (dispatchers, webhook endpoints) holds back retention and, past its maxBacklog, ingest.
   const followers = new Followers(store.subscriptions);
-  const serviceOf = createSinkServices(registry, { logger, config, log: store, subscriptions: store.subscriptions, followers, database: store.db, durable: () => store.durable() });
+  // Cluster mode writes its outputs to Kafka in its own transactions: no service follows the local log.
+  const serviceOf = config.cluster
+    ? new Map<string, never>()
+    : createSinkServices(registry, { logger, config, log: store, subscriptions: store.subscriptions, followers, database: store.db, durable: () => store.durable() });
   const services = [...serviceOf.values()];
   const cdc = new CdcApplier(store, { reorderWindowMs: config.cdc.reorderWindowMs, maxPending: config.cdc.maxPending, logger: logger.child({ part: 'cdc' }) });
-  const ingestor = new Ingestor(store, specs, cdc, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules, logger: logger.child({ part: 'ingest' }) });
+  let engine: ClusterEngine | null = null;
+  const ingestor = config.cluster
+    ? new ClusterIngestor({ publish: (messages) => engine!.publish(messages) }, store, specs, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules })
+    : new Ingestor(store, specs, cdc, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules, logger: logger.child({ part: 'ingest' }) });
   // Decode and rules on worker threads; they load the specs from their files, so only specs that have files.
-  const workers = config.ingest.workers > 0 && specs.files.length > 0
+  // Cluster mode routes on the main thread (the rules run where the partition is owned).
+  const workers = !config.cluster && config.ingest.workers > 0 && specs.files.length > 0
     ? await IngestWorkers.start(config.ingest.workers, {
       specFiles: specs.files, specRefs: config.specRefs, formats: workerFormats(registry.formats), limits: { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules },
     }, logger.child({ part: 'ingest' })).catch((err: unknown) => (store.close(), Promise.reject(err)))
@@ -67,7 +77,10 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     ingestAuth: config.server.ingestAuth,
     apiAuth: config.server.apiAuth,
     timeouts: { requestMs: config.server.requestTimeoutMs, headersMs: config.server.headersTimeoutMs, idleMs: config.server.idleTimeoutMs },
-    routes: services.flatMap((s) => (s.routes ? [(app: FastifyInstance) => s.routes!(app)] : [])),
+    routes: [
+      ...services.flatMap((s) => (s.routes ? [(app: FastifyInstance) => s.routes!(app)] : [])),
+      ...(config.cluster ? [(app: FastifyInstance) => void app.get('/cluster', async () => engine!.status())] : []),
+    ],
     status: {
       sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag(), backlog: d.dispatcher.backlog(), maxBacklog: d.maxBacklog, ...d.dispatcher.health() })),
       sources: () => monitor.statuses(),
@@ -110,10 +123,15 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       tracked.attach(source);
       sources.push({ name, source, stopping });
     }
+    const clusterOutputs: ClusterOutput[] = [];
     for (const sinkBlock of config.sinks) {
       const connector = registry.sinks.get(sinkBlock.type);
       const settings = validateConnectorBlock('sink', sinkBlock, connector, registry);
       const name = connector!.instanceName(settings);
+      if (config.cluster) {
+        clusterOutputs.push(clusterOutput(config.cluster, sinkBlock, name, settings, connector!.streams(settings)));
+        continue;
+      }
       // The name keys the sink's committed offsets: two sinks sharing one would skip each other's records.
       if (dispatchers.some((d) => d.name === name)) throw new Error(`two sinks are named '${name}'; give one of them another \`name:\``);
       const sinkLogger = logger.child({ sink: name });
@@ -135,6 +153,22 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       followers.register({ owner: dispatcher.owner, label: `sink '${name}'`, streams: () => dispatcher.streams(), maxBacklog, backlog: () => dispatcher.backlog() });
     }
     for (const s of services) s.configured?.();
+    if (config.cluster) {
+      const connector = registry.clusters.get('kafka');
+      const kafkaBlock = Object.defineProperty({ type: 'kafka', ...config.cluster.kafka }, '__location', { value: config.cluster.kafka.__location, enumerable: false });
+      const connection = validateConnectorBlock('cluster', kafkaBlock, connector, registry);
+      engine = await connector!.start(connection, {
+        logger: logger.child({ part: 'cluster' }),
+        specs,
+        settings: config.cluster,
+        outputs: clusterOutputs,
+        instance: `${hostname()}-${process.pid}`,
+        rules: config.limits.rules,
+        dedupeWindowMs: config.store.dedupeWindowMs,
+        reorderWindowMs: config.cdc.reorderWindowMs,
+        keepLocally: (entries) => void store.commit({ entries }),
+      });
+    }
     await app.listen({ host: listenHost(config, logger), port: config.server.port });
   } catch (err) {
     // Sinks opened before the one that failed hold connections (a database, a broker): close them.
@@ -142,6 +176,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     for (const s of serviceSinks) await s.close().catch(() => undefined);
     await app.close().catch(() => undefined);
     await workers?.stop();
+    await engine?.stop().catch(() => undefined);
     store.close();
     throw err;
   }
@@ -149,8 +184,10 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   for (const d of dispatchers) d.dispatcher.start();
   for (const s of services) s.start();
   // Changes left pending by a crash (or a stop inside the window) apply now, or when their window ends.
-  cdc.applyDue();
-  cdc.start();
+  if (!config.cluster) {
+    cdc.applyDue();
+    cdc.start();
+  }
   monitor.start();
   for (const s of sources) {
     monitor.setActive(s.name, true);
@@ -200,11 +237,28 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         for (const d of dispatchers) await d.dispatcher.stop().catch((err: Error) => logger.error('sink stop failed', { error: err.message }));
         for (const s of serviceSinks) await s.close().catch((err: Error) => logger.error('sink stop failed', { error: err.message }));
         for (const s of services) await s.stop().catch((err: Error) => logger.error('sink service stop failed', { error: err.message }));
+        await engine?.stop().catch((err: Error) => logger.error('cluster stop failed', { error: err.message }));
         store.close();
       })();
       return stopping;
     },
   };
+}
+
+/**
+ * A sink block in cluster mode: kafka sinks are written by the partition owners, in the transactions
+ * that commit their offsets, so they must be on the cluster's brokers. Other sinks follow the local
+ * log, which holds nothing in cluster mode: refused rather than silently idle.
+ */
+function clusterOutput(cluster: ClusterSettings, block: ConnectorBlock, name: string, settings: Record<string, unknown>, streams: string[]): ClusterOutput {
+  if (block.type !== 'kafka') {
+    throw new Error(`${where(block)}sink '${name}': cluster mode writes kafka sinks only (the partition owners write their topics in their transactions); a ${block.type} sink would read this instance's local store, which holds no events in cluster mode`);
+  }
+  const brokers = (list: unknown) => [...(list as string[])].sort().join(',');
+  if (brokers(settings.brokers) !== brokers(cluster.kafka.brokers ?? [])) {
+    throw new Error(`${where(block)}sink '${name}': in cluster mode a kafka sink must use the brokers of cluster.kafka (${brokers(cluster.kafka.brokers ?? [])}): its topics are written in the cluster's Kafka transactions`);
+  }
+  return { name, settings, streams };
 }
 
 function where(block: ConnectorBlock): string {

@@ -14,7 +14,7 @@ const validators = new WeakMap<object, ReturnType<Ajv['compile']>>();
  * it; the registry only routes). Errors name the config file, line and field.
  */
 export function validateConnectorBlock(
-  kind: 'source' | 'sink',
+  kind: 'source' | 'sink' | 'cluster',
   block: ConnectorBlock,
   connector: { configSchema: Record<string, unknown>; takesFormat?: boolean } | undefined,
   registry: Registry,
@@ -28,7 +28,7 @@ export function validateConnectorBlock(
     ...(loc?.line !== undefined ? { line: loc.line, column: loc.column ?? 1 } : {}),
   });
   if (!connector) {
-    const known = [...(kind === 'source' ? registry.sources.keys() : registry.sinks.keys())].join(', ');
+    const known = [...(kind === 'source' ? registry.sources.keys() : kind === 'sink' ? registry.sinks.keys() : registry.clusters.keys())].join(', ');
     throw new DiagnosticError([at('/type', `unknown ${kind} type '${block.type}' (known: ${known})`)]);
   }
   const { type: _type, __location: _loc, ...settings } = block;

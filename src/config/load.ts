@@ -68,6 +68,12 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv): ReflexConfig {
     });
   config.sources = blocks(config.sources, 'sources');
   config.sinks = blocks(config.sinks, 'sinks');
+  if (config.cluster) {
+    const pos = locate('/cluster/kafka');
+    const kafka = { ...config.cluster.kafka };
+    Object.defineProperty(kafka, '__location', { value: { file, pointer: '/cluster/kafka', ...(pos ? { line: pos.line, column: pos.col } : {}) }, enumerable: false });
+    config.cluster = { ...config.cluster, kafka };
+  }
   if (problems.length > 0) throw new DiagnosticError(problems);
   return config;
 }

@@ -4,6 +4,7 @@ import type { RuleLimits } from '../rules/budget.js';
 import { parseDuration, parseSize } from './duration.js';
 import type { RawConfig } from './schema.js';
 import type { ConnectorBlock } from './types.js';
+import type { ClusterSettings } from '../cluster/types.js';
 
 /** Reports a value that passed the schema but does not parse: its JSON pointer and the reason. */
 export type Problem = (pointer: string, message: string) => void;
@@ -90,7 +91,16 @@ export function parseConfig(raw: RawConfig, where: ConfigOrigin, problem: Proble
     },
     sources: raw.sources as ConnectorBlock[],
     sinks: raw.sinks as ConnectorBlock[],
+    /** Cluster mode (null: single node). */
+    cluster: raw.cluster ? {
+      exchangesTopic: raw.cluster.exchangesTopic ?? 'reflex.exchanges',
+      partitions: raw.cluster.partitions ?? 12,
+      replicationFactor: raw.cluster.replicationFactor ?? null,
+      group: raw.cluster.group ?? 'reflex',
+      kafka: (raw.cluster.kafka ?? {}) as ClusterSettings['kafka'],
+    } satisfies ClusterSettings as ClusterSettings : null,
   };
+  if (raw.cluster && !raw.cluster.kafka) problem('/cluster', 'cluster mode needs `kafka: {brokers: [host:port, ...]}`');
   // Node refuses to start a server whose headers may take longer than the whole request.
   const { requestTimeoutMs, headersTimeoutMs } = config.server;
   if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs) {

@@ -87,6 +87,13 @@ export const CONFIG_SCHEMA = Type.Object({
     allow: Default(Type.Array(Type.String(), { description: "a spec's `$ref`s read only regular files inside the spec's own folder tree; this lists more folders (relative to the config file) and `http(s)://` URL prefixes they may read (`reflex lint` and `reflex test` take `--allow-refs <dir|url>` for the same); any other `$ref` is refused with `RX007`, unread" }), []),
     maxBytes: Size('32mb', 'largest file a `$ref`, or the spec itself, may be; a device (`/dev/zero`), FIFO or folder is refused'),
   }, "what a spec's $refs may read besides the spec's own folder tree"),
+  cluster: Type.Optional(Type.Object({
+    kafka: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'required: the brokers, `{brokers, clientId, ssl, sasl}` as for the kafka connectors' })),
+    exchangesTopic: Default(Type.String({ minLength: 1, description: 'the topic every instance produces exchanges to, keyed by resource key; its state topic is `<exchangesTopic>-state`' }), 'reflex.exchanges'),
+    partitions: Default(Type.Integer({ minimum: 1, description: 'partitions of the exchanges topic, its state topic and every changelog topic (co-partitioned; fixed once created): the most instances that can share the work' }), 12),
+    replicationFactor: Type.Optional(Type.Integer({ minimum: 1, description: 'replication factor of the topics reflex creates (default: the brokers\' `default.replication.factor`)' })),
+    group: Default(Type.String({ minLength: 1, description: 'consumer group of the instances, and the prefix of their transactional ids' }), 'reflex'),
+  }, { additionalProperties: false, description: 'many instances sharing the work through Kafka (see Scale-out); absent: one process on the embedded store' })),
   sources: ConnectorBlocks('extra sources, by `type` (below)'),
   sinks: ConnectorBlocks('sinks, by `type` (below); each has its own dispatcher and committed offset'),
 }, { additionalProperties: false });

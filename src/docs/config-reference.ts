@@ -13,7 +13,7 @@ export function configReference(schema: { properties: TProperties }, everySink: 
     for (const [name, p] of Object.entries(properties)) {
       const key = prefix + name;
       // A block of optional keys (a section, a credential) is documented key by key; anything else is one value.
-      if (p.type === 'object' && p.properties && !p.required?.length) rows(p.properties, `${key}.`);
+      if (p.type === 'object' && p.properties && Object.keys(p.properties).length > 0 && !p.required?.length) rows(p.properties, `${key}.`);
       else lines.push(`| \`${key}\` | ${shown(p.default)} | ${(p.description ?? '').replace(/\|/g, '\\|')} |`);
     }
   };

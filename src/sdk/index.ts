@@ -44,3 +44,8 @@ export { PAGE_QUERY, pageLimit, pagePosition } from '../server/paging.js';
 export { compileEventCel, type CompiledCel } from '../rules/cel.js';
 export { ExpressionError, isPromise, type CompiledExpression } from '../rules/expression.js';
 export { compileJsonata } from '../rules/jsonata/index.js';
+
+// Cluster mode: the stateful half of a partition, and what a cluster engine (connectors/cluster/) implements.
+export { PartitionState, type PartitionInput, type PartitionOptions, type PartitionOutput, type StateWrite } from '../cluster/partition.js';
+export type { ClusterConnector, ClusterContext, ClusterEngine, ClusterMember, ClusterOutput, ClusterStatus, ExchangeMessage, OwnedPartition } from '../cluster/types.js';
+export type { EntryOutcome } from '../store/types.js';

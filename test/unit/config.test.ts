@@ -68,6 +68,7 @@ describe('reflex.yaml', () => {
       limits: { jsonDepth: 256, rules: { timeoutMs: 50, maxDepth: 500, eventSize: 1024 * 1024 } },
       sources: [],
       sinks: [],
+      cluster: null,
     });
     expect({ ...defaultConfig(), file: cfg.file }).toEqual(cfg);
   });

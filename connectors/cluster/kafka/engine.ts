@@ -1,0 +1,169 @@
+import { AssignerProtocol, Kafka, Partitioners, type Admin, type Consumer, type Producer } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { BackpressureError, type ClusterContext, type ClusterEngine, type ClusterMember, type ClusterStatus, type ExchangeMessage, type PartitionInput } from '../../../src/sdk/index.js';
+import { kafkaClientConfig, type KafkaConnection } from '../../kafka/connection.js';
+import { COMPRESSION } from '../../sinks/kafka/producer.js';
+import { useSynchronousGzip } from '../../sinks/kafka/gzip-codec.js';
+import { OutputTopics } from './outputs.js';
+import { StateReader } from './restore.js';
+import { PartitionTask, type TaskContext } from './task.js';
+import { ensureTopics } from './topics.js';
+
+/** Seconds a gateway is told to wait when the brokers did not take a batch. */
+const RETRY_AFTER_S = 2;
+
+/**
+ * Cluster mode on Kafka, the way Kafka Streams does it: the exchanges topic partitioned by resource
+ * key, a consumer group sharing its partitions, one transactional producer per partition
+ * (consume-transform-produce, exactly once), and a compacted state topic co-partitioned with it.
+ */
+export class KafkaClusterEngine implements ClusterEngine {
+  private readonly kafka: Kafka;
+  private admin!: Admin;
+  private producer!: Producer;
+  private consumer!: Consumer;
+  private reader!: StateReader;
+  private readonly tasks = new Map<number, PartitionTask>();
+  private readonly stateTopic: string;
+  private readonly outputs: OutputTopics;
+  private stopped = false;
+
+  constructor(private readonly connection: KafkaConnection, private readonly ctx: ClusterContext) {
+    const { settings } = ctx;
+    // A short retry: a gateway waiting on a dead broker is better told 503 and sent elsewhere.
+    this.kafka = new Kafka({ ...kafkaClientConfig(connection, ctx.logger, { retries: 3, logs: 'folded' }), clientId: `${connection.clientId}-${ctx.instance}` });
+    this.stateTopic = `${settings.exchangesTopic}-state`;
+    this.outputs = new OutputTopics(ctx.outputs);
+  }
+
+  async start(): Promise<void> {
+    const { settings, specs, logger } = this.ctx;
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    await ensureTopics(this.admin, [
+      { topic: settings.exchangesTopic, partitions: settings.partitions, compacted: false, exact: true },
+      { topic: this.stateTopic, partitions: settings.partitions, compacted: true, exact: true },
+      ...this.outputs.plans(specs.streams, settings.partitions),
+    ], settings.replicationFactor, logger);
+    const first = this.ctx.outputs[0]?.settings;
+    const compression = (first?.compression as keyof typeof COMPRESSION | undefined) ?? 'gzip';
+    if (compression === 'gzip') useSynchronousGzip(first?.compressionLevel as number | undefined);
+
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    await this.producer.connect();
+    this.reader = new StateReader(this.kafka, this.stateTopic, `${settings.group}.restore.${randomUUID()}`, logger);
+    await this.reader.start();
+
+    const taskContext: TaskContext = {
+      kafka: this.kafka, admin: this.admin, reader: this.reader, outputs: this.outputs,
+      exchangesTopic: settings.exchangesTopic, stateTopic: this.stateTopic, group: settings.group,
+      compression: COMPRESSION[compression],
+      partitionOptions: { specs, rules: this.ctx.rules, dedupeWindowMs: this.ctx.dedupeWindowMs, reorderWindowMs: this.ctx.reorderWindowMs, logger },
+      keepLocally: this.ctx.keepLocally,
+      seek: (partition, offset) => this.consumer.seek({ topic: settings.exchangesTopic, partition, offset: String(offset) }),
+      logger,
+    };
+    const consumer = this.kafka.consumer({ groupId: settings.group, readUncommitted: false, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
+    this.consumer = consumer;
+    // kafkajs rebalances eagerly and says nothing of revocation: each join carries the whole assignment.
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const assigned = e.payload.memberAssignment[settings.exchangesTopic] ?? [];
+      void this.assign(new Set(assigned), taskContext);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: settings.exchangesTopic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.max(1, settings.partitions),
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const task = this.tasks.get(batch.partition);
+        if (!task || batch.messages.length === 0) return;
+        task.highWatermark = Number(batch.highWatermark);
+        // Restoring: keep the membership alive while waiting (a large state takes longer than a session).
+        const beat = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
+        let ready: boolean;
+        try {
+          ready = await task.ready();
+        } finally {
+          clearInterval(beat);
+        }
+        if (!ready || !isRunning() || isStale()) return;
+        const inputs = batch.messages.map((m): PartitionInput => {
+          const headers = m.headers ?? {};
+          return {
+            offset: Number(m.offset),
+            requestKey: headers['reflex-request-key']?.toString() ?? '',
+            source: headers['reflex-source']?.toString() ?? 'cluster',
+            retry: headers['reflex-retry'] !== undefined,
+            exchange: JSON.parse(m.value!.toString()),
+          };
+        });
+        const last = Number(batch.lastOffset());
+        if (await task.process(inputs, last)) resolveOffset(batch.lastOffset());
+        await heartbeat().catch(() => undefined);
+      },
+    });
+  }
+
+  async publish(messages: ExchangeMessage[]): Promise<void> {
+    if (this.stopped) throw new BackpressureError('reflex is stopping; nothing of this batch was stored, send it again', 1);
+    try {
+      await this.producer.send({
+        topic: this.ctx.settings.exchangesTopic,
+        acks: -1,
+        messages: messages.map((m) => ({
+          key: m.key,
+          value: m.value,
+          headers: { 'reflex-request-key': m.requestKey, 'reflex-source': m.source, ...(m.retry ? { 'reflex-retry': '1' } : {}) },
+        })),
+      });
+    } catch (err) {
+      throw new BackpressureError(`the cluster's Kafka did not take this batch (${(err as Error).message}); nothing of it was acknowledged, send it again`, RETRY_AFTER_S);
+    }
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const { settings, instance } = this.ctx;
+    let members: ClusterMember[] = [];
+    try {
+      const { groups } = await this.admin.describeGroups([settings.group]);
+      members = (groups[0]?.members ?? []).map((m) => {
+        const assignment = m.memberAssignment.length > 0 ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
+        return { memberId: m.memberId, clientId: m.clientId, host: m.clientHost, partitions: [...(assignment?.assignment[settings.exchangesTopic] ?? [])].sort((a, b) => a - b) };
+      });
+    } catch (err) {
+      this.ctx.logger.warn('could not describe the consumer group', { error: (err as Error).message });
+    }
+    return {
+      instance, group: settings.group, exchangesTopic: settings.exchangesTopic, partitions: settings.partitions, members,
+      owned: [...this.tasks.values()].map((t) => t.describe()).sort((a, b) => a.partition - b.partition),
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.consumer?.disconnect().catch(() => undefined);
+    await Promise.all([...this.tasks.values()].map((t) => t.close()));
+    this.tasks.clear();
+    await this.reader?.stop();
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+
+  /** Drops the partitions this instance no longer owns and opens the new ones. */
+  private async assign(partitions: Set<number>, context: TaskContext): Promise<void> {
+    const gone: PartitionTask[] = [];
+    for (const [p, task] of this.tasks) {
+      if (partitions.has(p) && !task.lost) continue;
+      this.tasks.delete(p);
+      gone.push(task);
+    }
+    // A lost task's partition assigned again opens only once the lost task let go of its producer.
+    await Promise.all(gone.map((t) => t.close()));
+    for (const p of partitions) {
+      if (!this.tasks.has(p) && !this.stopped) this.tasks.set(p, new PartitionTask(p, context));
+    }
+    this.ctx.logger.info('partitions assigned', { partitions: [...partitions].sort((a, b) => a - b) });
+  }
+}

@@ -1,0 +1,100 @@
+import type { Logger } from '../logger.js';
+import type { RuleLimits } from '../rules/budget.js';
+import type { CompiledSpecSet } from '../spec/types.js';
+import type { EntryOutcome } from '../store/types.js';
+
+/** `cluster:` of reflex.yaml, parsed (src/config/parse.ts); `kafka` is the engine's own block. */
+export interface ClusterSettings {
+  /** The exchanges topic every instance produces to and the group consumes. */
+  exchangesTopic: string;
+  partitions: number;
+  /** Replication factor of the topics reflex creates; null: the brokers' default. */
+  replicationFactor: number | null;
+  /** Consumer group id, and the prefix of every transactional id. */
+  group: string;
+  /** The connection block (validated by the engine's connector against its own schema). */
+  kafka: { readonly __location?: { file: string; pointer: string; line?: number; column?: number }; [key: string]: unknown };
+}
+
+/** An Exchange on its way to the exchanges topic: routed and keyed where its log arrived. */
+export interface ExchangeMessage {
+  /** The resource key (the partition's key), else the request key. */
+  key: string;
+  /** The redacted Exchange as JSON. */
+  value: string;
+  /** `<gateway>:<request id>`, the entry's identity for dedupe. */
+  requestKey: string;
+  /** The source it came through (for dead letters made by the partition's owner). */
+  source: string;
+  /** A dead letter sent again: its owner processes it even though its request key was seen. */
+  retry?: boolean;
+}
+
+/** Where a kafka sink block sends streams; the cluster writes these topics itself, in its transactions. */
+export interface ClusterOutput {
+  name: string;
+  settings: Record<string, unknown>;
+  /** Streams it takes (`*` for all). */
+  streams: string[];
+}
+
+export interface ClusterContext {
+  logger: Logger;
+  specs: CompiledSpecSet;
+  settings: ClusterSettings;
+  outputs: ClusterOutput[];
+  /** This instance's name in `GET /cluster` (host and port of its HTTP server). */
+  instance: string;
+  rules: RuleLimits;
+  dedupeWindowMs: number;
+  reorderWindowMs: number;
+  /** Dead letters and unmatched exchanges of owned partitions go to the local store. */
+  keepLocally(entries: EntryOutcome[]): void;
+}
+
+export interface OwnedPartition {
+  partition: number;
+  status: 'restoring' | 'running';
+  /** Records read back from the state topic when the partition was taken. */
+  restoredRecords: number;
+  restoreMs: number | null;
+  /** Next exchange offset to process; null until known. */
+  nextOffset: number | null;
+  highWatermark: number | null;
+  lag: number | null;
+  /** CDC changes waiting for their reorder window. */
+  pending: number;
+  keys: number;
+}
+
+export interface ClusterMember {
+  memberId: string;
+  clientId: string;
+  host: string;
+  partitions: number[];
+}
+
+export interface ClusterStatus {
+  instance: string;
+  group: string;
+  exchangesTopic: string;
+  partitions: number;
+  members: ClusterMember[];
+  owned: OwnedPartition[];
+}
+
+/** The running engine: the stateless half hands exchanges to it, the stateful half runs inside. */
+export interface ClusterEngine {
+  /** Resolves once the brokers acknowledged every message (acks=all); rejects with BackpressureError otherwise. */
+  publish(messages: ExchangeMessage[]): Promise<void>;
+  status(): Promise<ClusterStatus>;
+  stop(): Promise<void>;
+}
+
+/** A cluster engine (`cluster.kafka`), registered like connectors so src/ never imports one. */
+export interface ClusterConnector {
+  type: string;
+  /** Schema of the engine's connection block. */
+  configSchema: Record<string, unknown>;
+  start(connection: Record<string, unknown>, context: ClusterContext): Promise<ClusterEngine>;
+}
