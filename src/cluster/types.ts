@@ -12,6 +12,8 @@ export interface ClusterSettings {
   replicationFactor: number | null;
   /** Consumer group id, and the prefix of every transactional id. */
   group: string;
+  /** A member not heard from this long leaves the group (its partitions move). */
+  sessionTimeoutMs: number;
   /** The connection block (validated by the engine's connector against its own schema). */
   kafka: { readonly __location?: { file: string; pointer: string; line?: number; column?: number }; [key: string]: unknown };
 }

@@ -63,7 +63,7 @@ export class KafkaClusterEngine implements ClusterEngine {
       seek: (partition, offset) => this.consumer.seek({ topic: settings.exchangesTopic, partition, offset: String(offset) }),
       logger,
     };
-    const consumer = this.kafka.consumer({ groupId: settings.group, readUncommitted: false, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false });
+    const consumer = this.kafka.consumer({ groupId: settings.group, readUncommitted: false, sessionTimeout: settings.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(settings.sessionTimeoutMs / 10)), allowAutoTopicCreation: false });
     this.consumer = consumer;
     // kafkajs rebalances eagerly and says nothing of revocation: each join carries the whole assignment.
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
