@@ -18,6 +18,7 @@ import { SqliteStore } from './store/sqlite-store.js';
 import { ClusterIngestor } from './cluster/ingest.js';
 import type { ClusterEngine, ClusterOutput, ClusterSettings } from './cluster/types.js';
 import { hostname } from 'node:os';
+import { BackpressureError } from './sources/types.js';
 import type { EventStore } from './store/types.js';
 import { Followers } from './subscriptions/followers.js';
 
@@ -52,7 +53,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   const cdc = new CdcApplier(store, { reorderWindowMs: config.cdc.reorderWindowMs, maxPending: config.cdc.maxPending, logger: logger.child({ part: 'cdc' }) });
   let engine: ClusterEngine | null = null;
   const ingestor = config.cluster
-    ? new ClusterIngestor({ publish: (messages) => engine!.publish(messages) }, store, specs, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules })
+    ? new ClusterIngestor({ publish: (messages) => (engine ? engine.publish(messages) : Promise.reject(new BackpressureError('reflex is joining the cluster; send it again', 1))) }, store, specs, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules })
     : new Ingestor(store, specs, cdc, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules, logger: logger.child({ part: 'ingest' }) });
   // Decode and rules on worker threads; they load the specs from their files, so only specs that have files.
   // Cluster mode routes on the main thread (the rules run where the partition is owned).
@@ -77,9 +78,9 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     ingestAuth: config.server.ingestAuth,
     apiAuth: config.server.apiAuth,
     timeouts: { requestMs: config.server.requestTimeoutMs, headersMs: config.server.headersTimeoutMs, idleMs: config.server.idleTimeoutMs },
+    cluster: config.cluster ? { engine: () => engine, topics: clusterTopics(config) } : null,
     routes: [
       ...services.flatMap((s) => (s.routes ? [(app: FastifyInstance) => s.routes!(app)] : [])),
-      ...(config.cluster ? [(app: FastifyInstance) => void app.get('/cluster', async () => engine!.status())] : []),
     ],
     status: {
       sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag(), backlog: d.dispatcher.backlog(), maxBacklog: d.maxBacklog, ...d.dispatcher.health() })),
@@ -153,6 +154,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       followers.register({ owner: dispatcher.owner, label: `sink '${name}'`, streams: () => dispatcher.streams(), maxBacklog, backlog: () => dispatcher.backlog() });
     }
     for (const s of services) s.configured?.();
+    await app.listen({ host: listenHost(config, logger), port: config.server.port });
     if (config.cluster) {
       const connector = registry.clusters.get('kafka');
       const kafkaBlock = Object.defineProperty({ type: 'kafka', ...config.cluster.kafka }, '__location', { value: config.cluster.kafka.__location, enumerable: false });
@@ -162,14 +164,13 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         specs,
         settings: config.cluster,
         outputs: clusterOutputs,
-        instance: `${hostname()}-${process.pid}`,
+        instance: config.cluster.advertisedUrl ?? advertisedUrl(app, config),
         rules: config.limits.rules,
         dedupeWindowMs: config.store.dedupeWindowMs,
         reorderWindowMs: config.cdc.reorderWindowMs,
         keepLocally: (entries) => void store.commit({ entries }),
       });
     }
-    await app.listen({ host: listenHost(config, logger), port: config.server.port });
   } catch (err) {
     // Sinks opened before the one that failed hold connections (a database, a broker): close them.
     for (const d of dispatchers) await d.dispatcher.stop().catch(() => undefined);
@@ -205,10 +206,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   pruneTimer.unref();
   ready = true;
 
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.server.port;
-  const host = typeof address === 'object' && address ? address.address : config.server.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = listeningUrl(app, config);
   let stopping: Promise<void> | null = null;
   return {
     url,
@@ -259,6 +257,26 @@ function clusterOutput(cluster: ClusterSettings, block: ConnectorBlock, name: st
     throw new Error(`${where(block)}sink '${name}': in cluster mode a kafka sink must use the brokers of cluster.kafka (${brokers(cluster.kafka.brokers ?? [])}): its topics are written in the cluster's Kafka transactions`);
   }
   return { name, settings, streams };
+}
+
+function listeningUrl(app: FastifyInstance, config: ReflexConfig): string {
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const host = typeof address === 'object' && address ? address.address : config.server.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** What other instances call this one by: the listening URL, with this host's name for a wildcard address. */
+function advertisedUrl(app: FastifyInstance, config: ReflexConfig): string {
+  const url = new URL(listeningUrl(app, config));
+  if (url.hostname === '0.0.0.0' || url.hostname === '[::]') url.hostname = hostname();
+  return url.origin;
+}
+
+/** Where cluster mode's records are, for the routes that answer 501 (the kafka sinks' topic templates). */
+function clusterTopics(config: ReflexConfig): string {
+  const templates = config.sinks.filter((s) => s.type === 'kafka').map((s) => String(s.topic ?? '{stream}'));
+  return templates.length > 0 ? templates.join(', ') : 'no kafka sink is configured';
 }
 
 function where(block: ConnectorBlock): string {

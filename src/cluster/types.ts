@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import type { RuleLimits } from '../rules/budget.js';
 import type { CompiledSpecSet } from '../spec/types.js';
 import type { EntryOutcome } from '../store/types.js';
+import type { ResourceState } from '../cdc/types.js';
 
 /** `cluster:` of reflex.yaml, parsed (src/config/parse.ts); `kafka` is the engine's own block. */
 export interface ClusterSettings {
@@ -12,6 +13,8 @@ export interface ClusterSettings {
   replicationFactor: number | null;
   /** Consumer group id, and the prefix of every transactional id. */
   group: string;
+  /** The URL other instances reach this one at (null: derived from where it listens). */
+  advertisedUrl: string | null;
   /** A member not heard from this long leaves the group (its partitions move). */
   sessionTimeoutMs: number;
   /** The connection block (validated by the engine's connector against its own schema). */
@@ -45,7 +48,7 @@ export interface ClusterContext {
   specs: CompiledSpecSet;
   settings: ClusterSettings;
   outputs: ClusterOutput[];
-  /** This instance's name in `GET /cluster` (host and port of its HTTP server). */
+  /** This instance's advertised URL: its name in `GET /cluster`, where other instances send a key's owner lookups. */
   instance: string;
   rules: RuleLimits;
   dedupeWindowMs: number;
@@ -73,6 +76,8 @@ export interface ClusterMember {
   memberId: string;
   clientId: string;
   host: string;
+  /** The member's advertised URL (from its client id), where its keys are answered. */
+  url: string | null;
   partitions: number[];
 }
 
@@ -85,11 +90,18 @@ export interface ClusterStatus {
   owned: OwnedPartition[];
 }
 
+export type ResourceLookup =
+  | { kind: 'state'; partition: number; state: ResourceState | null }
+  | { kind: 'owner'; partition: number; url: string }
+  | { kind: 'unavailable'; partition: number };
+
 /** The running engine: the stateless half hands exchanges to it, the stateful half runs inside. */
 export interface ClusterEngine {
   /** Resolves once the brokers acknowledged every message (acks=all); rejects with BackpressureError otherwise. */
   publish(messages: ExchangeMessage[]): Promise<void>;
   status(): Promise<ClusterStatus>;
+  /** The state of a resource key, from this instance if it owns the key's partition, else where to ask. */
+  resource(resource: string, key: string): Promise<ResourceLookup>;
   stop(): Promise<void>;
 }
 

@@ -97,6 +97,7 @@ export function parseConfig(raw: RawConfig, where: ConfigOrigin, problem: Proble
       partitions: raw.cluster.partitions ?? 12,
       replicationFactor: raw.cluster.replicationFactor ?? null,
       group: raw.cluster.group ?? 'reflex',
+      advertisedUrl: raw.cluster.advertisedUrl ?? null,
       sessionTimeoutMs: ms('/cluster/sessionTimeout', raw.cluster.sessionTimeout ?? '30s', '30s, 10s', { min: 1 }),
       kafka: (raw.cluster.kafka ?? {}) as ClusterSettings['kafka'],
     } satisfies ClusterSettings as ClusterSettings : null,

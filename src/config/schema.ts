@@ -93,6 +93,7 @@ export const CONFIG_SCHEMA = Type.Object({
     partitions: Default(Type.Integer({ minimum: 1, description: 'partitions of the exchanges topic, its state topic and every changelog topic (co-partitioned; fixed once created): the most instances that can share the work' }), 12),
     replicationFactor: Type.Optional(Type.Integer({ minimum: 1, description: 'replication factor of the topics reflex creates (default: the brokers\' `default.replication.factor`)' })),
     group: Default(Type.String({ minLength: 1, description: 'consumer group of the instances, and the prefix of their transactional ids' }), 'reflex'),
+    advertisedUrl: Type.Optional(Type.String({ minLength: 1, description: 'the URL other instances reach this one at, for the key lookups they redirect to its owner (default: the listening URL, this host\'s name for `0.0.0.0`)' })),
     sessionTimeout: Duration('30s', 'an instance not heard from this long is dropped from the group and its partitions move to the others (at least the brokers\' `group.min.session.timeout.ms`, 6s by default)'),
   }, { additionalProperties: false, description: 'many instances sharing the work through Kafka (see Scale-out); absent: one process on the embedded store' })),
   sources: ConnectorBlocks('extra sources, by `type` (below)'),

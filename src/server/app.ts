@@ -10,6 +10,8 @@ import type { SourceProblem } from '../sources/monitor.js';
 import type { EventStore } from '../store/types.js';
 import { registerConsumerRoutes } from './consumer-routes.js';
 import { registerResourceRoutes } from './resource-routes.js';
+import { registerClusterRoutes } from './cluster-routes.js';
+import type { ClusterEngine } from '../cluster/types.js';
 import type { Ingestor } from '../pipeline/ingest.js';
 import { ownApiDocument } from './own-api.js';
 
@@ -32,6 +34,8 @@ export interface ServerOptions {
   ingestAuth?: Credential | null;
   /** Credential required on the other routes (health aside); null lets only loopback clients in. */
   apiAuth?: Credential | null;
+  /** Cluster mode: the engine (null until it joined) and where the records are, for the routes that change. */
+  cluster?: { engine: () => ClusterEngine | null; topics: string } | null;
   /** More route groups (webhooks). */
   routes?: Array<(app: FastifyInstance) => void>;
   /** Milliseconds (0: none) to receive a whole request, its headers, and between two socket reads or writes. */
@@ -120,8 +124,12 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
   for (const [name, handler] of Object.entries(options.status ?? {})) app.get(`/${name}`, async () => handler());
 
   // An SSE tail is quiet between events: its heartbeat must come before the idle timeout closes it.
-  registerConsumerRoutes(app, options.store, { heartbeatMs: timeouts.idleMs > 0 ? Math.min(15_000, Math.floor(timeouts.idleMs / 2)) : 15_000 });
-  registerResourceRoutes(app, options.store, options.resources);
+  if (options.cluster) {
+    registerClusterRoutes(app, options.cluster.engine, options.resources, options.cluster.topics);
+  } else {
+    registerConsumerRoutes(app, options.store, { heartbeatMs: timeouts.idleMs > 0 ? Math.min(15_000, Math.floor(timeouts.idleMs / 2)) : 15_000 });
+    registerResourceRoutes(app, options.store, options.resources);
+  }
   for (const register of options.routes ?? []) register(app);
 
   app.post<{ Params: { id: string } }>('/dead-letters/:id/retry', async (request, reply) => {

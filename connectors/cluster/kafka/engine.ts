@@ -1,6 +1,6 @@
 import { AssignerProtocol, Kafka, Partitioners, type Admin, type Consumer, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { BackpressureError, type ClusterContext, type ClusterEngine, type ClusterMember, type ClusterStatus, type ExchangeMessage, type PartitionInput } from '../../../src/sdk/index.js';
+import { BackpressureError, type ResourceLookup, type ClusterContext, type ClusterEngine, type ClusterMember, type ClusterStatus, type ExchangeMessage, type PartitionInput } from '../../../src/sdk/index.js';
 import { kafkaClientConfig, type KafkaConnection } from '../../kafka/connection.js';
 import { COMPRESSION } from '../../sinks/kafka/producer.js';
 import { useSynchronousGzip } from '../../sinks/kafka/gzip-codec.js';
@@ -31,7 +31,7 @@ export class KafkaClusterEngine implements ClusterEngine {
   constructor(private readonly connection: KafkaConnection, private readonly ctx: ClusterContext) {
     const { settings } = ctx;
     // A short retry: a gateway waiting on a dead broker is better told 503 and sent elsewhere.
-    this.kafka = new Kafka({ ...kafkaClientConfig(connection, ctx.logger, { retries: 3, logs: 'folded' }), clientId: `${connection.clientId}-${ctx.instance}` });
+    this.kafka = new Kafka({ ...kafkaClientConfig(connection, ctx.logger, { retries: 3, logs: 'folded' }), clientId: `${connection.clientId}@${ctx.instance}` });
     this.stateTopic = `${settings.exchangesTopic}-state`;
     this.outputs = new OutputTopics(ctx.outputs);
   }
@@ -130,7 +130,8 @@ export class KafkaClusterEngine implements ClusterEngine {
       const { groups } = await this.admin.describeGroups([settings.group]);
       members = (groups[0]?.members ?? []).map((m) => {
         const assignment = m.memberAssignment.length > 0 ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
-        return { memberId: m.memberId, clientId: m.clientId, host: m.clientHost, partitions: [...(assignment?.assignment[settings.exchangesTopic] ?? [])].sort((a, b) => a - b) };
+        const at = m.clientId.indexOf('@');
+        return { memberId: m.memberId, clientId: m.clientId, host: m.clientHost, url: at >= 0 ? m.clientId.slice(at + 1) : null, partitions: [...(assignment?.assignment[settings.exchangesTopic] ?? [])].sort((a, b) => a - b) };
       });
     } catch (err) {
       this.ctx.logger.warn('could not describe the consumer group', { error: (err as Error).message });
@@ -139,6 +140,15 @@ export class KafkaClusterEngine implements ClusterEngine {
       instance, group: settings.group, exchangesTopic: settings.exchangesTopic, partitions: settings.partitions, members,
       owned: [...this.tasks.values()].map((t) => t.describe()).sort((a, b) => a.partition - b.partition),
     };
+  }
+
+  async resource(resource: string, key: string): Promise<ResourceLookup> {
+    const partition = partitionOf(key, this.ctx.settings.partitions);
+    const task = this.tasks.get(partition);
+    if (task?.status === 'running' && !task.lost) return { kind: 'state', partition, state: task.get(resource, key) };
+    const owner = (await this.status()).members.find((m) => m.partitions.includes(partition));
+    if (owner?.url && owner.url !== this.ctx.instance) return { kind: 'owner', partition, url: owner.url };
+    return { kind: 'unavailable', partition };
   }
 
   async stop(): Promise<void> {
@@ -166,4 +176,12 @@ export class KafkaClusterEngine implements ClusterEngine {
     }
     this.ctx.logger.info('partitions assigned', { partitions: [...partitions].sort((a, b) => a - b) });
   }
+}
+
+const keyPartitioner = Partitioners.DefaultPartitioner();
+
+/** The partition the exchanges of `key` are produced to: Java's murmur2 partitioner, as the producer uses. */
+export function partitionOf(key: string, partitions: number): number {
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+  return keyPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
 }

@@ -1,5 +1,5 @@
 import type { Admin, Kafka, Message, Producer, TopicMessages, CompressionTypes } from 'kafkajs';
-import { PartitionState, type Logger, type OwnedPartition, type PartitionInput, type PartitionOptions, type PartitionOutput, type EntryOutcome } from '../../../src/sdk/index.js';
+import { PartitionState, type ResourceState, type Logger, type OwnedPartition, type PartitionInput, type PartitionOptions, type PartitionOutput, type EntryOutcome } from '../../../src/sdk/index.js';
 import type { StateReader } from './restore.js';
 import type { OutputTopics } from './outputs.js';
 
@@ -63,6 +63,10 @@ export class PartitionTask {
       partition: this.partition, status: this.status, restoredRecords: this.restoredRecords, restoreMs: this.restoreMs,
       nextOffset: this.nextOffset, highWatermark: this.highWatermark, lag, pending: this.state?.pendingCount ?? 0, keys: this.state?.keys ?? 0,
     };
+  }
+
+  get(resource: string, key: string): ResourceState | null {
+    return this.state?.get(resource, key) ?? null;
   }
 
   /** Processes a batch of exchanges (offsets below nextOffset were processed already and are skipped). */

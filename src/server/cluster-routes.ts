@@ -1,0 +1,46 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ClusterEngine } from '../cluster/types.js';
+
+/**
+ * The HTTP surface that changes in cluster mode. `GET /cluster` shows the group; a resource key is
+ * answered by the instance that owns its partition (this one, or a 307 to the owner's advertised
+ * URL; 503 while the partition moves). Streams are Kafka topics in cluster mode: the routes that
+ * read the local log answer 501 naming where the records are, rather than an empty log.
+ */
+export function registerClusterRoutes(app: FastifyInstance, engine: () => ClusterEngine | null, names: string[], topics: string): void {
+  const known = new Set(names);
+  const starting = (reply: FastifyReply) => reply.code(503).header('retry-after', '1').send({ error: 'reflex is joining the cluster' });
+
+  app.get('/cluster', async (_request, reply) => {
+    const e = engine();
+    return e ? e.status() : starting(reply);
+  });
+
+  app.get<{ Params: { name: string; '*': string } }>('/resources/:name/*', async (request, reply) => {
+    const { name } = request.params;
+    if (!known.has(name)) return reply.code(404).send({ error: `no resource with cdc named '${name}'`, resources: names });
+    const e = engine();
+    if (!e) return starting(reply);
+    const key = request.params['*'];
+    const found = await e.resource(name, key);
+    if (found.kind === 'owner') {
+      return reply.code(307).header('location', `${found.url}/resources/${encodeURIComponent(name)}/${key}`).send({ partition: found.partition, owner: found.url });
+    }
+    if (found.kind === 'unavailable') {
+      return reply.code(503).header('retry-after', '2').send({ error: `partition ${found.partition}, which holds ${name}/${key}, is moving between instances; ask again`, partition: found.partition });
+    }
+    const state = found.state;
+    if (!state) return reply.code(404).send({ error: `no state for ${name}/${key}`, partition: found.partition });
+    const time = new Date(state.timeMs).toISOString();
+    if (state.deleted) return reply.code(404).send({ error: `${name}/${key} was deleted`, deleted: true, version: state.version, time, partition: found.partition });
+    return { key, state: state.state, version: state.version, time, partition: found.partition };
+  });
+
+  const elsewhere = (what: string) => async (_request: unknown, reply: FastifyReply) =>
+    reply.code(501).send({ error: `cluster mode: ${what}; the records are on the Kafka topics (${topics})` });
+  app.get('/resources', elsewhere('resource keys are spread over the partition owners: ask for one key (GET /resources/{name}/{key}), or read the compacted changelog topics'));
+  app.get('/resources/:name', elsewhere('resource keys are spread over the partition owners: ask for one key (GET /resources/{name}/{key}), or read the compacted changelog topics'));
+  app.get('/streams', elsewhere('streams are not kept in the local store'));
+  app.get('/streams/*', elsewhere('streams are not kept in the local store'));
+  app.post('/streams/*', elsewhere('streams are not kept in the local store'));
+}
