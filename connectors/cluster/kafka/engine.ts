@@ -65,8 +65,11 @@ export class KafkaClusterEngine implements ClusterEngine {
     };
     const consumer = this.kafka.consumer({ groupId: settings.group, readUncommitted: false, sessionTimeout: settings.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(settings.sessionTimeoutMs / 10)), allowAutoTopicCreation: false });
     this.consumer = consumer;
+    let joined!: () => void;
+    const firstJoin = new Promise<void>((resolve) => (joined = resolve));
     // kafkajs rebalances eagerly and says nothing of revocation: each join carries the whole assignment.
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      joined();
       const assigned = e.payload.memberAssignment[settings.exchangesTopic] ?? [];
       void this.assign(new Set(assigned), taskContext);
     });
@@ -78,7 +81,11 @@ export class KafkaClusterEngine implements ClusterEngine {
       partitionsConsumedConcurrently: Math.max(1, settings.partitions),
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const task = this.tasks.get(batch.partition);
-        if (!task || batch.messages.length === 0) return;
+        if (!task || batch.messages.length === 0) {
+          // Not this instance's (yet: its join is being handled): fetched again, not at full speed.
+          if (!task) await new Promise((r) => setTimeout(r, 50));
+          return;
+        }
         task.highWatermark = Number(batch.highWatermark);
         // Restoring: keep the membership alive while waiting (a large state takes longer than a session).
         const beat = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
@@ -104,6 +111,9 @@ export class KafkaClusterEngine implements ClusterEngine {
         await heartbeat().catch(() => undefined);
       },
     });
+    // Ready (for /readyz) once in the group; a join that takes longer than a session is logged, not fatal.
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), settings.sessionTimeoutMs).unref());
+    if (!(await Promise.race([firstJoin.then(() => true), timeout]))) logger.warn('not in the consumer group yet; going on', { group: settings.group });
   }
 
   async publish(messages: ExchangeMessage[]): Promise<void> {
@@ -169,11 +179,14 @@ export class KafkaClusterEngine implements ClusterEngine {
       this.tasks.delete(p);
       gone.push(task);
     }
-    // A lost task's partition assigned again opens only once the lost task let go of its producer.
+    const open = (only: (p: number) => boolean) => {
+      for (const p of partitions) if (!this.tasks.has(p) && !this.stopped && only(p)) this.tasks.set(p, new PartitionTask(p, context));
+    };
+    // New partitions open at once; one whose lost task is closing opens once that task let go of its producer.
+    const closing = new Set(gone.map((t) => t.partition));
+    open((p) => !closing.has(p));
     await Promise.all(gone.map((t) => t.close()));
-    for (const p of partitions) {
-      if (!this.tasks.has(p) && !this.stopped) this.tasks.set(p, new PartitionTask(p, context));
-    }
+    open(() => true);
     this.ctx.logger.info('partitions assigned', { partitions: [...partitions].sort((a, b) => a - b) });
   }
 }

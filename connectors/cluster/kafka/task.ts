@@ -69,11 +69,15 @@ export class PartitionTask {
     return this.state?.get(resource, key) ?? null;
   }
 
-  /** Processes a batch of exchanges (offsets below nextOffset were processed already and are skipped). */
+  /**
+   * Processes a batch of exchanges (offsets below nextOffset were processed already and are skipped);
+   * true once the batch is done with, false when it must be fetched again (the step failed, or the
+   * partition is no longer this instance's).
+   */
   process(inputs: PartitionInput[], lastOffset: number): Promise<boolean> {
     return this.step(async (state) => {
       const fresh = inputs.filter((i) => i.offset >= this.nextOffset!);
-      if (fresh.length === 0) return false;
+      if (fresh.length === 0) return true;
       const output = await state.process(fresh, Date.now());
       await this.commit(output, lastOffset + 1);
       this.nextOffset = lastOffset + 1;
