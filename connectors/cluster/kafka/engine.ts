@@ -1,6 +1,6 @@
-import { AssignerProtocol, Kafka, Partitioners, type Admin, type Consumer, type Producer } from 'kafkajs';
+import { AssignerProtocol, Kafka, Partitioners, type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { BackpressureError, type ResourceLookup, type ClusterContext, type ClusterEngine, type ClusterMember, type ClusterStatus, type ExchangeMessage, type PartitionInput } from '../../../src/sdk/index.js';
+import { BackpressureError, CODES, type ResourceLookup, type ClusterContext, type ClusterEngine, type ClusterMember, type ClusterStatus, type ExchangeMessage, type PartitionInput } from '../../../src/sdk/index.js';
 import { kafkaClientConfig, type KafkaConnection } from '../../kafka/connection.js';
 import { COMPRESSION } from '../../sinks/kafka/producer.js';
 import { useSynchronousGzip } from '../../sinks/kafka/gzip-codec.js';
@@ -87,33 +87,51 @@ export class KafkaClusterEngine implements ClusterEngine {
           return;
         }
         task.highWatermark = Number(batch.highWatermark);
-        // Restoring: keep the membership alive while waiting (a large state takes longer than a session).
+        // Restoring (or reopening after a failed step): keep the membership alive while waiting,
+        // as a large state takes longer to read than a session lasts.
         const beat = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
-        let ready: boolean;
         try {
-          ready = await task.ready();
+          if (!(await task.ready()) || !isRunning() || isStale()) return;
+          const inputs = this.readExchanges(batch.topic, batch.partition, batch.messages);
+          if (await task.process(inputs, Number(batch.lastOffset()))) resolveOffset(batch.lastOffset());
         } finally {
           clearInterval(beat);
         }
-        if (!ready || !isRunning() || isStale()) return;
-        const inputs = batch.messages.map((m): PartitionInput => {
-          const headers = m.headers ?? {};
-          return {
-            offset: Number(m.offset),
-            requestKey: headers['reflex-request-key']?.toString() ?? '',
-            source: headers['reflex-source']?.toString() ?? 'cluster',
-            retry: headers['reflex-retry'] !== undefined,
-            exchange: JSON.parse(m.value!.toString()),
-          };
-        });
-        const last = Number(batch.lastOffset());
-        if (await task.process(inputs, last)) resolveOffset(batch.lastOffset());
         await heartbeat().catch(() => undefined);
       },
     });
     // Ready (for /readyz) once in the group; a join that takes longer than a session is logged, not fatal.
     const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), settings.sessionTimeoutMs).unref());
     if (!(await Promise.race([firstJoin.then(() => true), timeout]))) logger.warn('not in the consumer group yet; going on', { group: settings.group });
+  }
+
+  /**
+   * The exchanges of a fetched batch. A message that is not one (something else produced to the
+   * topic) becomes a dead letter here, naming its topic, partition and offset, and is skipped.
+   */
+  private readExchanges(topic: string, partition: number, messages: KafkaMessage[]): PartitionInput[] {
+    const inputs: PartitionInput[] = [];
+    for (const m of messages) {
+      const headers = m.headers ?? {};
+      const where = `${topic}/${partition}@${m.offset}`;
+      let exchange: unknown;
+      try {
+        exchange = JSON.parse(m.value?.toString() ?? 'null');
+      } catch (err) {
+        exchange = err as Error;
+      }
+      const requestKey = headers['reflex-request-key']?.toString();
+      if (exchange instanceof Error || typeof exchange !== 'object' || exchange === null || !requestKey) {
+        const reason = exchange instanceof Error ? `its value is not JSON (${exchange.message})` : !requestKey ? 'it has no reflex-request-key header' : 'its value is not a JSON object';
+        this.ctx.keepLocally([{
+          requestKey: `kafka:${where}`, records: [],
+          deadLetter: { source: 'cluster', requestKey: `kafka:${where}`, diagnostic: { code: CODES.processingFailed, severity: 'error', message: `message ${where} of the exchanges topic is not an Exchange reflex produced: ${reason}` }, record: m.value?.toString() ?? null },
+        }]);
+        continue;
+      }
+      inputs.push({ offset: Number(m.offset), requestKey, source: headers['reflex-source']?.toString() ?? 'cluster', retry: headers['reflex-retry'] !== undefined, exchange: exchange as PartitionInput['exchange'] });
+    }
+    return inputs;
   }
 
   async publish(messages: ExchangeMessage[]): Promise<void> {

@@ -48,7 +48,7 @@ export class PartitionTask {
   private lastPrune = Date.now();
 
   constructor(readonly partition: number, private readonly ctx: TaskContext) {
-    this.opened = this.open();
+    this.opened = this.openUntilOpen();
   }
 
   /** Resolves when the partition can process (false: closed or lost meanwhile). */
@@ -94,6 +94,22 @@ export class PartitionTask {
     await this.producer?.disconnect().catch(() => undefined);
     this.producer = null;
     this.state = null;
+  }
+
+  /** Opens the partition, again every second while the brokers refuse (closing the task stops it). */
+  private async openUntilOpen(): Promise<void> {
+    for (;;) {
+      try {
+        await this.open();
+        return;
+      } catch (err) {
+        if (this.closed) return;
+        this.ctx.logger.error('partition could not be opened; trying again', { partition: this.partition, error: (err as Error).message });
+        this.ctx.reader.cancel(this.partition);
+        await new Promise((r) => setTimeout(r, 1_000));
+        if (this.closed) return;
+      }
+    }
   }
 
   private async open(): Promise<void> {
@@ -175,8 +191,8 @@ export class PartitionTask {
     this.ctx.logger.error('partition step failed; restoring it from Kafka', { partition: this.partition, error: err.message });
     await new Promise((r) => setTimeout(r, 1_000));
     if (this.closed) return;
-    this.opened = this.open();
-    await this.opened.catch((e: Error) => this.ctx.logger.error('partition could not be opened', { partition: this.partition, error: e.message }));
+    this.opened = this.openUntilOpen();
+    await this.opened;
     if (this.nextOffset !== null) this.ctx.seek(this.partition, this.nextOffset);
   }
 
