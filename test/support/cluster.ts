@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { startReflexProcess, type ReflexProcess } from './reflex-process.js';
 
 export const SHOP_SPEC = 'examples/shop/openapi.yaml';
@@ -32,6 +33,8 @@ export interface OwnedPartition {
   nextOffset: number;
   highWatermark: number;
   lag: number;
+  /** CDC changes waiting for their reorder window (the engine's addition to the contract). */
+  pending?: number;
 }
 
 export interface ClusterView {
@@ -64,6 +67,8 @@ export class ClusterRun {
       `  exchangesTopic: ${names.exchangesTopic}`,
       `  partitions: ${partitions}`,
       `  group: ${names.group}`,
+      // A killed instance's partitions move after this (the brokers' minimum); the default is 30s.
+      '  sessionTimeout: 6s',
       'sinks:',
       `  - { type: kafka, brokers: ${list}, topic: "${names.prefix}.{stream}" }`,
       `cdc: { reorderWindow: ${reorderWindow} }`,
@@ -101,13 +106,18 @@ export async function clusterView(url: string): Promise<ClusterView> {
   return (await res.json()) as ClusterView;
 }
 
-/** Why the cluster is not settled yet, or null when it is: each partition owned once, running (and caught up). */
-export function unsettled(views: ClusterView[], partitions: number, caughtUp: boolean): string | null {
+/**
+ * Why the cluster is not settled yet, or null when it is: each partition owned once and running;
+ * with `ends` (the exchanges topic's end offsets, as Kafka has them), also processed to the end with
+ * no change waiting for its reorder window.
+ */
+export function unsettled(views: ClusterView[], partitions: number, ends?: Map<number, number>): string | null {
   const owners = new Map<number, string[]>();
   for (const v of views) {
     for (const o of v.owned) {
       if (o.status !== 'running') return `${v.instance} is ${o.status} partition ${o.partition}`;
-      if (caughtUp && o.lag !== 0) return `${v.instance} has lag ${o.lag} on partition ${o.partition}`;
+      if (ends && o.nextOffset !== (ends.get(o.partition) ?? 0)) return `${v.instance} is at offset ${o.nextOffset} of ${ends.get(o.partition) ?? 0} on partition ${o.partition}`;
+      if (ends && (o.pending ?? 0) !== 0) return `${v.instance} has ${o.pending} changes pending on partition ${o.partition}`;
       owners.set(o.partition, [...(owners.get(o.partition) ?? []), v.instance]);
     }
   }
@@ -119,10 +129,20 @@ export function unsettled(views: ClusterView[], partitions: number, caughtUp: bo
   return null;
 }
 
+/** The exchanges topic's end offset per partition. */
+export async function endOffsets(run: ClusterRun): Promise<Map<number, number>> {
+  const admin = new Kafka({ brokers: run.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    return new Map((await admin.fetchTopicOffsets(run.names.exchangesTopic)).map((p) => [p.partition, Number(p.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /**
  * Polls `GET /cluster` of every live instance until the cluster is settled; with `caughtUp`, also
- * every partition at lag 0, twice in a row `quietMs` apart (the reorder window's last changes apply
- * once nothing arrived for a window).
+ * every partition processed to the exchanges topic's end with nothing pending, for `quietMs` on end.
  */
 export async function waitSettled(run: ClusterRun, opts: { caughtUp?: boolean; quietMs?: number; timeoutMs?: number; members?: number } = {}): Promise<ClusterView[]> {
   const deadline = Date.now() + (opts.timeoutMs ?? 45_000);
@@ -132,8 +152,9 @@ export async function waitSettled(run: ClusterRun, opts: { caughtUp?: boolean; q
     const live = run.live();
     let views: ClusterView[] = [];
     try {
+      const ends = opts.caughtUp ? await endOffsets(run) : undefined;
       views = await Promise.all(live.map((i) => clusterView(i.url)));
-      reason = unsettled(views, run.partitions, !!opts.caughtUp) ?? '';
+      reason = unsettled(views, run.partitions, ends) ?? '';
       if (!reason && opts.members !== undefined && views.some((v) => v.members.length !== opts.members)) {
         reason = `members ${views.map((v) => `${v.instance}:${v.members.length}`).join(' ')}, expected ${opts.members}`;
       }

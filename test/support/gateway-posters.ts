@@ -11,6 +11,8 @@ export interface Answer {
   status: number;
   retryAfter: string | null;
   at: number;
+  /** How long the attempt took. */
+  ms: number;
   error?: string;
 }
 
@@ -19,6 +21,8 @@ export interface PosterOptions {
   concurrency: number;
   /** Longest wait for a Retry-After (seconds are what the instance asks for; a gateway caps it). */
   maxRetryWaitMs?: number;
+  /** Pause of each poster between its batches: a gateway flushes its log queue now and then, not in a loop. */
+  pauseMs?: number;
   /** Gives up on a batch after this long (then `done` rejects). */
   batchTimeoutMs?: number;
 }
@@ -55,6 +59,7 @@ export class GatewayPosters {
     while (!this.stopped && this.next < this.batches.length) {
       const index = this.next++;
       await this.send(index);
+      if (this.opts.pauseMs) await new Promise((r) => setTimeout(r, this.opts.pauseMs));
     }
   }
 
@@ -65,18 +70,19 @@ export class GatewayPosters {
       const targets = this.targets();
       const target = targets[this.rr++ % targets.length]!;
       let wait = 50;
+      const sent = Date.now();
       try {
         const res = await fetch(`${target}/ingest/kong`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
         const text = await res.text();
         const retryAfter = res.headers.get('retry-after');
-        this.answers.push({ batch: index, target, status: res.status, retryAfter, at: Date.now(), ...(res.status === 200 ? {} : { error: text.slice(0, 300) }) });
+        this.answers.push({ batch: index, target, status: res.status, retryAfter, at: Date.now(), ms: Date.now() - sent, ...(res.status === 200 ? {} : { error: text.slice(0, 300) }) });
         if (res.status === 200) {
           this.acknowledged.push(index);
           return;
         }
-        if (res.status === 503 && retryAfter !== null) wait = Math.min(Number(retryAfter) * 1000, this.opts.maxRetryWaitMs ?? 1_000);
+        if (res.status === 503 && retryAfter !== null) wait = Math.min(Number(retryAfter) * 1000, this.opts.maxRetryWaitMs ?? 5_000);
       } catch (e) {
-        this.answers.push({ batch: index, target, status: 0, retryAfter: null, at: Date.now(), error: String((e as Error).cause ?? e) });
+        this.answers.push({ batch: index, target, status: 0, retryAfter: null, at: Date.now(), ms: Date.now() - sent, error: String((e as Error).cause ?? e) });
       }
       if (Date.now() > deadline) throw new Error(`batch ${index} not acknowledged within ${this.opts.batchTimeoutMs ?? 60_000} ms; last answers: ${JSON.stringify(this.answers.filter((a) => a.batch === index).slice(-3))}`);
       await new Promise((r) => setTimeout(r, wait));
