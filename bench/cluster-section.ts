@@ -23,6 +23,8 @@ export interface ClusterSectionOptions {
   load: Batch[];
   /** cluster.partitions of the cluster runs. */
   partitions: number;
+  /** A last cluster run with few partitions: fewer, larger transactions, and the rate one partition can take. */
+  few: { instances: number; partitions: number };
   restoreKeys: number;
   seed: number;
   out: (line?: string) => void;
@@ -36,7 +38,8 @@ export async function clusterSection(o: ClusterSectionOptions): Promise<void> {
   out(`    instances, after ${o.warmup.length} warm-up batches; timed from the first POST until every record is on the output topics (single node:`);
   out(`    GET /sinks backlog 0; cluster: the group's committed offsets at the end of the exchanges topic, which the owners commit in the`);
   out(`    transaction that writes the outputs). Each run: fresh topics, group and stores, reorder window 0, otherwise as shipped`);
-  out(`    (store sync full, kafka sink: 3 partitions per event topic, idempotent, acks=all, gzip); cluster.partitions ${o.partitions}.`);
+  out(`    (store sync full, kafka sink: 3 partitions per event topic, idempotent, acks=all, gzip); cluster.partitions ${o.partitions}`);
+  out(`    (and ${o.few.partitions} in the last run).`);
   out(`    Every process on this machine: the broker (own JVM, testbed/kafka.ts), the reflex processes and this client share its cores.`);
 
   const startedAt = performance.now();
@@ -61,6 +64,9 @@ export async function clusterSection(o: ClusterSectionOptions): Promise<void> {
       await deleteRun(admin, one.names);
     }
     runs.push(await runLoad({ ...common, name: 'cluster, 2 instances', label: 'c2', partitions: o.partitions, instances: 2 }));
+    const { instances, partitions } = o.few;
+    const few = `cluster, ${instances} instance${instances > 1 ? 's' : ''}, ${partitions} partition${partitions > 1 ? 's' : ''}`;
+    runs.push(await runLoad({ ...common, name: few, label: 'few', partitions, instances }));
     printLoad(out, runs, floor);
 
     const restore = await measureRestore({ kafka: client, brokers: kafka.brokers, spec: o.spec, tmp: o.tmp, keys: o.restoreKeys, partitions: o.partitions, seed: o.seed });

@@ -64,7 +64,7 @@ const PG = { changes: PG_CHANGES, keys: Math.max(1, Math.round(PG_CHANGES / 10))
 /** (k): Kong logs pre-loaded on a topic, reflex (kafka source, rules + CDC, kafka sink) beside a kafkajs copy of the same messages. */
 const KAFKA_JOB = { logs: Number(process.env.BENCH_KAFKA_JOB_LOGS ?? 200_000), seed: SEED, partitions: 3, target: 0.5 };
 /** (m): cluster mode, the (b) input's first `logs` entries; restore of a state topic of `restoreKeys` keys. */
-const CLUSTER = { logs: Number(process.env.BENCH_CLUSTER_LOGS ?? 50_000), partitions: 12, restoreKeys: Number(process.env.BENCH_CLUSTER_RESTORE_KEYS ?? 1_000_000) };
+const CLUSTER = { logs: Number(process.env.BENCH_CLUSTER_LOGS ?? 30_000), partitions: 12, few: { instances: 1, partitions: 1 }, restoreKeys: Number(process.env.BENCH_CLUSTER_RESTORE_KEYS ?? 1_000_000) };
 /** `BENCH_ONLY=a,f npm run bench` runs only those sections. */
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim().toLowerCase());
 const want = (letter: string) => !ONLY || ONLY.includes(letter);
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
   if (want('j')) verdicts.push(await postgresSection({ tmp, out, ...PG }));
   if (want('k')) verdicts.push(await kafkaJobSection({ spec: SPEC, tmp, out, ...KAFKA_JOB }));
   if (want('l')) await workersSection({ spec: SPEC, tmp, path: INGEST_PATH, out, counts: [0, 1, 2], concurrency: CONCURRENCY, durationMs: THROUGHPUT_MS, warmup, batches });
-  if (want('m')) await clusterSection({ spec: SPEC, tmp, out, path: INGEST_PATH, concurrency: CONCURRENCY, warmup, load: batches.slice(0, CLUSTER.logs / BATCH), partitions: CLUSTER.partitions, restoreKeys: CLUSTER.restoreKeys, seed: SEED });
+  if (want('m')) await clusterSection({ spec: SPEC, tmp, out, path: INGEST_PATH, concurrency: CONCURRENCY, warmup, load: batches.slice(0, CLUSTER.logs / BATCH), partitions: CLUSTER.partitions, few: CLUSTER.few, restoreKeys: CLUSTER.restoreKeys, seed: SEED });
 
   out(section('Summary'));
   out(`    load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
