@@ -3,7 +3,7 @@
  * broker, their `GET /cluster` view, and a settle check (every partition of the exchanges topic
  * owned once, running, caught up).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -78,8 +78,8 @@ export class ClusterRun {
 
   async start(name = `i${this.instances.length + 1}`): Promise<ClusterInstance> {
     const data = join(this.dir, name);
-    const process = await startReflexProcess(['--spec', SHOP_SPEC, '--config', this.config, '--data', data]);
-    const instance = { name, url: process.url, dir: data, process };
+    const child = await startReflexProcess(['--spec', SHOP_SPEC, '--config', this.config, '--data', data]);
+    const instance = { name, url: child.url, dir: data, process: child };
     this.instances.push(instance);
     return instance;
   }
@@ -91,6 +91,8 @@ export class ClusterRun {
 
   async stop(): Promise<void> {
     await Promise.all(this.live().map((i) => i.process.stop()));
+    // An instance whose start timed out was never handed back (startReflexProcess leaves it running).
+    for (const pid of pidsUsing(this.dir)) process.kill(pid, 'SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -98,6 +100,20 @@ export class ClusterRun {
   logs(lines = 30): string {
     return this.instances.map((i) => `--- ${i.name} (${i.url}) ---\n${i.process.output().trimEnd().split('\n').slice(-lines).join('\n')}`).join('\n');
   }
+}
+
+/** Processes whose command line names `dir` (this run's config and data folders). */
+export function pidsUsing(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dir)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
 }
 
 export async function clusterView(url: string): Promise<ClusterView> {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { outputsOf, type Outputs } from './cluster-outputs.js';
-import { SHOP_SPEC } from './cluster.js';
+import { pidsUsing, SHOP_SPEC } from './cluster.js';
 import { startReflexProcess } from './reflex-process.js';
 import { readTopics, topicsWithPrefix } from './topic-reader.js';
 import { eventually } from './webhook-receiver.js';
@@ -22,7 +22,10 @@ export async function referenceRun(brokers: string[], prefix: string, batches: u
   const dir = mkdtempSync(join(tmpdir(), 'reflex-reference-'));
   const config = join(dir, 'reflex.yaml');
   writeFileSync(config, `sinks:\n  - { type: kafka, brokers: ${JSON.stringify(brokers)}, topic: "${prefix}.{stream}" }\ncdc: { reorderWindow: ${reorderWindow} }\n`);
-  const reflex = await startReflexProcess(['--spec', SHOP_SPEC, '--config', config, '--data', join(dir, 'data')]);
+  const reflex = await startReflexProcess(['--spec', SHOP_SPEC, '--config', config, '--data', join(dir, 'data')]).catch((e: unknown) => {
+    for (const pid of pidsUsing(dir)) process.kill(pid, 'SIGKILL');
+    throw e;
+  });
   try {
     for (const [i, batch] of batches.entries()) {
       const res = await fetch(`${reflex.url}/ingest/kong`, { method: 'POST', body: JSON.stringify(batch), headers: { 'content-type': 'application/json' } });
