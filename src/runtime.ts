@@ -16,7 +16,8 @@ import { SourceMonitor } from './sources/monitor.js';
 import type { CompiledSpecSet } from './spec/types.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import { ClusterIngestor } from './cluster/ingest.js';
-import type { ClusterEngine, ClusterOutput, ClusterSettings } from './cluster/types.js';
+import type { ClusterEngine } from './cluster/types.js';
+import { planClusterSinks, where, type ClusterSinks } from './cluster/sinks.js';
 import { hostname } from 'node:os';
 import { BackpressureError } from './sources/types.js';
 import type { EventStore } from './store/types.js';
@@ -89,6 +90,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   });
 
   const sources: Array<{ name: string; source: Source; stopping: AbortController }> = [];
+  let clusterSinks: ClusterSinks | null = null;
   const names = new Set<string>();
   try {
     for (const block of [...DEFAULT_SOURCES, ...config.sources]) {
@@ -124,15 +126,11 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       tracked.attach(source);
       sources.push({ name, source, stopping });
     }
-    const clusterOutputs: ClusterOutput[] = [];
-    for (const sinkBlock of config.sinks) {
+    clusterSinks = config.cluster ? planClusterSinks(config.cluster, config, registry, specs.streams, logger) : null;
+    for (const sinkBlock of clusterSinks ? [] : config.sinks) {
       const connector = registry.sinks.get(sinkBlock.type);
       const settings = validateConnectorBlock('sink', sinkBlock, connector, registry);
       const name = connector!.instanceName(settings);
-      if (config.cluster) {
-        clusterOutputs.push(clusterOutput(config.cluster, sinkBlock, name, settings, connector!.streams(settings)));
-        continue;
-      }
       // The name keys the sink's committed offsets: two sinks sharing one would skip each other's records.
       if (dispatchers.some((d) => d.name === name)) throw new Error(`two sinks are named '${name}'; give one of them another \`name:\``);
       const sinkLogger = logger.child({ sink: name });
@@ -155,21 +153,19 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     }
     for (const s of services) s.configured?.();
     await app.listen({ host: listenHost(config, logger), port: config.server.port });
-    if (config.cluster) {
-      const connector = registry.clusters.get('kafka');
-      const kafkaBlock = Object.defineProperty({ type: 'kafka', ...config.cluster.kafka }, '__location', { value: config.cluster.kafka.__location, enumerable: false });
-      const connection = validateConnectorBlock('cluster', kafkaBlock, connector, registry);
-      engine = await connector!.start(connection, {
+    if (config.cluster && clusterSinks) {
+      engine = await registry.clusters.get('kafka')!.start(clusterSinks.connection, {
         logger: logger.child({ part: 'cluster' }),
         specs,
         settings: config.cluster,
-        outputs: clusterOutputs,
+        outputs: clusterSinks.outputs,
         instance: config.cluster.advertisedUrl ?? advertisedUrl(app, config),
         rules: config.limits.rules,
         dedupeWindowMs: config.store.dedupeWindowMs,
         reorderWindowMs: config.cdc.reorderWindowMs,
         keepLocally: (entries) => void store.commit({ entries }),
       });
+      for (const { runner } of clusterSinks.runners) await runner.start();
     }
   } catch (err) {
     // Sinks opened before the one that failed hold connections (a database, a broker): close them.
@@ -177,6 +173,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     for (const s of serviceSinks) await s.close().catch(() => undefined);
     await app.close().catch(() => undefined);
     await workers?.stop();
+    for (const { runner } of clusterSinks?.runners ?? []) await runner.stop().catch(() => undefined);
     await engine?.stop().catch(() => undefined);
     store.close();
     throw err;
@@ -235,28 +232,13 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         for (const d of dispatchers) await d.dispatcher.stop().catch((err: Error) => logger.error('sink stop failed', { error: err.message }));
         for (const s of serviceSinks) await s.close().catch((err: Error) => logger.error('sink stop failed', { error: err.message }));
         for (const s of services) await s.stop().catch((err: Error) => logger.error('sink service stop failed', { error: err.message }));
+        for (const { name, runner } of clusterSinks?.runners ?? []) await runner.stop().catch((err: Error) => logger.error('sink stop failed', { sink: name, error: err.message }));
         await engine?.stop().catch((err: Error) => logger.error('cluster stop failed', { error: err.message }));
         store.close();
       })();
       return stopping;
     },
   };
-}
-
-/**
- * A sink block in cluster mode: kafka sinks are written by the partition owners, in the transactions
- * that commit their offsets, so they must be on the cluster's brokers. Other sinks follow the local
- * log, which holds nothing in cluster mode: refused rather than silently idle.
- */
-function clusterOutput(cluster: ClusterSettings, block: ConnectorBlock, name: string, settings: Record<string, unknown>, streams: string[]): ClusterOutput {
-  if (block.type !== 'kafka') {
-    throw new Error(`${where(block)}sink '${name}': cluster mode writes kafka sinks only (the partition owners write their topics in their transactions); a ${block.type} sink would read this instance's local store, which holds no events in cluster mode`);
-  }
-  const brokers = (list: unknown) => [...(list as string[])].sort().join(',');
-  if (brokers(settings.brokers) !== brokers(cluster.kafka.brokers ?? [])) {
-    throw new Error(`${where(block)}sink '${name}': in cluster mode a kafka sink must use the brokers of cluster.kafka (${brokers(cluster.kafka.brokers ?? [])}): its topics are written in the cluster's Kafka transactions`);
-  }
-  return { name, settings, streams };
 }
 
 function listeningUrl(app: FastifyInstance, config: ReflexConfig): string {
@@ -279,10 +261,6 @@ function clusterTopics(config: ReflexConfig): string {
   return templates.length > 0 ? templates.join(', ') : 'no kafka sink is configured';
 }
 
-function where(block: ConnectorBlock): string {
-  const at = block.__location;
-  return at ? `${at.file}:${at.line ?? 0}:${at.column ?? 0}: ` : '';
-}
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 

@@ -50,6 +50,8 @@ export interface KafkaClientOptions {
 /** kafkajs notices that do not apply: reflex picks the partitioner, and retries whole batches itself. */
 const IGNORED = [/switched default partitioner/, /Limiting retries for the idempotent producer/];
 const REPEAT_MS = 30_000;
+/** kafkajs reports these as errors, but a consumer group and its transactions pass through them normally (a member joins or leaves). */
+const ROUTINE = [/rebalanc/i, /re-joining/i, /another concurrent operation on the same transaction/i];
 
 /** The kafkajs client config, built once at construction time (certificate files are read here). */
 export function kafkaClientConfig(conn: KafkaConnection, logger: Logger, options: KafkaClientOptions): KafkaConfig {
@@ -105,7 +107,8 @@ function foldedLogs(logger: Logger, conn: KafkaConnection) {
       brokers: conn.brokers.join(','),
       ...(seen?.suppressed ? { repeated: seen.suppressed } : {}),
     };
-    if (level === logLevel.ERROR) logger.error(`kafka: ${message}`, fields);
+    if (ROUTINE.some((re) => re.test(message))) logger.info(`kafka: ${message}`, fields);
+    else if (level === logLevel.ERROR) logger.error(`kafka: ${message}`, fields);
     else if (level === logLevel.WARN) logger.warn(`kafka: ${message}`, fields);
   };
 }

@@ -1,4 +1,4 @@
-import type { ServiceSink, Sink, SinkConnector, SinkContext, SinkService, SinkServiceContext } from '../sinks/connector.js';
+import type { ClusterSinkContext, ClusterSinkRunner, ServiceSink, Sink, SinkConnector, SinkContext, SinkService, SinkServiceContext } from '../sinks/connector.js';
 import type { Source, SourceConnector, SourceContext } from '../sources/connector.js';
 import { Default, Type, type Settings } from './schema.js';
 import type { TObject, TProperties } from 'typebox';
@@ -70,6 +70,8 @@ export function defineSink<S extends TObject, Service extends SinkService | unde
   /** The connector's process-wide part (admin routes, its own followers), created once by the host. */
   service?(ctx: SinkServiceContext): Service;
   create(settings: Settings<S> & SharedSinkSettings, ctx: SinkContext<Service>): Sink | ServiceSink;
+  /** Cluster mode: the sink as a consumer group of the output topics (see SinkConnector.cluster). */
+  cluster?(settings: Settings<S> & SharedSinkSettings, ctx: ClusterSinkContext): ClusterSinkRunner;
 }): SinkConnector<Settings<S> & SharedSinkSettings, Service> {
   const shared: TProperties = {
     name: Type.String({ description: `instance name (default: ${def.name.text})` }),
@@ -86,5 +88,6 @@ export function defineSink<S extends TObject, Service extends SinkService | unde
     ...(def.service ? { service: def.service } : {}),
     ...(def.batchSize ? { batchSize: def.batchSize } : {}),
     create: (settings, ctx) => def.create(settings, ctx),
+    ...(def.cluster ? { cluster: def.cluster } : {}),
   };
 }

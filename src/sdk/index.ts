@@ -35,7 +35,7 @@ export { EntryError, asObject, decodeWith, describe, entryDiagnostic, optionalSt
 export { parseJson, parseNdjson } from '../sources/json-payload.js';
 
 // Following the log: subscriptions, followers, and a connector's process-wide service (webhooks).
-export type { LogReader, ServiceSink, SinkService, SinkServiceContext } from '../sinks/connector.js';
+export type { ClusterSinkContext, ClusterSinkRunner, LogReader, ServiceSink, SinkService, SinkServiceContext } from '../sinks/connector.js';
 export type { Follower, FollowerRegistry } from '../subscriptions/followers.js';
 export { webhookOwner, type SubscriptionStore } from '../store/subscriptions.js';
 export { migrateOwnTables, type Migration } from '../store/database.js';

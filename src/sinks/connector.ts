@@ -125,4 +125,28 @@ export interface SinkConnector<C = Record<string, unknown>, Service extends Sink
   batchSize?(config: C): number;
   service?(context: SinkServiceContext): Service;
   create(config: C, context: SinkContext<Service>): Sink | ServiceSink;
+  /**
+   * Cluster mode: delivers the sink's streams from the Kafka topics the partition owners write, as a
+   * consumer group of its own. A connector without it is refused in cluster mode.
+   */
+  cluster?(config: C, context: ClusterSinkContext): ClusterSinkRunner;
+}
+
+/** What the host hands a sink that runs in cluster mode. */
+export interface ClusterSinkContext {
+  name: string;
+  logger: Logger;
+  /** The whole configuration (a connector reads its own top-level block, e.g. `webhooks:`). */
+  config: Readonly<ReflexConfig>;
+  /** `cluster.kafka`, validated by the cluster engine's schema (the kafka connectors' connection block). */
+  kafka: Record<string, unknown>;
+  /** The sink's own consumer group: `<cluster.group>.sink.<name>`. */
+  group: string;
+  /** The topics to read, each with the stream it holds: the sink's streams that a kafka sink writes. */
+  topics: ReadonlyMap<string, string>;
+}
+
+export interface ClusterSinkRunner {
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }

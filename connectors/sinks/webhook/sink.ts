@@ -1,5 +1,7 @@
 import { Default, defineSink, Type } from '../../../src/sdk/index.js';
 import { WebhookService } from './service.js';
+import { ClusterWebhookDelivery } from './cluster-delivery.js';
+import { secretProblem } from './signing.js';
 
 /**
  * Webhooks. The connector's service (one per process) serves `/webhooks`, keeps every endpoint's
@@ -31,6 +33,11 @@ export const webhookSink = defineSink({
     }, config.maxBacklog);
     // The service follows the log for the endpoint and stops with the process.
     return { deliveredBy: 'service', close: async () => {} };
+  },
+  cluster(config, context) {
+    const problem = secretProblem(config.secret);
+    if (problem) throw Object.assign(new Error(problem), { field: '/secret' });
+    return new ClusterWebhookDelivery({ url: config.url, secret: config.secret, types: config.types ?? null, filter: config.filter ?? null }, context);
   },
 });
 
