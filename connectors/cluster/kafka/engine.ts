@@ -134,21 +134,43 @@ export class KafkaClusterEngine implements ClusterEngine {
     return inputs;
   }
 
-  async publish(messages: ExchangeMessage[]): Promise<void> {
-    if (this.stopped) throw new BackpressureError('reflex is stopping; nothing of this batch was stored, send it again', 1);
-    try {
-      await this.producer.send({
-        topic: this.ctx.settings.exchangesTopic,
-        acks: -1,
-        messages: messages.map((m) => ({
-          key: m.key,
-          value: m.value,
-          headers: { 'reflex-request-key': m.requestKey, 'reflex-source': m.source, ...(m.retry ? { 'reflex-retry': '1' } : {}) },
-        })),
-      });
-    } catch (err) {
-      throw new BackpressureError(`the cluster's Kafka did not take this batch (${(err as Error).message}); nothing of it was acknowledged, send it again`, RETRY_AFTER_S);
+  /**
+   * Batches that arrive while a send is on the wire go together in the next one (group commit): the
+   * idempotent producer sends one request per partition at a time, so eight concurrent sends each
+   * waited for the seven before them (POST p50 385 ms at 1.8k exchanges/s).
+   */
+  publish(messages: ExchangeMessage[]): Promise<void> {
+    if (this.stopped) return Promise.reject(new BackpressureError('reflex is stopping; nothing of this batch was stored, send it again', 1));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ messages, resolve, reject });
+      if (!this.sending) void this.sendWaiting();
+    });
+  }
+
+  private waiting: Array<{ messages: ExchangeMessage[]; resolve: () => void; reject: (err: Error) => void }> = [];
+  private sending = false;
+
+  private async sendWaiting(): Promise<void> {
+    this.sending = true;
+    while (this.waiting.length > 0) {
+      const group = this.waiting.splice(0);
+      try {
+        await this.producer.send({
+          topic: this.ctx.settings.exchangesTopic,
+          acks: -1,
+          messages: group.flatMap((g) => g.messages.map((m) => ({
+            key: m.key,
+            value: m.value,
+            headers: { 'reflex-request-key': m.requestKey, 'reflex-source': m.source, ...(m.retry ? { 'reflex-retry': '1' } : {}) },
+          }))),
+        });
+        for (const g of group) g.resolve();
+      } catch (err) {
+        const refused = new BackpressureError(`the cluster's Kafka did not take this batch (${(err as Error).message}); nothing of it was acknowledged, send it again`, RETRY_AFTER_S);
+        for (const g of group) g.reject(refused);
+      }
     }
+    this.sending = false;
   }
 
   async status(): Promise<ClusterStatus> {

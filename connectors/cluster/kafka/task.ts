@@ -124,6 +124,10 @@ export class PartitionTask {
       maxInFlightRequests: 1,
       transactionTimeout: 60_000,
       allowAutoTopicCreation: false,
+      // The broker answers the next transaction CONCURRENT_TRANSACTIONS while it still writes the
+      // last one's markers (a few ms); kafkajs' default first retry after 300 ms made every step
+      // wait about that long (measured: a transaction with offsets 284 ms median, 26 ms with this).
+      retry: { initialRetryTime: 20, maxRetryTime: 2_000, retries: 12 },
     });
     // Connecting initializes the transactional id: the previous owner is fenced from here on.
     await producer.connect();
