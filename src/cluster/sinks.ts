@@ -41,14 +41,14 @@ export function planClusterSinks(
   const runners = others.map(({ block, name, settings }) => {
     const connector = registry.sinks.get(block.type)!;
     if (!connector.cluster) {
-      throw new Error(`${where(block)}sink '${name}': a ${block.type} sink cannot run in cluster mode yet (it follows the local log, which holds no events in cluster mode); kafka and webhook sinks can`);
+      throw new Error(`${where(block)}sink '${name}': a ${block.type} sink cannot run in cluster mode yet (it follows the local log, which holds no events in cluster mode); kafka, webhook and postgres sinks can`);
     }
     const topics = topicsOf(connector.streams(settings), outputs, streams);
     if (topics.size === 0) {
       throw new Error(`${where(block)}sink '${name}': in cluster mode a ${block.type} sink reads its streams from the topics a kafka sink writes, and no kafka sink writes any of ${JSON.stringify(connector.streams(settings))}`);
     }
     try {
-      const runner = connector.cluster(settings, { name, logger: logger.child({ sink: name }), config, kafka: connection, group: `${cluster.group}.sink.${name}`, topics });
+      const runner = connector.cluster(settings, { name, logger: logger.child({ sink: name }), config, kafka: connection, group: `${cluster.group}.sink.${name}`, topics, streams, sessionTimeoutMs: cluster.sessionTimeoutMs });
       return { name, runner };
     } catch (err) {
       throw new Error(`${where(block)}sink '${name}': ${(err as Error).message}`);

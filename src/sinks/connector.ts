@@ -144,6 +144,10 @@ export interface ClusterSinkContext {
   group: string;
   /** The topics to read, each with the stream it holds: the sink's streams that a kafka sink writes. */
   topics: ReadonlyMap<string, string>;
+  /** The streams the loaded specs declare (as SinkContext.streams). */
+  streams: readonly StreamInfo[];
+  /** `cluster.sessionTimeout`: the sink's group drops a dead member after it, as the owners' group does. */
+  sessionTimeoutMs: number;
 }
 
 export interface ClusterSinkRunner {

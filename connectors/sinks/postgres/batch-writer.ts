@@ -20,12 +20,16 @@ export type WriteMethod = 'insert' | 'copy';
  * Rows go in as one INSERT ... SELECT FROM unnest(...) per table: one parameter per column whatever
  * the batch size, no 65535-parameter limit, and the statement text stays the same batch after batch.
  */
-export async function writeBatch(client: pg.Client, layout: Layout, sink: string, records: readonly StreamRecord[], method: WriteMethod = 'insert'): Promise<void> {
+export async function writeBatch(
+  client: pg.Client, layout: Layout, sink: string, records: readonly StreamRecord[], method: WriteMethod = 'insert',
+  /** The row of `reflex_offsets` that holds the batch's position: its stream, or in cluster mode its topic partition. */
+  position: string = records[0]!.stream,
+): Promise<void> {
   const stream = records[0]!.stream;
   const offsets = layout.qualified(layout.offsets);
   await client.query('BEGIN');
   try {
-    const stored = await run(client, offsets, `SELECT "offset" FROM ${offsets} WHERE sink = $1 AND stream = $2 FOR UPDATE`, [sqlText(sink), sqlText(stream)]);
+    const stored = await run(client, offsets, `SELECT "offset" FROM ${offsets} WHERE sink = $1 AND stream = $2 FOR UPDATE`, [sqlText(sink), sqlText(position)]);
     const after = stored.rows.length > 0 ? Number(stored.rows[0].offset) : 0;
     const fresh = after > 0 ? records.filter((r) => r.offset > after) : records;
     if (fresh.length > 0) {
@@ -39,7 +43,7 @@ export async function writeBatch(client: pg.Client, layout: Layout, sink: string
       await run(client, offsets,
         `INSERT INTO ${offsets} (sink, stream, "offset", updated_at) VALUES ($1, $2, $3, now())
          ON CONFLICT (sink, stream) DO UPDATE SET "offset" = EXCLUDED."offset", updated_at = EXCLUDED.updated_at`,
-        [sqlText(sink), sqlText(stream), fresh[fresh.length - 1]!.offset]);
+        [sqlText(sink), sqlText(position), fresh[fresh.length - 1]!.offset]);
     }
     await client.query('COMMIT');
   } catch (err) {

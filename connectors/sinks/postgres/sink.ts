@@ -6,6 +6,7 @@ import { prepareTables, TableShapeError } from './ddl.js';
 import { classify, connectionLost, permanent, StatementError } from './errors.js';
 import { Layout } from './layout.js';
 import { readPositions } from './offsets.js';
+import { TopicSinkRunner } from '../../kafka/topic-runner.js';
 import { ColumnConfigError } from './typed-columns.js';
 
 /**
@@ -24,6 +25,12 @@ export const postgresSink = defineSink({
     // Naming problems (a clash, a bad column expression) are refused here, with reflex.yaml's line.
     const layout = new Layout(settings, ctx.streams ?? []);
     return new PostgresSink(settings, ctx, layout);
+  },
+  // Cluster mode: the output topics' partitions as positions; a record's offset is its composite
+  // one (connectors/kafka/records.ts), so rows stay unique per stream and each lands once.
+  cluster(settings, ctx) {
+    const sink = new PostgresSink(settings, { name: ctx.name, logger: ctx.logger, service: undefined, streams: ctx.streams }, new Layout(settings, ctx.streams));
+    return new TopicSinkRunner(ctx, (records, position) => sink.deliver(records, position), { open: () => sink.open(), close: () => sink.close() });
   },
 });
 
@@ -57,7 +64,8 @@ class PostgresSink implements Sink {
     }
   }
 
-  async deliver(records: StreamRecord[]): Promise<void> {
+  /** `position`: the `reflex_offsets` row of the batch (its stream; a topic partition in cluster mode). */
+  async deliver(records: StreamRecord[], position?: string): Promise<void> {
     if (records.length === 0) return;
     if (this.closed) throw new Error('the postgres sink is closed');
     for (let attempt = 0; ; attempt++) {
@@ -66,7 +74,7 @@ class PostgresSink implements Sink {
         if (resource !== null) this.layout.resource(resource);
         const client = await this.connection();
         await this.prepare(client);
-        await writeBatch(client, this.layout, this.ctx.name, records, this.settings.method === 'insert' ? 'insert' : 'copy');
+        await writeBatch(client, this.layout, this.ctx.name, records, this.settings.method === 'insert' ? 'insert' : 'copy', position);
         return;
       } catch (err) {
         if (err instanceof ColumnConfigError || err instanceof TableShapeError) throw Object.assign(err, { permanent: true as const });

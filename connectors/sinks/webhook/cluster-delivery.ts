@@ -1,4 +1,5 @@
-import { Kafka, type Admin, type Consumer, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
+import { Kafka, type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
+import { recordValue } from '../../kafka/records.js';
 import { compileEventCel, type CloudEvent, type ClusterSinkContext, type ClusterSinkRunner, type CompiledCel } from '../../../src/sdk/index.js';
 import { kafkaClientConfig, type KafkaConnection } from '../../kafka/connection.js';
 import { webhookEvent } from './event-body.js';
@@ -54,7 +55,7 @@ export class ClusterWebhookDelivery implements ClusterSinkRunner {
     }
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await this.producer.connect();
-    const consumer = this.kafka.consumer({ groupId: this.ctx.group, readUncommitted: false, allowAutoTopicCreation: false });
+    const consumer = this.kafka.consumer({ groupId: this.ctx.group, readUncommitted: false, allowAutoTopicCreation: false, sessionTimeout: this.ctx.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(this.ctx.sessionTimeoutMs / 10)) });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.ctx.topics.keys()], fromBeginning: true });
@@ -95,12 +96,9 @@ export class ClusterWebhookDelivery implements ClusterSinkRunner {
 
   /** The webhook body of a message: an event (binary or structured mode), or a change record wrapped as one. */
   private eventOf(message: KafkaMessage, stream: string, partition: number): CloudEvent | null {
-    if (message.value === null) return null; // a changelog's tombstone
-    const headers = message.headers ?? {};
-    const text = message.value.toString();
-    if (headers.ce_specversion !== undefined) return binaryEvent(headers, text);
-    const value = JSON.parse(text) as Record<string, unknown>;
-    if (typeof value.specversion === 'string') return value as unknown as CloudEvent;
+    const value = recordValue(message);
+    if (value === null) return null; // a changelog's tombstone
+    if ('specversion' in value) return value;
     const event = webhookEvent({ stream, offset: Number(message.offset), key: message.key?.toString() ?? null, value });
     // Offsets are per partition in Kafka: the partition makes the id unique.
     return { ...event, id: `${stream}-${partition}-${message.offset}` };
@@ -147,22 +145,3 @@ export class ClusterWebhookDelivery implements ClusterSinkRunner {
     });
   }
 }
-
-/** Rebuilds a CloudEvent from the Kafka binding's binary mode, attributes in the order reflex writes them. */
-function binaryEvent(headers: IHeaders, data: string): CloudEvent {
-  const attr = (name: string) => headers[`ce_${name}`]?.toString();
-  const event: Record<string, unknown> = {};
-  for (const name of ['specversion', 'id', 'source', 'type', 'subject', 'time']) {
-    const v = attr(name);
-    if (v !== undefined) event[name] = v;
-  }
-  event.datacontenttype = headers['content-type']?.toString() ?? 'application/json';
-  event.data = JSON.parse(data) as unknown;
-  for (const name in headers) {
-    if (!name.startsWith('ce_')) continue;
-    const key = name.slice(3);
-    if (!(key in event)) event[key] = headers[name]!.toString();
-  }
-  return event as unknown as CloudEvent;
-}
-
