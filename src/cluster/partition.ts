@@ -57,6 +57,8 @@ export interface PartitionOptions {
 const DEDUPE = 'd|';
 const STATE = 's|';
 const PENDING = 'p|';
+/** The next offset of the exchanges partition, in the transaction that wrote the state up to it. */
+const OFFSET = 'o|';
 
 interface PendingValue { receivedAt: number; intent: CdcIntent }
 
@@ -74,7 +76,22 @@ export class PartitionState {
   private readonly pending = new PendingQueue();
   private readonly pendingIntents = new Map<PendingEntry, CdcIntent>();
 
-  constructor(private readonly options: PartitionOptions) {}
+  /** Newest request time of a change queued here, and when one last arrived (the reorder window's clock, as src/cdc/applier.ts keeps it). */
+  private watermark = Number.NEGATIVE_INFINITY;
+  private lastArrival = Number.NEGATIVE_INFINITY;
+  /** Changes held this long are applied whatever the watermark says (as single-node mode's hold limit). */
+  private readonly holdLimitMs: number;
+  /** The next exchange offset, as the last committed step wrote it (null: no step wrote one yet). */
+  restoredOffset: number | null = null;
+
+  constructor(private readonly options: PartitionOptions) {
+    this.holdLimitMs = Math.max(60_000, options.reorderWindowMs * 10);
+  }
+
+  /** The state write that records `next` as the partition's next exchange offset. */
+  static offsetWrite(next: number): StateWrite {
+    return { key: OFFSET, value: String(next) };
+  }
 
   get keys(): number {
     return this.states.size;
@@ -94,18 +111,26 @@ export class PartitionState {
       else this.states.set(key.slice(2), value);
     } else if (key.startsWith(PENDING)) {
       this.restored.set(key.slice(2), value);
+    } else if (key === OFFSET && value !== null) {
+      this.restoredOffset = Number(value);
     }
   }
 
   /** Pending changes read back, by offset; queued once the whole topic was read (a later tombstone removes one). */
   private readonly restored = new Map<string, string | null>();
 
-  finishRestore(): void {
+  /**
+   * Queues the restored pending changes. The window starts again from here: exchanges the last owner
+   * had not committed come again, and may be older than some of these.
+   */
+  finishRestore(now = Date.now()): void {
     for (const [offset, value] of this.restored) {
       if (value === null) continue;
       const { receivedAt, intent } = JSON.parse(value) as PendingValue;
       this.queue(Number(offset), intent, receivedAt);
+      if (intent.timeMs > this.watermark) this.watermark = intent.timeMs;
     }
+    if (this.restored.size > 0) this.lastArrival = now;
     this.restored.clear();
   }
 
@@ -139,6 +164,8 @@ export class PartitionState {
         const intent = outcome.cdc;
         out.state.push({ key: PENDING + String(input.offset), value: JSON.stringify({ receivedAt: now, intent } satisfies PendingValue) });
         this.queue(input.offset, intent, now);
+        if (intent.timeMs > this.watermark) this.watermark = intent.timeMs;
+        this.lastArrival = now;
       }
     }
     this.applyDue(now, out);
@@ -180,9 +207,16 @@ export class PartitionState {
     this.pendingIntents.set(entry, intent);
   }
 
+  /**
+   * Due, as in single-node mode: a change a window older than the newest request time seen (or all of
+   * them once nothing arrived for a window), received at least a window ago; and any held past the hold limit.
+   */
   private applyDue(now: number, out: PartitionOutput): void {
-    const cutoff = now - this.options.reorderWindowMs;
-    const taken = this.pending.takeInOrder((e) => e.receivedAt <= cutoff, Number.MAX_SAFE_INTEGER);
+    const window = this.options.reorderWindowMs;
+    const timeBy = now - this.lastArrival >= window ? Number.MAX_SAFE_INTEGER : this.watermark - window;
+    const receivedBy = now - window;
+    const taken = this.pending.takeInOrder((e) => e.timeMs <= timeBy && e.receivedAt <= receivedBy, Number.MAX_SAFE_INTEGER);
+    taken.push(...this.pending.takeReceivedBy(now - this.holdLimitMs, Number.MAX_SAFE_INTEGER));
     for (const entry of taken) {
       const intent = this.pendingIntents.get(entry)!;
       this.pendingIntents.delete(entry);

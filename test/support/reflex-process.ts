@@ -25,7 +25,11 @@ export async function startReflexProcess(args: string[], env: NodeJS.ProcessEnv 
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`reflex did not start in time:\n${out}`)), 20_000);
+    const timer = setTimeout(() => {
+      // Not left running behind the failed test.
+      child.kill('SIGKILL');
+      reject(new Error(`reflex did not start in time:\n${out}`));
+    }, 20_000);
     const check = () => {
       const m = /reflex is listening url=(http:\/\/\S+)/.exec(out);
       if (m) {

@@ -26,10 +26,10 @@ const fresh = (input: PartitionInput): PartitionInput => ({ ...input, exchange: 
 const partition = (reorderWindowMs: number) => new PartitionState({ specs, rules: DEFAULT_RULE_LIMITS, dedupeWindowMs: 86_400_000, reorderWindowMs });
 
 /** What a new owner reads back: every write in commit order. */
-function restored(writes: StateWrite[], reorderWindowMs: number): PartitionState {
+function restored(writes: StateWrite[], reorderWindowMs: number, now = 0): PartitionState {
   const p = partition(reorderWindowMs);
   for (const w of writes) p.restore(w.key, w.value);
-  p.finishRestore();
+  p.finishRestore(now);
   return p;
 }
 
@@ -78,13 +78,31 @@ describe('cluster partition state', () => {
     expect(p.pendingCount).toBe(4);
     expect(p.due(10_500)).toBeNull();
     // The owner dies inside the window: the new one restores the pending changes and applies them when due.
-    const moved = restored(out.state, 1_000);
+    const moved = restored(out.state, 1_000, 10_000);
     expect(moved.pendingCount).toBe(p.pendingCount);
     const applied = moved.due(11_000);
     expect(changes(applied)).toEqual(changes(p.due(11_000)));
     expect(changes(applied).map((c) => c.op)).toEqual(['c', 'u', 'd']);
     // Applied changes leave tombstones for their pending records: restored again, nothing is pending.
     expect(restored([...out.state, ...applied!.state], 1_000).pendingCount).toBe(0);
+  });
+
+  it('a change the last owner left pending waits for older ones processed again after the move (request-time order, as single-node)', async () => {
+    const [create, , update] = session().filter((i) => i.exchange.request.path.includes('/customers'));
+    const first = partition(1_000);
+    // The last owner processed the update (offset 2) and died inside the window; the create (offset 0)
+    // was in a step it never committed, so the new owner processes it again after the restore.
+    const before = await first.process([{ ...fresh(update!), offset: 2 }], 10_000);
+    const moved = restored(before.state, 1_000, 10_500);
+    await moved.process([{ ...fresh(create!), offset: 0 }], 10_600);
+    expect(moved.due(11_100)).toBeNull();
+    expect(changes(moved.due(11_700)).map((c) => c.op)).toEqual(['c', 'u']);
+  });
+
+  it('the next offset written with a step is what a new owner goes on from', () => {
+    const p = restored([PartitionState.offsetWrite(41), PartitionState.offsetWrite(84)], 0);
+    expect(p.restoredOffset).toBe(84);
+    expect(restored([], 0).restoredOffset).toBeNull();
   });
 
   it('forgets dedupe keys past the window with tombstones', async () => {

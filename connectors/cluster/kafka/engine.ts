@@ -60,7 +60,14 @@ export class KafkaClusterEngine implements ClusterEngine {
       compression: COMPRESSION[compression],
       partitionOptions: { specs, rules: this.ctx.rules, dedupeWindowMs: this.ctx.dedupeWindowMs, reorderWindowMs: this.ctx.reorderWindowMs, logger },
       keepLocally: this.ctx.keepLocally,
-      seek: (partition, offset) => this.consumer.seek({ topic: settings.exchangesTopic, partition, offset: String(offset) }),
+      seek: (partition, offset) => {
+        try {
+          this.consumer.seek({ topic: settings.exchangesTopic, partition, offset: String(offset) });
+        } catch (err) {
+          // Not running (stopping, or restarting after a crash): it fetches from the committed offset, and the task skips what it did.
+          logger.debug('could not seek', { partition, error: (err as Error).message });
+        }
+      },
       logger,
     };
     const consumer = this.kafka.consumer({ groupId: settings.group, readUncommitted: false, sessionTimeout: settings.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(settings.sessionTimeoutMs / 10)), allowAutoTopicCreation: false });

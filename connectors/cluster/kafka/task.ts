@@ -133,18 +133,23 @@ export class PartitionTask {
     await producer.connect();
     this.producer = producer;
     if (this.closed) return;
-    const [ends, committed] = await Promise.all([
+    const [ends, committed, exchanges] = await Promise.all([
       admin.fetchTopicOffsets(stateTopic),
       admin.fetchOffsets({ groupId: group, topics: [exchangesTopic] }),
+      admin.fetchTopicOffsets(exchangesTopic),
     ]);
     const end = Number(ends.find((o) => o.partition === this.partition)?.high ?? 0);
-    const offset = Number(committed[0]?.partitions.find((p) => p.partition === this.partition)?.offset ?? -1);
+    this.highWatermark = Number(exchanges.find((o) => o.partition === this.partition)?.high ?? 0);
     const state = new PartitionState(partitionOptions);
     this.restoredRecords = await reader.restore(this.partition, end, (key, value) => state.restore(key, value));
     state.finishRestore();
     if (this.closed) return;
+    // Where to go on is in the state itself (written in each step's transaction and read back
+    // read_committed): the group's committed offset can lag right after a transaction completes
+    // (kafkajs cannot ask for stable offsets), which made a new owner process a step again.
+    const offset = state.restoredOffset ?? Number(committed[0]?.partitions.find((p) => p.partition === this.partition)?.offset ?? -1);
     this.nextOffset = offset >= 0 ? offset : 0;
-    if (offset < 0) this.ctx.seek(this.partition, 0);
+    this.ctx.seek(this.partition, this.nextOffset);
     this.state = state;
     this.status = 'running';
     this.restoreMs = Date.now() - started;
@@ -203,6 +208,7 @@ export class PartitionTask {
   private async commit(output: PartitionOutput, offset: number | null): Promise<void> {
     const { outputs, stateTopic, exchangesTopic, group, compression } = this.ctx;
     const topicMessages: TopicMessages[] = outputs.messages(output, this.partition);
+    if (offset !== null) output.state.push(PartitionState.offsetWrite(offset));
     if (output.state.length > 0) {
       const messages: Message[] = output.state.map((w) => ({ key: w.key, value: w.value, partition: this.partition }));
       topicMessages.push({ topic: stateTopic, messages });
