@@ -12,6 +12,8 @@ const installed = 'node_modules/.package-lock.json';
 if (!existsSync(installed) || statSync(installed).mtimeMs < statSync('package-lock.json').mtimeMs) {
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
+// Fixes to dependencies (patches/, see README Development), also where node_modules was installed before they existed.
+run('npx', ['patch-package']);
 run('npx', ['tsc', '-p', '.']);
 // The connector boundary (connectors/ imports only src/sdk), see eslint.config.js.
 run('npx', ['eslint', '.']);
