@@ -2,9 +2,10 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 
 // kafkajs 2.2.4 hides records of aborted transactions from read_committed consumers with this
-// function. It marked at most one aborted transaction as started per record, so when a fetch began
-// inside two aborted transactions and the second one's record came first, that record was handed
-// out (a cluster-mode event seen twice after a broker outage). patches/kafkajs+2.2.4.patch fixes it.
+// function, and handed some out (cluster-mode events seen twice after a kill or a broker outage):
+// it took the broker's list of aborted transactions to be in order of first offset (brokers list
+// them by where they ended), and marked at most one as begun per record. patches/kafkajs+2.2.4.patch
+// fixes both; these tests fail without it.
 const require = createRequire(import.meta.url);
 const filterAbortedMessages = require('kafkajs/src/consumer/filterAbortedMessages') as (args: { messages: Message[]; abortedTransactions: Array<{ firstOffset: string; producerId: string }> }) => Message[];
 
@@ -20,6 +21,14 @@ describe('kafkajs read_committed filtering of aborted transactions (patched)', (
     const messages = [record(15, '2'), record(16, '1'), committed(17), abortMarker(18, '1'), abortMarker(19, '2'), committed(20)];
     const kept = filterAbortedMessages({ messages, abortedTransactions: aborted }).filter((m) => !m.isControlRecord);
     expect(kept.map((m) => m.offset)).toEqual(['17', '20']);
+  });
+
+  it('hides them when the broker lists the aborted transactions by where they ended, not where they began', () => {
+    // Seen in cluster mode: producer 6 began at 136 and aborted at 141, producer 2 began at 139 and aborted at 140.
+    const aborted = [{ firstOffset: '139', producerId: '2' }, { firstOffset: '136', producerId: '6' }];
+    const messages = [record(136, '6'), record(137, '6'), record(139, '2'), abortMarker(140, '2'), abortMarker(141, '6'), record(142, '2')];
+    const kept = filterAbortedMessages({ messages, abortedTransactions: aborted }).filter((m) => !m.isControlRecord);
+    expect(kept.map((m) => m.offset)).toEqual(['142']);
   });
 
   it('keeps a producer\'s records after its aborted transaction ended', () => {
