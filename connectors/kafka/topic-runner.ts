@@ -27,10 +27,8 @@ export class TopicSinkRunner implements ClusterSinkRunner {
 
   async start(): Promise<void> {
     await this.options.open?.();
-    const consumer = this.kafka.consumer({ groupId: this.ctx.group, readUncommitted: false, allowAutoTopicCreation: false, sessionTimeout: this.ctx.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(this.ctx.sessionTimeoutMs / 10)) });
+    const consumer = await joinSinkGroup(this.kafka, this.ctx);
     this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...this.ctx.topics.keys()], fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -72,4 +70,15 @@ export class TopicSinkRunner implements ClusterSinkRunner {
     await this.consumer?.disconnect().catch(() => undefined);
     await this.options.close?.();
   }
+}
+
+/** A sink's consumer of the output topics in cluster mode: its own group, read_committed, from the beginning of what is kept. */
+export async function joinSinkGroup(kafka: Kafka, ctx: ClusterSinkContext): Promise<Consumer> {
+  const consumer = kafka.consumer({
+    groupId: ctx.group, readUncommitted: false, allowAutoTopicCreation: false,
+    sessionTimeout: ctx.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(ctx.sessionTimeoutMs / 10)),
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...ctx.topics.keys()], fromBeginning: true });
+  return consumer;
 }

@@ -1,5 +1,6 @@
 import { Kafka, type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import { recordValue } from '../../kafka/records.js';
+import { joinSinkGroup } from '../../kafka/topic-runner.js';
 import { compileEventCel, type CloudEvent, type ClusterSinkContext, type ClusterSinkRunner, type CompiledCel } from '../../../src/sdk/index.js';
 import { kafkaClientConfig, type KafkaConnection } from '../../kafka/connection.js';
 import { webhookEvent } from './event-body.js';
@@ -55,10 +56,8 @@ export class ClusterWebhookDelivery implements ClusterSinkRunner {
     }
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await this.producer.connect();
-    const consumer = this.kafka.consumer({ groupId: this.ctx.group, readUncommitted: false, allowAutoTopicCreation: false, sessionTimeout: this.ctx.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(this.ctx.sessionTimeoutMs / 10)) });
+    const consumer = await joinSinkGroup(this.kafka, this.ctx);
     this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...this.ctx.topics.keys()], fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
