@@ -80,9 +80,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     apiAuth: config.server.apiAuth,
     timeouts: { requestMs: config.server.requestTimeoutMs, headersMs: config.server.headersTimeoutMs, idleMs: config.server.idleTimeoutMs },
     cluster: config.cluster ? { engine: () => engine, topics: clusterTopics(config) } : null,
-    routes: [
-      ...services.flatMap((s) => (s.routes ? [(app: FastifyInstance) => s.routes!(app)] : [])),
-    ],
+    routes: services.flatMap((s) => (s.routes ? [(app: FastifyInstance) => s.routes!(app)] : [])),
     status: {
       sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag(), backlog: d.dispatcher.backlog(), maxBacklog: d.maxBacklog, ...d.dispatcher.health() })),
       sources: () => monitor.statuses(),

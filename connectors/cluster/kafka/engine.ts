@@ -9,6 +9,27 @@ import { StateReader } from './restore.js';
 import { PartitionTask, type TaskContext } from './task.js';
 import { ensureTopics } from './topics.js';
 
+/** Bytes of exchanges per produce request (see sendWaiting). */
+const SEND_BYTES = 512 * 1024;
+
+/** Consecutive runs of messages whose values add up to at most `bytes` (a larger one alone). */
+function chunks(messages: ExchangeMessage[], bytes: number): ExchangeMessage[][] {
+  const out: ExchangeMessage[][] = [];
+  let current: ExchangeMessage[] = [];
+  let size = 0;
+  for (const m of messages) {
+    if (current.length > 0 && size + m.value.length > bytes) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(m);
+    size += m.value.length;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
 /** Seconds a gateway is told to wait when the brokers did not take a batch. */
 const RETRY_AFTER_S = 2;
 
@@ -162,15 +183,19 @@ export class KafkaClusterEngine implements ClusterEngine {
     while (this.waiting.length > 0) {
       const group = this.waiting.splice(0);
       try {
-        await this.producer.send({
-          topic: this.ctx.settings.exchangesTopic,
-          acks: -1,
-          messages: group.flatMap((g) => g.messages.map((m) => ({
-            key: m.key,
-            value: m.value,
-            headers: { 'reflex-request-key': m.requestKey, 'reflex-source': m.source, ...(m.retry ? { 'reflex-retry': '1' } : {}) },
-          }))),
-        });
+        // In sends of at most SEND_BYTES: a partition's record batch over the brokers' message.max.bytes
+        // (1 MiB by default) is refused whole, and with one partition every exchange is in the same one.
+        for (const messages of chunks(group.flatMap((g) => g.messages), SEND_BYTES)) {
+          await this.producer.send({
+            topic: this.ctx.settings.exchangesTopic,
+            acks: -1,
+            messages: messages.map((m) => ({
+              key: m.key,
+              value: m.value,
+              headers: { 'reflex-request-key': m.requestKey, 'reflex-source': m.source, ...(m.retry ? { 'reflex-retry': '1' } : {}) },
+            })),
+          });
+        }
         for (const g of group) g.resolve();
       } catch (err) {
         const refused = new BackpressureError(`the cluster's Kafka did not take this batch (${(err as Error).message}); nothing of it was acknowledged, send it again`, RETRY_AFTER_S);
