@@ -5,12 +5,8 @@
  * Without a workers count, `ingest.workers` keeps its default. REFLEX_BENCH_PROFILE: see cpu-profile.ts.
  */
 import { join } from 'node:path';
-import { builtinRegistry } from '../connectors/index.js';
 import { defaultConfig } from '../src/config/types.js';
-import { createLogger } from '../src/logger.js';
-import { startReflex } from '../src/runtime.js';
-import { loadSpecSet } from '../src/spec/compile.js';
-import { announceAndWait } from './child-lifetime.js';
+import { serveUntilStopped } from './serve-child.js';
 import { startCpuProfile } from './cpu-profile.js';
 
 const [spec, dataDir, sync, brokers, workers] = process.argv.slice(2);
@@ -32,11 +28,4 @@ if (brokers) {
   // LogAppendTime: a consumer then reads the broker's append time as each message's timestamp.
   config.sinks = [{ type: 'kafka', brokers: brokers.split(','), topic: 'bench.{stream}', topicConfig: { 'message.timestamp.type': 'LogAppendTime' } }];
 }
-// Warnings only: a log line per request would measure the logger.
-const logger = createLogger({ level: 'warn' });
-const specs = await loadSpecSet(config.specs);
-const running = await startReflex(config, specs, builtinRegistry(), logger);
-announceAndWait(running.url, async () => {
-  await running.stop();
-  await writeProfile();
-});
+await serveUntilStopped(config, writeProfile);
