@@ -146,8 +146,13 @@ export class PartitionTask {
     if (this.closed) return;
     // Where to go on is in the state itself (written in each step's transaction and read back
     // read_committed): the group's committed offset can lag right after a transaction completes
-    // (kafkajs cannot ask for stable offsets), which made a new owner process a step again.
-    const offset = state.restoredOffset ?? Number(committed[0]?.partitions.find((p) => p.partition === this.partition)?.offset ?? -1);
+    // (kafkajs cannot ask for stable offsets), which made a new owner process a step again. Both
+    // only ever move by committed transactions, so the larger of the two is never ahead of the work.
+    const groupOffset = Number(committed[0]?.partitions.find((p) => p.partition === this.partition)?.offset ?? -1);
+    const offset = Math.max(state.restoredOffset ?? -1, groupOffset);
+    if (state.restoredOffset !== null && groupOffset > state.restoredOffset) {
+      this.ctx.logger.warn('the group committed past the restored state; going on from the group offset', { partition: this.partition, restored: state.restoredOffset, group: groupOffset });
+    }
     this.nextOffset = offset >= 0 ? offset : 0;
     this.ctx.seek(this.partition, this.nextOffset);
     this.state = state;
