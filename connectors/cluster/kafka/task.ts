@@ -129,9 +129,13 @@ export class PartitionTask {
       // wait about that long (measured: a transaction with offsets 284 ms median, 26 ms with this).
       retry: { initialRetryTime: 20, maxRetryTime: 2_000, retries: 12 },
     });
-    // Connecting initializes the transactional id: the previous owner is fenced from here on.
     await producer.connect();
     this.producer = producer;
+    // kafkajs initializes the transactional id (which fences the previous owner: its open transaction
+    // is aborted, its later commits refused) only at the first transaction(), not at connect: an empty
+    // one does it now, before anything is read. Restoring first let the previous owner commit a step
+    // after the restore, which this owner then processed again (events written twice).
+    await (await producer.transaction()).abort();
     if (this.closed) return;
     const [ends, committed, exchanges] = await Promise.all([
       admin.fetchTopicOffsets(stateTopic),
