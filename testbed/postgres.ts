@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { aptInstall } from './apt.js';
 import { testbedDir } from './paths.js';
 import { freePort, isAlive, sleep, stopRecorded, tail } from './proc.js';
 import { readState } from './state.js';
@@ -67,32 +68,12 @@ export function findPostgresBin(root = DEBIAN_PG_ROOT): string | null {
 const isRoot = () => process.getuid?.() === 0;
 
 /**
- * A fresh CI machine may have only the client: install Debian's server package (printing what runs).
+ * A fresh CI machine may have only the client: install Debian's server package.
  * Debian's postinst also creates and starts a cluster on 5432; the testbed never uses it.
  */
 function installServer(): void {
-  const sudo = isRoot() ? [] : ['sudo', '-n'];
-  const apt = (args: string[]) => {
-    const cmd = [...sudo, 'apt-get', ...args];
-    process.stderr.write(`testbed: no PostgreSQL server under ${DEBIAN_PG_ROOT}; running: ${cmd.join(' ')}\n`);
-    const [bin, ...rest] = cmd;
-    const r = spawnSync(bin!, rest, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    return { ok: !r.error && r.status === 0, out: `${r.error?.message ?? ''}${r.stdout ?? ''}${r.stderr ?? ''}` };
-  };
-  // Parallel test workers may all install at once: wait for dpkg's lock rather than fail on it.
-  const install = ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', `postgresql-${POSTGRES_MAJOR}`];
-  let r = apt(install);
-  // A machine whose package lists were never fetched (or are stale) knows no such package yet.
-  if (!r.ok && /Unable to locate package|no installation candidate|Failed to fetch|404/.test(r.out)) {
-    if (apt(['update']).ok) r = apt(install);
-  }
-  if (!r.ok || !findPostgresBin()) {
-    const last = r.out.trim().split('\n').slice(-15).join('\n');
-    throw new Error(
-      `testbed: PostgreSQL server not found (no ${DEBIAN_PG_ROOT}/<major ≥ 13>/bin/initdb) and installing postgresql-${POSTGRES_MAJOR} failed;` +
-        ` install it yourself (Debian/Ubuntu: apt-get install postgresql-${POSTGRES_MAJOR})\n${last}`,
-    );
-  }
+  aptInstall([`postgresql-${POSTGRES_MAJOR}`], `install it yourself (Debian/Ubuntu: apt-get install postgresql-${POSTGRES_MAJOR})`);
+  if (!findPostgresBin()) throw new Error(`testbed: installed postgresql-${POSTGRES_MAJOR}, but there is no ${DEBIAN_PG_ROOT}/<major ≥ 13>/bin/initdb`);
 }
 
 /** The server's bin folder, installing the package on the first run of a fresh machine. */

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 
@@ -74,4 +75,11 @@ function commandLineHas(pid: number, marker: string): boolean {
   } catch {
     return true; // no /proc (macOS): trust the state file
   }
+}
+
+/** Absolute path of `cmd` on PATH, or null. */
+export function which(cmd: string): string | null {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  const path = r.status === 0 ? r.stdout.trim() : '';
+  return path.startsWith('/') ? path : null;
 }
