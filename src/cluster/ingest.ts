@@ -42,7 +42,9 @@ export class ClusterIngestor {
       }
       const exchange = entry.exchange;
       const requestKey = requestKeyOf(exchange);
-      const routed = await routeExchange(exchange, this.specs, this.options.rules);
+      // Synchronous unless a resource key needs an async rule: no microtask per entry otherwise.
+      const pending = routeExchange(exchange, this.specs, this.options.rules);
+      const routed = pending instanceof Promise ? await pending : pending;
       if (routed.kind === 'unmatched') {
         local.push(toEntry(routed, exchange, requestKey, dedupeKeyOf(exchange, requestKey), options.source));
         continue;

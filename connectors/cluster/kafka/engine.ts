@@ -61,10 +61,11 @@ export class KafkaClusterEngine implements ClusterEngine {
     const { settings, specs, logger } = this.ctx;
     this.admin = this.kafka.admin();
     await this.admin.connect();
+    const outputPlans = this.outputs.plans(specs.streams, settings.partitions);
     await ensureTopics(this.admin, [
       { topic: settings.exchangesTopic, partitions: settings.partitions, compacted: false, exact: true },
       { topic: this.stateTopic, partitions: settings.partitions, compacted: true, exact: true },
-      ...this.outputs.plans(specs.streams, settings.partitions),
+      ...outputPlans,
     ], settings.replicationFactor, logger);
     const first = this.ctx.outputs[0]?.settings;
     const compression = (first?.compression as keyof typeof COMPRESSION | undefined) ?? 'gzip';
@@ -76,7 +77,7 @@ export class KafkaClusterEngine implements ClusterEngine {
     await this.reader.start();
 
     const taskContext: TaskContext = {
-      kafka: this.kafka, admin: this.admin, reader: this.reader, outputs: this.outputs,
+      kafka: this.kafka, admin: this.admin, reader: this.reader, outputs: this.outputs, outputPlans,
       exchangesTopic: settings.exchangesTopic, stateTopic: this.stateTopic, group: settings.group,
       compression: COMPRESSION[compression],
       partitionOptions: { specs, rules: this.ctx.rules, dedupeWindowMs: this.ctx.dedupeWindowMs, reorderWindowMs: this.ctx.reorderWindowMs, logger },

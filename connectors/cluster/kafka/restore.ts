@@ -4,6 +4,8 @@ import type { Logger } from '../../../src/sdk/index.js';
 interface Restoring {
   /** Offsets below this are the state to read (the partition's end when the restore began). */
   end: number;
+  /** The offset the next batch must have been fetched from: a batch fetched before this restore's seek is stale. */
+  position: number;
   apply(key: string, value: string | null): void;
   records: number;
   done(records: number): void;
@@ -31,19 +33,32 @@ export class StateReader {
     });
     // A batch of nothing but transaction markers is not handed to eachBatch; its end is seen here.
     consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-      const p = e.payload as { topic: string; partition: number; lastOffset: string };
+      const p = e.payload as { topic: string; partition: number; firstOffset: string; lastOffset: string; batchSize: number };
       const r = this.restoring.get(p.partition);
-      if (r && Number(p.lastOffset) >= r.end - 1) this.finish(p.partition);
+      // Batches with records went through eachBatch; here only those filtered empty, fetched from
+      // where the restore is (compaction may leave a gap before their first offset, never after).
+      if (!r || p.batchSize > 0 || Number(p.firstOffset) < r.position) return;
+      r.position = Number(p.lastOffset) + 1;
+      if (Number(p.lastOffset) >= r.end - 1) this.finish(p.partition);
     });
     await consumer.connect();
     await consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: 4,
-      eachBatch: async ({ batch, resolveOffset }) => {
+      eachBatch: async ({ batch, resolveOffset, isStale }) => {
         const r = this.restoring.get(batch.partition);
         if (!r) {
           consumer.pause([{ topic: this.topic, partitions: [batch.partition] }]);
+          return;
+        }
+        // Fetched before this restore's seek to the beginning (kafkajs hands out batches already
+        // queued): applying it would start the state in the middle. It is fetched again from where
+        // the restore is.
+        if (isStale()) return;
+        const fetchedFrom = Number((batch as unknown as { fetchedOffset: string }).fetchedOffset);
+        if (fetchedFrom !== r.position) {
+          consumer.seek({ topic: this.topic, partition: batch.partition, offset: String(r.position) });
           return;
         }
         for (const m of batch.messages) {
@@ -52,6 +67,7 @@ export class StateReader {
           r.records++;
         }
         resolveOffset(batch.lastOffset());
+        r.position = Number(batch.lastOffset()) + 1;
         if (Number(batch.lastOffset()) >= r.end - 1) this.finish(batch.partition);
       },
     });
@@ -64,7 +80,7 @@ export class StateReader {
     if (this.restoring.has(partition)) throw new Error(`partition ${partition} is being restored already`);
     const consumer = this.consumer!;
     return new Promise<number>((resolve, reject) => {
-      this.restoring.set(partition, { end, apply, records: 0, done: resolve, fail: reject });
+      this.restoring.set(partition, { end, position: 0, apply, records: 0, done: resolve, fail: reject });
       consumer.seek({ topic: this.topic, partition, offset: '0' });
       consumer.resume([{ topic: this.topic, partitions: [partition] }]);
     });

@@ -2,12 +2,15 @@ import type { Admin, Kafka, Message, Producer, TopicMessages, CompressionTypes }
 import { PartitionState, type ResourceState, type Logger, type OwnedPartition, type PartitionInput, type PartitionOptions, type PartitionOutput, type EntryOutcome } from '../../../src/sdk/index.js';
 import type { StateReader } from './restore.js';
 import type { OutputTopics } from './outputs.js';
+import type { TopicPlan } from './topics.js';
 
 export interface TaskContext {
   kafka: Kafka;
   admin: Admin;
   reader: StateReader;
   outputs: OutputTopics;
+  /** The output topics: changelogs are co-partitioned (`exact`), event topics take any partition. */
+  outputPlans: readonly TopicPlan[];
   exchangesTopic: string;
   stateTopic: string;
   group: string;
@@ -18,6 +21,9 @@ export interface TaskContext {
   seek(partition: number, offset: number): void;
   logger: Logger;
 }
+
+/** Key and header of the aborted records that settle a partition's earlier transactions (see settle()). */
+const FENCE_KEY = 'reflex-fence';
 
 /** kafkajs names for "another producer with this transactional id took over". */
 const FENCED = /INVALID_PRODUCER_EPOCH|PRODUCER_FENCED|fenced/i;
@@ -131,11 +137,7 @@ export class PartitionTask {
     });
     await producer.connect();
     this.producer = producer;
-    // kafkajs initializes the transactional id (which fences the previous owner: its open transaction
-    // is aborted, its later commits refused) only at the first transaction(), not at connect: an empty
-    // one does it now, before anything is read. Restoring first let the previous owner commit a step
-    // after the restore, which this owner then processed again (events written twice).
-    await (await producer.transaction()).abort();
+    await this.settle(producer);
     if (this.closed) return;
     const [ends, committed, exchanges] = await Promise.all([
       admin.fetchTopicOffsets(stateTopic),
@@ -166,6 +168,42 @@ export class PartitionTask {
     const tick = Math.max(50, Math.min(250, Math.floor(partitionOptions.reorderWindowMs / 4)));
     this.timer ??= setInterval(() => void this.tick(), tick);
     this.timer.unref();
+  }
+
+  /**
+   * Fences the previous owner and settles every transaction an earlier producer of this partition
+   * left open, before anything is read.
+   *
+   * kafkajs initializes the transactional id (which aborts the previous owner's open transaction and
+   * refuses its later commits) only at the first transaction(), not at connect: restoring first let
+   * the previous owner commit a step after the restore, which this owner then processed again.
+   *
+   * A transaction can also be left without its markers: seen on a broker restarted while steps were
+   * committing, where the coordinator logged the transaction complete but no partition got its marker.
+   * Its records then hang undecided (the partitions' stable offset stops before them, so the restore
+   * cannot see its state writes) until the next marker of this producer id decides them, and a commit
+   * marker of the next step would publish them beside the same events processed again. Aborting them
+   * here, in every partition a step can write, keeps outputs and restored state alike: what was undecided
+   * is reprocessed once. It costs one aborted record per partition each time the partition is opened;
+   * readers that read committed (every sink reflex runs, and any consumer of exactly-once output) never
+   * see them.
+   */
+  private async settle(producer: Producer): Promise<void> {
+    const { admin, stateTopic, outputPlans } = this.ctx;
+    const fence = (partition: number): Message => ({ key: FENCE_KEY, value: null, partition, headers: { [FENCE_KEY]: String(this.partition) } });
+    const own = [stateTopic, ...outputPlans.filter((p) => p.exact).map((p) => p.topic)];
+    const shared = outputPlans.filter((p) => !p.exact).map((p) => p.topic);
+    const topicMessages: TopicMessages[] = own.map((topic) => ({ topic, messages: [fence(this.partition)] }));
+    if (shared.length > 0) {
+      const { topics } = await admin.fetchTopicMetadata({ topics: shared });
+      for (const t of topics) topicMessages.push({ topic: t.name, messages: t.partitions.map((p) => fence(p.partitionId)) });
+    }
+    const tx = await producer.transaction();
+    try {
+      await tx.sendBatch({ topicMessages, acks: -1 });
+    } finally {
+      await tx.abort();
+    }
   }
 
   /** The changes whose reorder window passed, and dedupe keys past their window, without new input. */
