@@ -5,6 +5,7 @@ import { Dispatcher } from './dispatch/dispatcher.js';
 import type { Logger } from './logger.js';
 import { Ingestor } from './pipeline/ingest.js';
 import { IngestWorkers, workerFormats } from './pipeline/worker-pool.js';
+import { SpecReloader, type ReloadResult } from './pipeline/spec-reload.js';
 import { CdcApplier } from './cdc/applier.js';
 import type { Registry } from './registry.js';
 import { createServer } from './server/app.js';
@@ -29,6 +30,8 @@ export interface RunningReflex {
   app: FastifyInstance;
   /** Every route served, as `METHOD /path` (Fastify syntax). */
   routes: string[];
+  /** Compiles the spec files again and, when they are valid, serves them (POST /specs/reload, SIGHUP). */
+  reloadSpecs(trigger: string): Promise<ReloadResult>;
   stop(): Promise<void>;
 }
 
@@ -58,12 +61,35 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     : new Ingestor(store, specs, cdc, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules, logger: logger.child({ part: 'ingest' }) });
   // Decode and rules on worker threads; they load the specs from their files, so only specs that have files.
   // Cluster mode routes on the main thread (the rules run where the partition is owned).
-  const workers = !config.cluster && config.ingest.workers > 0 && specs.files.length > 0
-    ? await IngestWorkers.start(config.ingest.workers, {
-      specFiles: specs.files, specRefs: config.specRefs, formats: workerFormats(registry.formats), limits: { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules },
-    }, logger.child({ part: 'ingest' })).catch((err: unknown) => (store.close(), Promise.reject(err)))
+  const workerSetup = (set: CompiledSpecSet) => ({
+    specFiles: set.files, specRefs: config.specRefs, formats: workerFormats(registry.formats), limits: { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules },
+  });
+  let workers = !config.cluster && config.ingest.workers > 0 && specs.files.length > 0
+    ? await IngestWorkers.start(config.ingest.workers, workerSetup(specs), logger.child({ part: 'ingest' })).catch((err: unknown) => (store.close(), Promise.reject(err)))
     : null;
-  const resourceNames = [...new Set(specs.operations.filter((o) => o.resource?.cdc).map((o) => o.resource!.name))].sort();
+  // Replaced in place by a reload: the resource routes read it at each request.
+  const resourceNames = cdcResources(specs);
+  let active = specs;
+  const reloader = new SpecReloader({
+    files: config.specs,
+    refs: config.specRefs,
+    current: () => active,
+    unavailable: config.cluster
+      ? 'specs cannot be reloaded in cluster mode (every instance must route and process with the same rules); restart the instances one at a time'
+      : specs.files.length === 0 ? 'these specs were not loaded from files' : null,
+    logger,
+    async apply(next) {
+      // New workers first: if they cannot load the files, nothing changed.
+      const nextWorkers = workers ? await IngestWorkers.start(config.ingest.workers, workerSetup(next), logger.child({ part: 'ingest' })) : null;
+      store.ensureStreams(next.streams);
+      await (ingestor as Ingestor).useSpecs(next);
+      const retired = workers;
+      workers = nextWorkers;
+      active = next;
+      resourceNames.splice(0, resourceNames.length, ...cdcResources(next));
+      void retired?.retire().catch((err: Error) => logger.error('the replaced ingest workers did not stop cleanly', { error: err.message }));
+    },
+  });
   let ready = false;
   const dispatchers: Array<{ name: string; dispatcher: Dispatcher; maxBacklog: number }> = [];
   const serviceSinks: ServiceSink[] = [];
@@ -75,6 +101,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     isReady: () => ready,
     sourceProblems: () => monitor.problems(),
     retryDeadLetter: (dl) => ingestor.retry(dl),
+    reloadSpecs: (trigger) => reloader.reload(trigger),
     resources: resourceNames,
     ingestAuth: config.server.ingestAuth,
     apiAuth: config.server.apiAuth,
@@ -111,7 +138,8 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
             .ingest(entries, { source: name, ...(checkpoint !== undefined ? { checkpoint: { source: checkpointKey, value: checkpoint } } : {}) })
             .then(async (result) => (tracked.ingested(Array.isArray(entries) ? entries.length : (await entries).received), result));
         },
-        prepare: workers?.has(settings.format as string) ? (payload) => workers.process(settings.format as string, payload, name) : null,
+        // `workers` at each call: a spec reload replaces the pool.
+        prepare: workers?.has(settings.format as string) ? (payload) => workers!.process(settings.format as string, payload, name) : null,
         getCheckpoint: () => store.getCheckpoint(checkpointKey),
       });
       let source: Source;
@@ -208,6 +236,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     store,
     app,
     routes,
+    reloadSpecs: (trigger) => reloader.reload(trigger),
     stop() {
       stopping ??= (async () => {
         ready = false;
@@ -237,6 +266,11 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       return stopping;
     },
   };
+}
+
+/** The resources that keep change records, served under /resources. */
+function cdcResources(specs: CompiledSpecSet): string[] {
+  return [...new Set(specs.operations.filter((o) => o.resource?.cdc).map((o) => o.resource!.name))].sort();
 }
 
 function listeningUrl(app: FastifyInstance, config: ReflexConfig): string {

@@ -45,6 +45,7 @@ export async function runServe(flags: ServeFlags, registry: Registry, io: CliIO)
   return new Promise<number>((resolveExit) => {
     const stop = (signal: string) => {
       logger.info('stopping', { signal });
+      process.off('SIGHUP', reload);
       running.stop().then(
         () => resolveExit(0),
         (err: Error) => {
@@ -53,6 +54,9 @@ export async function runServe(flags: ServeFlags, registry: Registry, io: CliIO)
         },
       );
     };
+    // SIGHUP reloads the specs, as nginx and Prometheus reload their configuration; the outcome is logged.
+    const reload = () => void running.reloadSpecs('SIGHUP');
+    process.on('SIGHUP', reload);
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });

@@ -85,7 +85,7 @@ export class Ingestor {
 
   constructor(
     private readonly store: EventStore,
-    private readonly specs: CompiledSpecSet,
+    private specs: CompiledSpecSet,
     /** Without a reorder window, changes apply right after the batch, before it is acknowledged. */
     private readonly cdc: CdcApplier | null = null,
     /** `rules`: the budgets of every rule evaluation (limits.ruleTimeout, ruleDepth, eventSize). */
@@ -170,6 +170,16 @@ export class Ingestor {
    */
   retry(deadLetter: DeadLetter): Promise<{ ok: true; result: BatchResult } | { ok: false; diagnostic: Diagnostic }> {
     return this.enqueue(() => this.applyRetry(deadLetter));
+  }
+
+  /**
+   * Rules from `specs` for every batch committed after those queued now (a spec reload): batches are
+   * processed one group at a time, so none sees two sets. Resolves once it is in use.
+   */
+  useSpecs(specs: CompiledSpecSet): Promise<void> {
+    return this.enqueue(async () => {
+      this.specs = specs;
+    });
   }
 
   /** Without a reorder window the CDC applier commits, so that changes apply in the batch's transaction. */

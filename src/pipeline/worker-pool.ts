@@ -71,6 +71,16 @@ export class IngestWorkers {
     });
   }
 
+  /**
+   * Takes no more jobs, lets those in flight finish (their batches commit as they were processed),
+   * then ends the threads: a pool replaced by one with reloaded specs.
+   */
+  async retire(): Promise<void> {
+    this.stopped = true;
+    while (this.threads.some((t) => t.jobs.size > 0)) await new Promise((r) => setTimeout(r, 20));
+    await Promise.all(this.threads.splice(0).map((t) => t.worker.terminate()));
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     const threads = this.threads.splice(0);

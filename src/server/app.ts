@@ -14,6 +14,7 @@ import { registerClusterRoutes } from './cluster-routes.js';
 import type { ClusterEngine } from '../cluster/types.js';
 import type { Ingestor } from '../pipeline/ingest.js';
 import { ownApiDocument } from './own-api.js';
+import type { ReloadResult } from '../pipeline/spec-reload.js';
 
 export interface ServerOptions {
   store: EventStore;
@@ -38,6 +39,8 @@ export interface ServerOptions {
   cluster?: { engine: () => ClusterEngine | null; topics: string } | null;
   /** More route groups (webhooks). */
   routes?: Array<(app: FastifyInstance) => void>;
+  /** Reloads the specs (POST /specs/reload). */
+  reloadSpecs?: (trigger: string) => Promise<ReloadResult>;
   /** Milliseconds (0: none) to receive a whole request, its headers, and between two socket reads or writes. */
   timeouts?: ServerTimeouts;
 }
@@ -139,6 +142,16 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
     if (!retried.ok) return reply.code(422).send({ error: 'processing failed again; the dead letter stays', diagnostic: retried.diagnostic });
     return { retried: dl.id, records: retried.result.records };
   });
+
+  const reloadSpecs = options.reloadSpecs;
+  if (reloadSpecs) {
+    app.post('/specs/reload', async (_request, reply) => {
+      const result = await reloadSpecs('POST /specs/reload');
+      if (result.ok) return { reloaded: true, operations: result.operations, streams: result.streams, added: result.added, removed: result.removed, warnings: result.warnings, ms: result.ms };
+      const status = result.reason === 'invalid' ? 422 : result.reason === 'unavailable' ? 409 : 500;
+      return reply.code(status).send({ error: result.message, diagnostics: result.diagnostics });
+    });
+  }
 
   // One place turns a thrown error into its answer: a ReflexError knows its status and body;
   // Fastify's own errors (FST_ERR_…, body too large ...) carry `statusCode`.
