@@ -6,6 +6,7 @@ import type { Logger } from './logger.js';
 import { Ingestor } from './pipeline/ingest.js';
 import { IngestWorkers, workerFormats } from './pipeline/worker-pool.js';
 import { SpecReloader, type ReloadResult } from './pipeline/spec-reload.js';
+import { watchSpecFiles } from './pipeline/spec-watch.js';
 import { CdcApplier } from './cdc/applier.js';
 import type { Registry } from './registry.js';
 import { createServer } from './server/app.js';
@@ -74,9 +75,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     files: config.specs,
     refs: config.specRefs,
     current: () => active,
-    unavailable: config.cluster
-      ? 'specs cannot be reloaded in cluster mode (every instance must route and process with the same rules); restart the instances one at a time'
-      : specs.files.length === 0 ? 'these specs were not loaded from files' : null,
+    unavailable: reloaderUnavailable(config, specs),
     logger,
     async apply(next) {
       // New workers first: if they cannot load the files, nothing changed.
@@ -227,6 +226,9 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     }
   }, 60_000);
   pruneTimer.unref();
+  const unavailable = reloaderUnavailable(config, specs);
+  if (config.reload.watch && unavailable) logger.warn('reload.watch is ignored', { reason: unavailable });
+  const watcher = config.reload.watch && !unavailable ? watchSpecFiles(specs.files, () => void reloader.reload('watch'), logger) : null;
   ready = true;
 
   const url = listeningUrl(app, config);
@@ -241,6 +243,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       stopping ??= (async () => {
         ready = false;
         clearInterval(pruneTimer);
+        watcher?.close();
         ingestor.stop();
         // Batches on ingest workers are refused (503, nothing stored) now, not when their rules end:
         // the requests waiting for them must be answered before the server can close.
@@ -266,6 +269,12 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       return stopping;
     },
   };
+}
+
+/** Why the specs cannot be reloaded in this process (null: they can). */
+function reloaderUnavailable(config: ReflexConfig, specs: CompiledSpecSet): string | null {
+  if (config.cluster) return 'specs cannot be reloaded in cluster mode (every instance must route and process with the same rules); restart the instances one at a time';
+  return specs.files.length === 0 ? 'these specs were not loaded from files' : null;
 }
 
 /** The resources that keep change records, served under /resources. */

@@ -74,6 +74,7 @@ export function parseConfig(raw: RawConfig, where: ConfigOrigin, problem: Proble
     },
     log: raw.log,
     ingest: { workers: raw.ingest.workers },
+    reload: { watch: raw.reload.watch },
     cdc: { reorderWindowMs: ms('/cdc/reorderWindow', raw.cdc.reorderWindow, '3s, 500ms, 0', { zero: true }), maxPending: raw.cdc.maxPending },
     /** What spec `$ref`s may read besides each spec's own folder tree. */
     specRefs: {

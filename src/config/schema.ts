@@ -63,6 +63,9 @@ export const CONFIG_SCHEMA = Type.Object({
   ingest: Section({
     workers: Default(Type.Integer({ minimum: 0, maximum: 64, description: 'worker threads that decode pushed payloads (`/ingest/*`) and run the rules on them while the main thread writes the store; `0` does everything on the main thread. Default 1: on two cores it measured 1.1-1.6× the exchanges/s of 0 across runs, and 2 within a few per cent of 1 (bench (l))' }), 1),
   }, 'how pushed logs are processed'),
+  reload: Section({
+    watch: Default(Type.Boolean({ description: 'reload the specs (as `POST /specs/reload` does) when a YAML or JSON file changes in a folder holding one of them, half a second after the last change; an invalid change is refused and logged, the old specs stay active' }), false),
+  }, 'reloading the specs without a restart (also `POST /specs/reload` and `SIGHUP`)'),
   limits: Section({
     ruleTimeout: Duration('50ms', 'longest one rule expression (`when`, `data`, `key`, `x-reflex-cdc`) may run; past it the exchange is a dead letter (`RX411`). Also the longest a runaway rule can hold the event loop'),
     ruleDepth: Default(Type.Integer({ minimum: 16, maximum: 10000, description: "deepest JSONata's evaluator may nest, sub-expressions and recursive calls together (16-10000; `RX412`)" }), 500),

@@ -163,3 +163,40 @@ describe('spec reload', () => {
     expect((await events('audit')).length).toBeGreaterThan(0);
   }, 30_000);
 });
+
+describe('reload.watch', () => {
+  it('reloads when a spec file changes, and refuses an invalid change with the old rules kept', async () => {
+    const wdir = mkdtempSync(join(tmpdir(), 'reflex-watch-'));
+    const file = join(wdir, 'orders.yaml');
+    writeFileSync(file, spec('w1'));
+    const config = join(wdir, 'reflex.yaml');
+    writeFileSync(config, `specs: [orders.yaml]\nstore: { path: reflex.db }\nreload: { watch: true }\n`);
+    const watched = await startReflexProcess(['--config', config]);
+    const post = (id: string) => fetch(`${watched.url}/ingest/exchanges`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: exchange(id) });
+    const last = async () => ((await (await fetch(`${watched.url}/streams/orders/events?limit=1000`)).json()) as EventRecord[]).at(-1)!.value.data;
+    const logged = async (pattern: RegExp, from: number) => {
+      const deadline = Date.now() + 10_000;
+      while (!pattern.test(watched.output().slice(from)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      return watched.output().slice(from);
+    };
+    try {
+      await post('w-1');
+      expect(await last()).toEqual({ id: 'w-1', rules: 'w1' });
+
+      let from = watched.output().length;
+      writeFileSync(file, spec('w2'));
+      expect(await logged(/specs reloaded trigger=watch/, from)).toMatch(/specs reloaded trigger=watch/);
+      await post('w-2');
+      expect(await last()).toEqual({ id: 'w-2', rules: 'w2' });
+
+      from = watched.output().length;
+      writeFileSync(file, spec('w3', { broken: true }));
+      expect(await logged(/spec reload refused/, from)).toMatch(/spec reload refused: .*orders\.yaml:11.*trigger=watch/);
+      await post('w-3');
+      expect(await last()).toEqual({ id: 'w-3', rules: 'w2' });
+    } finally {
+      await watched.kill9();
+      rmSync(wdir, { recursive: true, force: true });
+    }
+  }, 40_000);
+});

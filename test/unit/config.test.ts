@@ -64,6 +64,7 @@ describe('reflex.yaml', () => {
       log: { level: 'info', format: 'text' },
       cdc: { reorderWindowMs: 3000, maxPending: 200_000 },
       ingest: { workers: 1 },
+      reload: { watch: false },
       specRefs: { allow: [], maxBytes: 32 * 1024 * 1024 },
       limits: { jsonDepth: 256, rules: { timeoutMs: 50, maxDepth: 500, eventSize: 1024 * 1024 } },
       sources: [],
