@@ -95,6 +95,28 @@ export type ResourceLookup =
   | { kind: 'owner'; partition: number; url: string }
   | { kind: 'unavailable'; partition: number };
 
+/** A stream as cluster mode keeps it: a topic of a kafka sink. */
+export interface ClusterStreamInfo {
+  name: string;
+  topic: string;
+  /** Per partition: its first offset, and the offset after its last committed record (the stable end). */
+  partitions: Array<{ partition: number; firstOffset: number; nextOffset: number }>;
+}
+
+/** A committed record of a stream's topic partition; `value` is null for a tombstone (changelogs). */
+export interface ClusterRecord {
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: unknown;
+}
+
+export type ClusterRead =
+  | { kind: 'records'; topic: string; records: ClusterRecord[] }
+  | { kind: 'no-topic' }
+  /** No such partition, or none given for a topic of several. */
+  | { kind: 'no-partition'; topic: string; partitions: number };
+
 /** The running engine: the stateless half hands exchanges to it, the stateful half runs inside. */
 export interface ClusterEngine {
   /** Resolves once the brokers acknowledged every message (acks=all); rejects with BackpressureError otherwise. */
@@ -102,6 +124,13 @@ export interface ClusterEngine {
   status(): Promise<ClusterStatus>;
   /** The state of a resource key, from this instance if it owns the key's partition, else where to ask. */
   resource(resource: string, key: string): Promise<ResourceLookup>;
+  /** The streams written to the kafka sinks' topics. */
+  streams(): Promise<ClusterStreamInfo[]>;
+  /**
+   * Up to `limit` committed records of a stream's topic partition after offset `after` (null: from
+   * the first); `partition` may be left out (null) for a topic of one partition.
+   */
+  read(stream: string, partition: number | null, after: number | null, limit: number): Promise<ClusterRead>;
   stop(): Promise<void>;
 }
 

@@ -1,11 +1,13 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ClusterEngine } from '../cluster/types.js';
+import { PAGE_QUERY, pageLimit, pagePosition } from './paging.js';
 
 /**
  * The HTTP surface that changes in cluster mode. `GET /cluster` shows the group; a resource key is
  * answered by the instance that owns its partition (this one, or a 307 to the owner's advertised
- * URL; 503 while the partition moves). Streams are Kafka topics in cluster mode: the routes that
- * read the local log answer 501 naming where the records are, rather than an empty log.
+ * URL; 503 while the partition moves). Streams are Kafka topics in cluster mode: their records are
+ * read from the topics (per partition, read_committed); the routes that keep consumer positions or
+ * tail the local log answer 501 naming the topics, rather than an empty log.
  */
 export function registerClusterRoutes(app: FastifyInstance, engine: () => ClusterEngine | null, names: string[], topics: string): void {
   const known = new Set(names);
@@ -40,7 +42,28 @@ export function registerClusterRoutes(app: FastifyInstance, engine: () => Cluste
     reply.code(501).send({ error: `cluster mode: ${what}; the records are on the Kafka topics (${topics})` });
   app.get('/resources', elsewhere('resource keys are spread over the partition owners: ask for one key (GET /resources/{name}/{key}), or read the compacted changelog topics'));
   app.get('/resources/:name', elsewhere('resource keys are spread over the partition owners: ask for one key (GET /resources/{name}/{key}), or read the compacted changelog topics'));
-  app.get('/streams', elsewhere('streams are not kept in the local store'));
-  app.get('/streams/*', elsewhere('streams are not kept in the local store'));
-  app.post('/streams/*', elsewhere('streams are not kept in the local store'));
+  app.get('/streams', async (_request, reply) => {
+    const e = engine();
+    return e ? e.streams() : starting(reply);
+  });
+  app.get<{ Params: { name: string }; Querystring: { partition?: string; after?: string; limit?: string } }>(
+    '/streams/:name/events',
+    { schema: { querystring: { type: 'object', properties: { partition: { type: 'string' }, after: PAGE_QUERY.after, limit: PAGE_QUERY.limit }, additionalProperties: false } } },
+    async (request, reply) => {
+      const e = engine();
+      if (!e) return starting(reply);
+      const { name } = request.params;
+      const partition = pagePosition('partition', request.query.partition) ?? null;
+      const read = await e.read(name, partition, pagePosition('after', request.query.after) ?? null, pageLimit(request.query.limit));
+      if (read.kind === 'no-topic') return reply.code(404).send({ error: `no stream named '${name}' is written to a kafka sink's topic`, streams: (await e.streams()).map((s) => s.name) });
+      if (read.kind === 'no-partition') {
+        const which = partition === null ? 'say which one' : `it has no partition ${partition}`;
+        return reply.code(400).send({ error: `stream '${name}' is topic ${read.topic} with ${read.partitions} partitions: ${which} with partition=<0-${read.partitions - 1}>`, parameter: 'partition' });
+      }
+      return read.records;
+    },
+  );
+  const positions = elsewhere('consumer positions and tails are Kafka\'s: read the topics with a consumer group');
+  app.get('/streams/*', positions);
+  app.post('/streams/*', positions);
 }

@@ -1,11 +1,12 @@
 import { AssignerProtocol, Kafka, Partitioners, type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { BackpressureError, CODES, type ResourceLookup, type ClusterContext, type ClusterEngine, type ClusterMember, type ClusterStatus, type ExchangeMessage, type PartitionInput } from '../../../src/sdk/index.js';
+import { BackpressureError, CODES, type ResourceLookup, type ClusterContext, type ClusterEngine, type ClusterMember, type ClusterRead, type ClusterRecord, type ClusterStatus, type ClusterStreamInfo, type ExchangeMessage, type PartitionInput } from '../../../src/sdk/index.js';
+import { recordValue } from '../../kafka/records.js';
 import { kafkaClientConfig, type KafkaConnection } from '../../kafka/connection.js';
 import { COMPRESSION } from '../../sinks/kafka/producer.js';
 import { useSynchronousGzip } from '../../sinks/kafka/gzip-codec.js';
 import { OutputTopics } from './outputs.js';
-import { StateReader } from './restore.js';
+import { PartitionReader } from './restore.js';
 import { PartitionTask, type TaskContext } from './task.js';
 import { ensureTopics } from './topics.js';
 
@@ -43,7 +44,7 @@ export class KafkaClusterEngine implements ClusterEngine {
   private admin!: Admin;
   private producer!: Producer;
   private consumer!: Consumer;
-  private reader!: StateReader;
+  private reader!: PartitionReader;
   private readonly tasks = new Map<number, PartitionTask>();
   private readonly stateTopic: string;
   private readonly outputs: OutputTopics;
@@ -73,7 +74,7 @@ export class KafkaClusterEngine implements ClusterEngine {
 
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     await this.producer.connect();
-    this.reader = new StateReader(this.kafka, this.stateTopic, `${settings.group}.restore.${randomUUID()}`, logger);
+    this.reader = new PartitionReader(this.kafka, [this.stateTopic, ...new Set(outputPlans.map((p) => p.topic))], `${settings.group}.reads.${randomUUID()}`, logger);
     await this.reader.start();
 
     const taskContext: TaskContext = {
@@ -232,6 +233,35 @@ export class KafkaClusterEngine implements ClusterEngine {
     const owner = (await this.status()).members.find((m) => m.partitions.includes(partition));
     if (owner?.url && owner.url !== this.ctx.instance) return { kind: 'owner', partition, url: owner.url };
     return { kind: 'unavailable', partition };
+  }
+
+  async streams(): Promise<ClusterStreamInfo[]> {
+    const streams: ClusterStreamInfo[] = [];
+    for (const s of this.ctx.specs.streams) {
+      const topic = this.outputs.topicOf(s.name);
+      if (!topic) continue;
+      // kafkajs' admin lists offsets read_committed: `high` is the stable end, what a read returns up to.
+      const offsets = await this.admin.fetchTopicOffsets(topic);
+      const partitions = offsets.map((o) => ({ partition: o.partition, firstOffset: Number(o.low), nextOffset: Number(o.high) })).sort((a, b) => a.partition - b.partition);
+      streams.push({ name: s.name, topic, partitions });
+    }
+    return streams;
+  }
+
+  async read(stream: string, given: number | null, after: number | null, limit: number): Promise<ClusterRead> {
+    const topic = this.ctx.specs.streams.some((s) => s.name === stream) ? this.outputs.topicOf(stream) : null;
+    if (!topic) return { kind: 'no-topic' };
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    const partition = given ?? (offsets.length === 1 ? offsets[0]!.partition : -1);
+    const range = offsets.find((o) => o.partition === partition);
+    if (!range) return { kind: 'no-partition', topic, partitions: offsets.length };
+    const from = Math.max(Number(range.low), after === null ? 0 : after + 1);
+    const records: ClusterRecord[] = [];
+    await this.reader.read(topic, partition, from, Number(range.high), (m) => {
+      records.push({ partition, offset: Number(m.offset), key: m.key?.toString() ?? null, value: recordValue(m) });
+      return records.length < limit;
+    });
+    return { kind: 'records', topic, records };
   }
 
   async stop(): Promise<void> {

@@ -41,6 +41,12 @@ export class OutputTopics {
     return plans;
   }
 
+  /** The topic a stream is written to (the first kafka sink that takes it), or null. */
+  topicOf(stream: string): string | null {
+    const o = this.outputs.find((x) => takes(x, stream));
+    return o ? topicOf(o, stream) : null;
+  }
+
   messages(output: PartitionOutput, partition: number): TopicMessages[] {
     const byTopic = new Map<string, Message[]>();
     const add = (topic: string, messages: Message[]) => {

@@ -1,13 +1,14 @@
 import type { Admin, Kafka, Message, Producer, TopicMessages, CompressionTypes } from 'kafkajs';
 import { PartitionState, type ResourceState, type Logger, type OwnedPartition, type PartitionInput, type PartitionOptions, type PartitionOutput, type EntryOutcome } from '../../../src/sdk/index.js';
-import type { StateReader } from './restore.js';
+import type { PartitionReader } from './restore.js';
 import type { OutputTopics } from './outputs.js';
 import type { TopicPlan } from './topics.js';
 
 export interface TaskContext {
   kafka: Kafka;
   admin: Admin;
-  reader: StateReader;
+  /** Reads the state topic back (restores). */
+  reader: PartitionReader;
   outputs: OutputTopics;
   /** The output topics: changelogs are co-partitioned (`exact`), event topics take any partition. */
   outputPlans: readonly TopicPlan[];
@@ -94,7 +95,7 @@ export class PartitionTask {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    this.ctx.reader.cancel(this.partition);
+    this.ctx.reader.cancel(this.ctx.stateTopic, this.partition);
     await this.tail.catch(() => undefined);
     await this.opened.catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);
@@ -111,7 +112,7 @@ export class PartitionTask {
       } catch (err) {
         if (this.closed) return;
         this.ctx.logger.error('partition could not be opened; trying again', { partition: this.partition, error: (err as Error).message });
-        this.ctx.reader.cancel(this.partition);
+        this.ctx.reader.cancel(this.ctx.stateTopic, this.partition);
         await new Promise((r) => setTimeout(r, 1_000));
         if (this.closed) return;
       }
@@ -147,7 +148,10 @@ export class PartitionTask {
     const end = Number(ends.find((o) => o.partition === this.partition)?.high ?? 0);
     this.highWatermark = Number(exchanges.find((o) => o.partition === this.partition)?.high ?? 0);
     const state = new PartitionState(partitionOptions);
-    this.restoredRecords = await reader.restore(this.partition, end, (key, value) => state.restore(key, value));
+    this.restoredRecords = await reader.read(stateTopic, this.partition, 0, end, (m) => {
+      state.restore(m.key?.toString() ?? '', m.value ? m.value.toString() : null);
+      return true;
+    });
     state.finishRestore();
     if (this.closed) return;
     // Where to go on is in the state itself (written in each step's transaction and read back
