@@ -107,6 +107,8 @@ export const API_CODE_LIST = {
   badQueryParameter: error('BAD_QUERY_PARAMETER', 'a query parameter out of its range (`parameter` names it): 400'),
   hostNotLoopback: error('HOST_NOT_LOOPBACK', 'without `server.ingestAuth`/`server.apiAuth` the Host header must be a loopback name: 403'),
   unsupportedMediaType: error('UNSUPPORTED_MEDIA_TYPE', 'ingest takes JSON/NDJSON media types only: 415'),
+  badCloudEvent: error('BAD_CLOUDEVENT', 'a published event breaks CloudEvents 1.0 (`pointer` says where): 400'),
+  streamLocked: error('STREAM_LOCKED', 'a stream written by rules, or by another producer, refuses a publisher: 423'),
   /** Not in the body (`{ error, field }`, as before); the webhook routes answer with the error's status. */
   webhookRequest: error('BAD_WEBHOOK_REQUEST', 'a `/webhooks` request naming no such endpoint or event (404), one declared in reflex.yaml (409), or a value it cannot take (400, `field` names it)'),
   /** Not in the 503 body (`{ error }` only, as before); callers in the process switch on it. */

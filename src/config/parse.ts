@@ -50,6 +50,7 @@ export function parseConfig(raw: RawConfig, where: ConfigOrigin, problem: Proble
       bodyLimit: bytes('/server/bodyLimit', server.bodyLimit, '10mb'),
       ingestAuth: server.ingestAuth ?? null,
       apiAuth: server.apiAuth ?? null,
+      publishAuth: server.publishAuth ?? null,
       /** Milliseconds (0: none) to receive a whole request; to receive its headers; of silence on a connection. */
       requestTimeoutMs: serverTimeout('requestTimeout'),
       headersTimeoutMs: serverTimeout('headersTimeout'),

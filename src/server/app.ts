@@ -15,6 +15,7 @@ import type { ClusterEngine } from '../cluster/types.js';
 import type { Ingestor } from '../pipeline/ingest.js';
 import { ownApiDocument } from './own-api.js';
 import type { ReloadResult } from '../pipeline/spec-reload.js';
+import { registerPublishRoutes, type PublishOptions } from './publish-routes.js';
 
 export interface ServerOptions {
   store: EventStore;
@@ -39,6 +40,8 @@ export interface ServerOptions {
   cluster?: { engine: () => ClusterEngine | null; topics: string } | null;
   /** More route groups (webhooks). */
   routes?: Array<(app: FastifyInstance) => void>;
+  /** Applications publishing their own events (single-node mode). */
+  publish?: Omit<PublishOptions, 'bodyLimit'> | null;
   /** Reloads the specs (POST /specs/reload). */
   reloadSpecs?: (trigger: string) => Promise<ReloadResult>;
   /** Milliseconds (0: none) to receive a whole request, its headers, and between two socket reads or writes. */
@@ -108,8 +111,9 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
   const apiCredential = options.apiAuth ? requireCredential(options.apiAuth, 'server.apiAuth') : null;
   const loopbackHost = requireLoopbackHost('server.apiAuth');
   app.addHook('onRequest', async (request, reply) => {
-    const config = request.routeOptions.config as { ingest?: boolean; open?: boolean } | undefined;
-    if (config?.ingest || config?.open) return;
+    // Ingest and publishing have credentials of their own (their scopes check them).
+    const config = request.routeOptions.config as { ingest?: boolean; open?: boolean; publish?: boolean } | undefined;
+    if (config?.ingest || config?.open || config?.publish) return;
     if (apiCredential) return apiCredential(request, reply);
     if (!isLoopbackAddress(request.socket.remoteAddress)) {
       return reply.code(403).send({ error: 'this route answers loopback clients only; set server.apiAuth to open it to the network' });
@@ -132,6 +136,7 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
   } else {
     registerConsumerRoutes(app, options.store, { heartbeatMs: timeouts.idleMs > 0 ? Math.min(15_000, Math.floor(timeouts.idleMs / 2)) : 15_000 });
     registerResourceRoutes(app, options.store, options.resources);
+    if (options.publish) registerPublishRoutes(app, { ...options.publish, bodyLimit: options.bodyLimit });
   }
   for (const register of options.routes ?? []) register(app);
 

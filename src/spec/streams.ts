@@ -5,6 +5,9 @@ import type { Reporter } from './report.js';
 import type { ResourceDecl } from './resources.js';
 import type { CompiledOperation, StreamInfo } from './types.js';
 
+/** A CDC resource's change records go to the stream `<resource>.changelog`. */
+export const CHANGELOG_SUFFIX = '.changelog';
+
 /** A stream and where the spec brings it into being (for clash messages). */
 export interface DeclaredStream {
   info: StreamInfo;
@@ -22,7 +25,7 @@ export function specStreams(
   report: Reporter,
 ): DeclaredStream[] {
   const changelogs = new Map<string, ResourceDecl>();
-  for (const r of resources.values()) if (r.cdc) changelogs.set(`${r.name}.changelog`, r);
+  for (const r of resources.values()) if (r.cdc) changelogs.set(`${r.name}${CHANGELOG_SUFFIX}`, r);
 
   const targeted = new Map<string, DeclaredStream>();
   for (const op of operations) {
@@ -59,7 +62,7 @@ export function specStreams(
     }
     if (r.cdc) {
       out.push({
-        info: { name: `${r.name}.changelog`, kind: 'changelog', resource: r.name, specFile },
+        info: { name: `${r.name}${CHANGELOG_SUFFIX}`, kind: 'changelog', resource: r.name, specFile },
         at: report.sources.locate(r.pointer, { key: true }),
       });
     }

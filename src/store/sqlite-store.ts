@@ -8,6 +8,7 @@ import { SqliteIngestLedger } from './ingest-ledger.js';
 import { STORE_MIGRATIONS } from './migrations/index.js';
 import { guardStoreErrors } from './sqlite-open.js';
 import { SqliteSubscriptions } from './subscriptions.js';
+import { StreamProducers } from './stream-producers.js';
 import type {
   BatchResult, BatchWrite, ConsumerOffset, DeadLetter, EventStore, ResourceSummary, StreamSummary, UnmatchedCount,
 } from './types.js';
@@ -37,6 +38,7 @@ export class SqliteStore implements EventStore {
   readonly ledger: SqliteIngestLedger;
   readonly cdc: SqliteCdcState;
   readonly subscriptions: SqliteSubscriptions;
+  readonly producers: StreamProducers;
   private readonly now: () => number;
 
   constructor(private readonly options: SqliteStoreOptions) {
@@ -49,6 +51,7 @@ export class SqliteStore implements EventStore {
     this.ledger = new SqliteIngestLedger(this.database);
     this.cdc = new SqliteCdcState(this.database);
     this.subscriptions = new SqliteSubscriptions(this.database);
+    this.producers = new StreamProducers(this.database);
   }
 
   transaction<R>(fn: () => R): R {

@@ -5,6 +5,7 @@ import { WEBHOOK_SCHEMA_V1 } from './webhook-outbox-v1.js';
 import { cdcWriteBehind } from './cdc-write-behind.js';
 import { recordBlocks } from './record-blocks.js';
 import { cdcPendingBatches } from './cdc-pending-batches.js';
+import { STREAM_PRODUCERS_SQL } from '../stream-producers.js';
 
 /** Every schema change of the store, oldest first. Append only: a released migration never changes. */
 export const STORE_MIGRATIONS: readonly Migration[] = [
@@ -41,4 +42,5 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'CDC state written behind: clock journal, pending intents by request time', up: cdcWriteBehind },
   { version: 7, name: 'event log in compressed record blocks', up: recordBlocks },
   { version: 8, name: 'pending CDC intents journaled per batch', up: cdcPendingBatches },
+  { version: 9, name: 'stream producers (published application streams)', up: STREAM_PRODUCERS_SQL },
 ];
