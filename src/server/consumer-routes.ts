@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { EventStore } from '../store/types.js';
-import { PAGE_QUERY, pageLimit, pagePosition } from './paging.js';
+import { PAGE_QUERY, QueryParameterError, durationParameter, pageLimit, pagePosition } from './paging.js';
 
 /**
  * The HTTP consumer API: list streams, page through a stream by offset, keep a consumer's offset,
@@ -22,13 +22,13 @@ export function registerConsumerRoutes(app: FastifyInstance, store: EventStore, 
 
   app.get('/streams', async () => store.streams());
 
-  app.get<{ Params: { name: string }; Querystring: { after?: string; limit?: string; consumer?: string } }>(
+  app.get<{ Params: { name: string }; Querystring: { after?: string; limit?: string; consumer?: string; visibility?: string } }>(
     '/streams/:name/events',
     {
       schema: {
         querystring: {
           type: 'object',
-          properties: { after: PAGE_QUERY.after, limit: PAGE_QUERY.limit, consumer: { type: 'string', minLength: 1 } },
+          properties: { after: PAGE_QUERY.after, limit: PAGE_QUERY.limit, consumer: { type: 'string', minLength: 1 }, visibility: { type: 'string' } },
           additionalProperties: false,
         },
       },
@@ -39,13 +39,54 @@ export function registerConsumerRoutes(app: FastifyInstance, store: EventStore, 
       const after = pagePosition('after', request.query.after);
       const limit = pageLimit(request.query.limit);
       const { consumer } = request.query;
-      const from = after ?? (consumer ? store.getConsumerOffset(name, consumer) ?? 0 : 0);
-      const records = store.read(name, from, limit);
+      const visibility = request.query.visibility === undefined ? null : durationParameter('visibility', request.query.visibility);
+      // A consumer reading from its committed offset gets what it has neither acknowledged nor holds in flight.
+      const records = consumer && after === undefined ? unacknowledged(name, consumer, limit, visibility) : store.read(name, after ?? 0, limit);
       // Ingest may commit before its fsync (store.sync full, answered after it): nothing leaves reflex before it is on disk.
       await store.durable?.();
       return records.map((r) => ({ offset: r.offset, key: r.key, value: r.value }));
     },
   );
+
+  /** Up to `limit` records past the consumer's committed offset that are neither acknowledged nor in flight. */
+  const unacknowledged = (name: string, consumer: string, limit: number, visibilityMs: number | null) => {
+    const now = Date.now();
+    const out: ReturnType<EventStore['read']> = [];
+    for (let from = store.acks.committed(name, consumer); out.length < limit;) {
+      const page = store.read(name, from, limit);
+      if (page.length === 0) break;
+      const open = new Set(store.acks.take(name, consumer, page.map((r) => r.offset), now, null));
+      for (const r of page) if (open.has(r.offset) && out.length < limit) out.push(r);
+      from = page.at(-1)!.offset;
+    }
+    // What is handed out stays hidden from this consumer until acknowledged or its visibility ends.
+    if (visibilityMs !== null) store.acks.take(name, consumer, out.map((r) => r.offset), now, visibilityMs);
+    return out;
+  };
+
+  const ackBody = { type: 'object', required: ['consumer'], additionalProperties: false, properties: { consumer: { type: 'string', minLength: 1 }, delay: { type: 'string' } } } as const;
+  const eventOf = (name: string, raw: string) => {
+    const offset = pagePosition('offset', raw)!;
+    if (offset < 1 || offset > store.lastOffset(name)) throw new QueryParameterError('offset', `an offset of stream '${name}' (1 to ${store.lastOffset(name)})`, raw);
+    return offset;
+  };
+  app.post<{ Params: { name: string; offset: string }; Body: { consumer: string } }>('/streams/:name/events/:offset/ack', { schema: { body: ackBody } }, async (request, reply) => {
+    const { name } = request.params;
+    if (!store.hasStream(name)) return stream404(reply, name);
+    const offset = eventOf(name, request.params.offset);
+    const committed = store.acks.ack(name, request.body.consumer, offset);
+    return { consumer: request.body.consumer, acknowledged: offset, committed };
+  });
+  app.post<{ Params: { name: string; offset: string }; Body: { consumer: string; delay?: string } }>('/streams/:name/events/:offset/nack', { schema: { body: ackBody } }, async (request, reply) => {
+    const { name } = request.params;
+    if (!store.hasStream(name)) return stream404(reply, name);
+    const offset = eventOf(name, request.params.offset);
+    const delayMs = request.body.delay === undefined ? 0 : durationParameter('delay', request.body.delay);
+    if (!store.acks.nack(name, request.body.consumer, offset, Date.now() + delayMs)) {
+      return reply.code(409).send({ error: `offset ${offset} of '${name}' is acknowledged already by '${request.body.consumer}'` });
+    }
+    return { consumer: request.body.consumer, returned: offset, visibleAt: new Date(Date.now() + delayMs).toISOString() };
+  });
 
   app.get<{ Params: { name: string } }>('/streams/:name/offsets', async (request, reply) => {
     const { name } = request.params;

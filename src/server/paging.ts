@@ -1,4 +1,5 @@
 import { API_CODES } from '../codes.js';
+import { parseDuration } from '../config/duration.js';
 import { ReflexError } from '../errors.js';
 
 /**
@@ -35,6 +36,13 @@ export function pagePosition(name: string, raw: unknown): number | undefined {
     throw new QueryParameterError(name, `a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`, raw);
   }
   return Number(raw);
+}
+
+/** A duration (`30s`, `500ms`, `2m`) in a query parameter or body field, in milliseconds. */
+export function durationParameter(name: string, raw: unknown): number {
+  const ms = typeof raw === 'string' ? parseDuration(raw) : null;
+  if (ms === null || ms < 0 || ms > 86_400_000) throw new QueryParameterError(name, 'a duration such as 500ms, 30s or 5m (at most 24h)', raw);
+  return ms;
 }
 
 /** A key to page after (resources): any single string. */

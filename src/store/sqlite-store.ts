@@ -9,6 +9,7 @@ import { STORE_MIGRATIONS } from './migrations/index.js';
 import { guardStoreErrors } from './sqlite-open.js';
 import { SqliteSubscriptions } from './subscriptions.js';
 import { StreamProducers } from './stream-producers.js';
+import { ConsumerAcks } from './consumer-acks.js';
 import type {
   BatchResult, BatchWrite, ConsumerOffset, DeadLetter, EventStore, ResourceSummary, StreamSummary, UnmatchedCount,
 } from './types.js';
@@ -39,6 +40,7 @@ export class SqliteStore implements EventStore {
   readonly cdc: SqliteCdcState;
   readonly subscriptions: SqliteSubscriptions;
   readonly producers: StreamProducers;
+  readonly acks: ConsumerAcks;
   private readonly now: () => number;
 
   constructor(private readonly options: SqliteStoreOptions) {
@@ -52,6 +54,7 @@ export class SqliteStore implements EventStore {
     this.cdc = new SqliteCdcState(this.database);
     this.subscriptions = new SqliteSubscriptions(this.database);
     this.producers = new StreamProducers(this.database);
+    this.acks = new ConsumerAcks(this.database, this.log);
   }
 
   transaction<R>(fn: () => R): R {

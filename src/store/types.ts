@@ -5,6 +5,7 @@ import type { CdcStateStore } from './cdc-state.js';
 import type { EventLog } from './event-log.js';
 import type { IngestLedger } from './ingest-ledger.js';
 import type { SubscriptionStore } from './subscriptions.js';
+import type { ConsumerAcks } from './consumer-acks.js';
 
 /** A record the pipeline wants appended to a stream; the store assigns the offset. */
 export interface PendingRecord {
@@ -149,6 +150,8 @@ export interface EventStore
   readonly ledger: IngestLedger;
   readonly cdc: CdcStateStore;
   readonly subscriptions: SubscriptionStore;
+  /** Per-event acknowledgements of consumers that process out of order. */
+  readonly acks: ConsumerAcks;
   /** Runs `fn` in one transaction over every part; appends are announced after it commits. */
   transaction<R>(fn: () => R): R;
   /** One transaction: records, dead letters, counters, dedupe keys, CDC intents and the checkpoint, or none of them. */

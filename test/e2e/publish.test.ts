@@ -118,8 +118,40 @@ describe('POST /streams/{name}/events', () => {
   });
 });
 
+describe('per-event acknowledgement', () => {
+  const get = async (query: string) => ((await (await fetch(`${reflex.url}/streams/tasks/events?${query}`)).json()) as Array<{ offset: number }>).map((r) => r.offset);
+  const send = async (offset: number, verb: 'ack' | 'nack', body: Record<string, string>) => {
+    const res = await fetch(`${reflex.url}/streams/tasks/events/${offset}/${verb}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+
+  it('out of order: unacknowledged events come back after the visibility timeout, the offset advances only over the acknowledged prefix', async () => {
+    const published = await publish('tasks', BATCH, [1, 2, 3, 4, 5].map((n) => event(`t-${n}`)));
+    const [o1, o2, o3, o4, o5] = published.body.events.map((e: { offset: number }) => e.offset) as number[];
+
+    expect(await get('consumer=w&visibility=3s&limit=3')).toEqual([o1, o2, o3]);
+    expect(await get('consumer=w&visibility=3s&limit=3')).toEqual([o4, o5]); // the first three are in flight
+    expect(await send(o2!, 'ack', { consumer: 'w' })).toMatchObject({ status: 200, body: { acknowledged: o2, committed: 0 } });
+    expect((await send(o3!, 'ack', { consumer: 'w' })).body.committed).toBe(0); // o1 is not acknowledged: nothing commits
+    expect(await send(o5!, 'nack', { consumer: 'w' })).toMatchObject({ status: 200, body: { returned: o5 } });
+    expect(await get('consumer=w&visibility=3s')).toEqual([o5]); // given back at once; the rest in flight
+
+    await new Promise((r) => setTimeout(r, 3_100)); // past every lease (3 s; generous for a busy machine)
+    expect(await get('consumer=w&visibility=3s')).toEqual([o1, o4, o5]); // every lease ended; o2, o3 stay acknowledged
+    expect((await send(o1!, 'ack', { consumer: 'w' })).body.committed).toBe(o3);
+    const offsets = (await (await fetch(`${reflex.url}/streams/tasks/offsets`)).json()) as Array<{ consumer: string; offset: number }>;
+    expect(offsets.find((c) => c.consumer === 'w')?.offset).toBe(o3);
+    // Another consumer has its own acknowledgements.
+    expect(await get('consumer=other&limit=2')).toEqual([o1, o2]);
+
+    expect(await send(o2!, 'nack', { consumer: 'w' })).toMatchObject({ status: 409 }); // acknowledged, committed
+    expect(await send(999_999, 'ack', { consumer: 'w' })).toMatchObject({ status: 400, body: { parameter: 'offset' } });
+    expect(await send(o4!, 'nack', { consumer: 'w', delay: 'soon' })).toMatchObject({ status: 400, body: { parameter: 'delay' } });
+  });
+});
+
 describe('after kill -9', () => {
-  it('what was acknowledged is there, its offsets unchanged, and a re-sent event is still a duplicate', async () => {
+  it('what was acknowledged is there, its offsets unchanged, a re-sent event is still a duplicate, and consumer acknowledgements are kept', async () => {
     const killDir = mkdtempSync(join(tmpdir(), 'reflex-publish-kill-'));
     let first = await startReflexProcess(['--spec', SHOP, '--data', killDir]);
     try {
@@ -131,6 +163,14 @@ describe('after kill -9', () => {
       expect(stored.map((r) => [r.offset, r.value.id])).toEqual([[offsets[0], 'k-1'], [offsets[1], 'k-2']]);
       const again = await fetch(`${first.url}/streams/audit-log/events`, { method: 'POST', headers: STRUCTURED, body: JSON.stringify(event('k-2')) });
       expect(((await again.json()) as { events: unknown[] }).events).toEqual([{ id: 'k-2', source: '/jobs/nightly', offset: null, duplicate: true }]);
+
+      // Acknowledgements survive too: k-2 acknowledged out of order, then kill -9.
+      const ack = await fetch(`${first.url}/streams/audit-log/events/${offsets[1]}/ack`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ consumer: 'auditor' }) });
+      expect(ack.status).toBe(200);
+      await first.kill9();
+      first = await startReflexProcess(['--spec', SHOP, '--data', killDir]);
+      const open = (await (await fetch(`${first.url}/streams/audit-log/events?consumer=auditor`)).json()) as Array<{ value: { id: string } }>;
+      expect(open.map((r) => r.value.id)).toEqual(['k-1']);
     } finally {
       await first.kill9();
       rmSync(killDir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { cdcWriteBehind } from './cdc-write-behind.js';
 import { recordBlocks } from './record-blocks.js';
 import { cdcPendingBatches } from './cdc-pending-batches.js';
 import { STREAM_PRODUCERS_SQL } from '../stream-producers.js';
+import { CONSUMER_ACKS_SQL } from '../consumer-acks.js';
 
 /** Every schema change of the store, oldest first. Append only: a released migration never changes. */
 export const STORE_MIGRATIONS: readonly Migration[] = [
@@ -43,4 +44,5 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'event log in compressed record blocks', up: recordBlocks },
   { version: 8, name: 'pending CDC intents journaled per batch', up: cdcPendingBatches },
   { version: 9, name: 'stream producers (published application streams)', up: STREAM_PRODUCERS_SQL },
+  { version: 10, name: 'per-event consumer acknowledgements', up: CONSUMER_ACKS_SQL },
 ];
