@@ -119,6 +119,17 @@ describe('Kafka sink, against a real broker', () => {
     expect(Object.values(sinks[0]!.lag).every((n) => n === 0)).toBe(true);
   });
 
+  it('writes a published application event to its stream\'s topic like a synthesized one (issue 20)', async () => {
+    const published = { specversion: '1.0', id: 'run-1', source: '/jobs/nightly', type: 'com.shop.JobFinished', subject: 'nightly', time: '2026-12-02T03:00:00Z', datacontenttype: 'application/json', data: { rows: 42 } };
+    const res = await fetch(`${reflex.url}/streams/jobs/events`, { method: 'POST', body: JSON.stringify(published), headers: { 'content-type': 'application/cloudevents+json' } });
+    expect(res.status).toBe(200);
+    await delivered();
+    const [message] = await consume([`${prefix}.shop.jobs`], 1);
+    expect(message!.key!.toString()).toBe('nightly');
+    expect(headers(message!)).toMatchObject({ ce_specversion: '1.0', ce_id: 'run-1', ce_source: '/jobs/nightly', ce_type: 'com.shop.JobFinished', ce_subject: 'nightly', 'content-type': 'application/json' });
+    expect(JSON.parse(message!.value!.toString())).toEqual({ rows: 42 });
+  });
+
   it('writes Snappy-compressed batches that another client reads (compression: snappy)', async () => {
     const { TopicProducer } = await import('../../connectors/sinks/kafka/producer.js');
     const producer = new TopicProducer(
