@@ -62,6 +62,7 @@ export const CODE_LIST = {
   nestedComprehension: warning('RX154', 'CEL comprehensions nested over request/response data (cost grows with the product of sizes)'),
   clientUpstreamAmbiguity: warning('RX155', 'a request path matches one operation as the client called it and another as the upstream saw it'),
   bodyNeverLogged: warning('RX156', 'a rule reads a request/response body, but every source reads a log format without bodies (`aws-apigw`): `serve` and `reflex test --format` say so'),
+  untypedExpression: warning('RX157', 'part of a rule\'s `data` (or a `x-reflex-cdc.state`) is beyond schema inference, so the event contract has `{}` (any value) there'),
 
   configInvalid: error('RX200', 'reflex.yaml cannot be read, is not YAML, or breaks its schema'),
   connectorConfigInvalid: error('RX201', 'a `sources:`/`sinks:` block names an unknown type or breaks its connector\'s schema'),

@@ -13,6 +13,8 @@ export interface CompiledExpression<T = unknown> {
   evaluate(input: unknown, limits?: RuleLimits): T | Promise<T>;
   /** jsonata only: true when compiled to synchronous closures, false when jsonata's evaluator runs. */
   readonly fast?: boolean;
+  /** The syntax tree it was compiled from (CEL: cel-js's; jsonata: the processed AST), for analysis at load. */
+  readonly ast?: unknown;
 }
 
 /**

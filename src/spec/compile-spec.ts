@@ -11,12 +11,14 @@ import { specStreams, type DeclaredStream } from './streams.js';
 import type { CompiledOperation, PathMatchMode, RedactPath } from './types.js';
 import { checkPathAmbiguity } from './path-ambiguity.js';
 import { resourceStateSchemas } from './state-schema.js';
+import { specContracts, type Contracts } from '../contracts/contracts.js';
 
 export interface CompiledSpec {
   spec: LoadedSpec;
   operations: Array<{ operation: CompiledOperation; basePaths: string[]; match: PathMatchMode }>;
   streams: DeclaredStream[];
   redact: RedactPath[];
+  contracts: Contracts;
 }
 
 /** Checks and compiles the annotations of one loaded spec file; problems go to its reporter. */
@@ -69,7 +71,7 @@ export function compileSpec(spec: LoadedSpec): CompiledSpec {
     const schema = info.kind === 'changelog' && info.resource ? stateSchemas.get(info.resource) : undefined;
     if (schema) info.stateSchema = schema;
   }
-  return { spec, operations, streams, redact: redactPaths(root.redact) };
+  return { spec, operations, streams, redact: redactPaths(root.redact), contracts: specContracts(api, compiled, report) };
 }
 
 /** Header names are lower case in the Exchange, so `request.headers.Authorization` means the same header. */

@@ -52,6 +52,10 @@ export async function checkSpecSet(files: string[], refs?: RefPolicy): Promise<{
       router,
       redact: mergeRedact(compiled.flatMap((c) => c.redact)),
       warnings: diagnostics,
+      contracts: {
+        events: compiled.flatMap((c) => c.contracts.events),
+        resources: compiled.flatMap((c) => c.contracts.resources),
+      },
     },
     diagnostics,
   };

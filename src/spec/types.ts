@@ -1,5 +1,6 @@
 import type { CompiledExpression } from '../rules/expression.js';
 import type { Diagnostic } from '../model/diagnostic.js';
+import type { Contracts } from '../contracts/contracts.js';
 
 /** Where an annotation came from, for diagnostics and dead letters. */
 export interface SourceLocation {
@@ -83,6 +84,8 @@ export interface CompiledSpecSet {
   redact: RedactPath[];
   /** Non-fatal findings (warnings). Errors throw a DiagnosticError instead. */
   warnings: Diagnostic[];
+  /** JSON Schemas of every event type's data and every CDC resource's state and change records. */
+  contracts: Contracts;
 }
 
 /**

@@ -29,13 +29,15 @@ export function compileJsonata(source: string): CompiledExpression {
     guardrails.stack = limits.maxDepth;
     return expr.evaluate(input).catch(budgetError);
   };
-  const fast = compileFastPath(expr.ast());
+  const ast = expr.ast();
+  const fast = compileFastPath(ast);
   if (!fast) {
-    return { language: 'jsonata', source, fast: false, evaluate: (input: unknown, limits = DEFAULT_RULE_LIMITS) => general(input, limits) };
+    return { language: 'jsonata', source, ast, fast: false, evaluate: (input: unknown, limits = DEFAULT_RULE_LIMITS) => general(input, limits) };
   }
   return {
     language: 'jsonata',
     source,
+    ast,
     fast: true,
     evaluate: (input: unknown, limits = DEFAULT_RULE_LIMITS) => {
       try {
