@@ -111,6 +111,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     status: {
       sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag(), backlog: d.dispatcher.backlog(), maxBacklog: d.maxBacklog, ...d.dispatcher.health() })),
       sources: () => monitor.statuses(),
+      schemas: () => active.contracts,
     },
   });
 
