@@ -24,6 +24,7 @@ import { hostname } from 'node:os';
 import { BackpressureError } from './sources/types.js';
 import type { EventStore } from './store/types.js';
 import { Followers } from './subscriptions/followers.js';
+import { asyncApiOf } from './contracts/sinks.js';
 
 export interface RunningReflex {
   url: string;
@@ -90,6 +91,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     },
   });
   let ready = false;
+  const asyncApi = asyncApiOf(config, registry);
   const dispatchers: Array<{ name: string; dispatcher: Dispatcher; maxBacklog: number }> = [];
   const serviceSinks: ServiceSink[] = [];
   const monitor = new SourceMonitor(logger);
@@ -112,6 +114,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag(), backlog: d.dispatcher.backlog(), maxBacklog: d.maxBacklog, ...d.dispatcher.health() })),
       sources: () => monitor.statuses(),
       schemas: () => active.contracts,
+      'asyncapi.json': () => asyncApi(active),
     },
   });
 

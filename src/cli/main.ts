@@ -5,6 +5,7 @@ import { runServe } from './serve.js';
 import { runTest } from './test-command.js';
 import { runLint } from './lint.js';
 import { runSchema } from './schema.js';
+import { runAsyncApi } from './asyncapi.js';
 import { resolve } from 'node:path';
 import { DEFAULT_REF_POLICY, type RefPolicy } from '../spec/ref-files.js';
 
@@ -14,12 +15,14 @@ Usage:
   reflex serve --spec <file>... [--config reflex.yaml] [--host 127.0.0.1] [--port 8088] [--data .reflex]
   reflex lint  <spec>... [--allow-refs <dir|url>...]
   reflex schema <spec>... [--allow-refs <dir|url>...]
+  reflex asyncapi <spec>... [--config reflex.yaml] [--allow-refs <dir|url>...]
   reflex test  <spec>... --logs <file> [--format kong|exchange|envoy-json|aws-apigw|ecs] [--expect <file>] [--explain <request id>] [--allow-refs <dir|url>...]
 
 Commands:
   serve   load the specs, open the embedded store and listen for logs and consumers
   lint    check every x-reflex annotation; exit 1 with file:line:column, pointer and reason per fault
   schema  print the JSON Schemas (draft 2020-12) inferred from the rules: each event type's data, each CDC resource's state and change records
+  asyncapi print the AsyncAPI 3.0 document of the streams, with the channels and bindings of the config's sinks
   test    dry run: print the records the logs would produce (NDJSON); with --expect, diff and exit 1 on mismatch;
           with --explain <request id>, show for that entry the paths tried, the operation, each rule's result
 `;
@@ -58,6 +61,11 @@ export async function main(argv: string[], registry: Registry, io: CliIO): Promi
         const { values, positionals } = parseArgs({ args: rest, options: { 'allow-refs': { type: 'string', multiple: true } }, allowPositionals: true });
         if (positionals.length === 0) return usage(io, 'schema needs at least one spec file');
         return await runSchema(positionals, io, refPolicy(values['allow-refs']));
+      }
+      case 'asyncapi': {
+        const { values, positionals } = parseArgs({ args: rest, options: { config: { type: 'string' }, 'allow-refs': { type: 'string', multiple: true } }, allowPositionals: true });
+        if (positionals.length === 0 && !values.config) return usage(io, 'asyncapi needs spec files or --config');
+        return await runAsyncApi({ specs: positionals, ...(values.config ? { config: values.config } : {}), refs: refPolicy(values['allow-refs']) }, registry, io);
       }
       case 'test': {
         const { values, positionals } = parseArgs({

@@ -39,6 +39,8 @@ export interface ResourceContract {
 }
 
 export interface Contracts {
+  /** The spec files they come from, with their `info`. */
+  specs: Array<{ file: string; title: string; version: string }>;
   events: EventContract[];
   resources: ResourceContract[];
 }
@@ -50,7 +52,7 @@ interface Typed {
 }
 
 /** `api` is the dereferenced document the operations were compiled from. */
-export function specContracts(api: Obj, operations: readonly CompiledOperation[], report: Reporter): Contracts {
+export function specContracts(file: string, api: Obj, operations: readonly CompiledOperation[], report: Reporter): Contracts {
   const events = new Map<string, Typed>();
   const states = new Map<string, T[]>();
   const cdcResources: string[] = [];
@@ -84,7 +86,9 @@ export function specContracts(api: Obj, operations: readonly CompiledOperation[]
     const typed = infer(state, exchange, `${pointer}/x-reflex-cdc/state`, 'x-reflex-cdc.state', report);
     if (typed) states.set(resource.name, [...(states.get(resource.name) ?? []), typed.t]);
   }
+  const info = isObject(api.info) ? api.info : {};
   return {
+    specs: [{ file, title: String(info.title ?? file), version: String(info.version ?? '') }],
     events: [...events].map(([type, e]) => ({ type, stream: e.stream, operations: e.operations, schema: document(type, toSchema(e.type)) })),
     resources: cdcResources.map((name) => {
       const state = toSchema(union(states.get(name) ?? [{ k: 'any' }]));

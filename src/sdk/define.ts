@@ -1,4 +1,5 @@
 import type { ClusterSinkContext, ClusterSinkRunner, ServiceSink, Sink, SinkConnector, SinkContext, SinkService, SinkServiceContext } from '../sinks/connector.js';
+import type { SinkContract } from '../sinks/contract.js';
 import type { Source, SourceConnector, SourceContext } from '../sources/connector.js';
 import { Default, Type, type Settings } from './schema.js';
 import type { TObject, TProperties } from 'typebox';
@@ -72,6 +73,8 @@ export function defineSink<S extends TObject, Service extends SinkService | unde
   create(settings: Settings<S> & SharedSinkSettings, ctx: SinkContext<Service>): Sink | ServiceSink;
   /** Cluster mode: the sink as a consumer group of the output topics (see SinkConnector.cluster). */
   cluster?(settings: Settings<S> & SharedSinkSettings, ctx: ClusterSinkContext): ClusterSinkRunner;
+  /** How the sink carries streams, for the AsyncAPI document (see SinkContract). */
+  contract?(settings: Settings<S> & SharedSinkSettings): SinkContract;
 }): SinkConnector<Settings<S> & SharedSinkSettings, Service> {
   const shared: TProperties = {
     name: Type.String({ description: `instance name (default: ${def.name.text})` }),
@@ -89,5 +92,6 @@ export function defineSink<S extends TObject, Service extends SinkService | unde
     ...(def.batchSize ? { batchSize: def.batchSize } : {}),
     create: (settings, ctx) => def.create(settings, ctx),
     ...(def.cluster ? { cluster: def.cluster } : {}),
+    ...(def.contract ? { contract: def.contract } : {}),
   };
 }

@@ -24,6 +24,7 @@ export { parseDuration } from '../config/duration.js';
 
 export type { HttpAnswer, HttpIngress, IngestOptions, Source, SourceConnector, SourceContext } from '../sources/connector.js';
 export type { PermanentFailure, Sink, SinkConnector, SinkContext } from '../sinks/connector.js';
+export type { SinkContract } from '../sinks/contract.js';
 export { isPermanentFailure, permanentFailure } from '../sinks/connector.js';
 export type { StreamInfo } from '../spec/types.js';
 export { sourceError, type SourceError, type SourceProgress, type SourceState, type SourceStatus } from '../sources/progress.js';

@@ -4,6 +4,7 @@ import type { ReflexConfig } from '../config/types.js';
 import type { Logger } from '../logger.js';
 import type { StreamRecord } from '../model/records.js';
 import type { StreamInfo } from '../spec/types.js';
+import type { SinkContract } from './contract.js';
 import type { EventLog, StoredRecord } from '../store/event-log.js';
 import type { SubscriptionStore } from '../store/subscriptions.js';
 import type { FollowerRegistry } from '../subscriptions/followers.js';
@@ -130,6 +131,8 @@ export interface SinkConnector<C = Record<string, unknown>, Service extends Sink
    * consumer group of its own. A connector without it is refused in cluster mode.
    */
   cluster?(config: C, context: ClusterSinkContext): ClusterSinkRunner;
+  /** How the sink carries streams, for the AsyncAPI document; a sink without it is left out of it. */
+  contract?(config: C): SinkContract;
 }
 
 /** What the host hands a sink that runs in cluster mode. */

@@ -71,7 +71,7 @@ export function compileSpec(spec: LoadedSpec): CompiledSpec {
     const schema = info.kind === 'changelog' && info.resource ? stateSchemas.get(info.resource) : undefined;
     if (schema) info.stateSchema = schema;
   }
-  return { spec, operations, streams, redact: redactPaths(root.redact), contracts: specContracts(api, compiled, report) };
+  return { spec, operations, streams, redact: redactPaths(root.redact), contracts: specContracts(spec.display, api, compiled, report) };
 }
 
 /** Header names are lower case in the Exchange, so `request.headers.Authorization` means the same header. */

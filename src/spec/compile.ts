@@ -53,6 +53,7 @@ export async function checkSpecSet(files: string[], refs?: RefPolicy): Promise<{
       redact: mergeRedact(compiled.flatMap((c) => c.redact)),
       warnings: diagnostics,
       contracts: {
+        specs: compiled.flatMap((c) => c.contracts.specs),
         events: compiled.flatMap((c) => c.contracts.events),
         resources: compiled.flatMap((c) => c.contracts.resources),
       },

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Parser } from '@asyncapi/parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinRegistry } from '../../connectors/index.js';
 import { defaultConfig } from '../../src/config/types.js';
@@ -31,5 +32,17 @@ describe('event contracts over HTTP', () => {
     expect(served).toEqual(JSON.parse(JSON.stringify((await loadSpecSet(['examples/shop/openapi.yaml'])).contracts)));
     expect(served.events.map((e) => e.type)).toContain('com.shop.OrderPlaced');
     expect(served.resources.map((r) => r.resource)).toEqual(['customers', 'orders']);
+  });
+
+  it('GET /asyncapi.json is a valid AsyncAPI 3.0 document; with no sink that declares channels, streams are read at their own names', async () => {
+    const res = await fetch(`${running.url}/asyncapi.json`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const { diagnostics } = await new Parser().parse(text);
+    expect(diagnostics.filter((d) => d.severity === 0)).toEqual([]);
+    const doc = JSON.parse(text) as { servers?: unknown; channels: Record<string, { address: string; messages: Record<string, unknown> }> };
+    expect(doc.servers).toBeUndefined(); // the stdout sink sends nothing a consumer reads
+    expect(Object.values(doc.channels).map((c) => c.address).sort()).toEqual(['alerts', 'customers', 'customers.changelog', 'orders', 'orders.changelog', 'payments']);
+    expect(Object.keys(doc.channels.orders!.messages)).toEqual(['com_shop_OrderPlaced_structured', 'com_shop_OrderCancelled_structured', 'com_shop_OrderUpdated_structured']);
   });
 });

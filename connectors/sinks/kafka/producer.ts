@@ -4,6 +4,7 @@ import { kafkaClientConfig, type KafkaConnection } from '../../kafka/connection.
 import { useSynchronousGzip } from './gzip-codec.js';
 import type { StoredRecord } from '../../../src/sdk/index.js';
 import { storedToMessages } from './messages.js';
+import { topicFor } from './topic.js';
 
 /** The codecs reflex has (connectors/kafka/codecs.ts); lz4 and zstd need native ones. */
 export const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy };
@@ -46,7 +47,7 @@ export class TopicProducer {
       const stream = records[0]!.stream;
       const messages: Message[] = [];
       for (const r of records) messages.push(...storedToMessages(r, this.settings.mode));
-      topicMessages.push({ stream, topic: this.settings.topic.replace(/\{stream\}/g, stream), messages });
+      topicMessages.push({ stream, topic: topicFor(this.settings.topic, stream), messages });
     }
     if (topicMessages.length === 0) return;
     const { producer, admin } = await this.connect();

@@ -3,6 +3,7 @@ import { KAFKA_CONNECTION_SCHEMA, kafkaClientConfig } from '../../kafka/connecti
 import type { StoredRecord } from '../../../src/sdk/index.js';
 import { COMPRESSION } from './producer.js';
 import { ProducerThread } from './producer-client.js';
+import { kafkaContract } from './contract.js';
 
 /**
  * Writes each stream to its own topic. Topics are created when missing (`*.changelog` compacted);
@@ -51,4 +52,5 @@ export const kafkaSink = defineSink({
       },
     };
   },
+  contract: kafkaContract,
 });

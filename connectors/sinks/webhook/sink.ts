@@ -2,6 +2,7 @@ import { Default, defineSink, Type } from '../../../src/sdk/index.js';
 import { WebhookService } from './service.js';
 import { ClusterWebhookDelivery } from './cluster-delivery.js';
 import { secretProblem } from './signing.js';
+import { webhookContract } from './contract.js';
 
 /**
  * Webhooks. The connector's service (one per process) serves `/webhooks`, keeps every endpoint's
@@ -39,6 +40,7 @@ export const webhookSink = defineSink({
     if (problem) throw Object.assign(new Error(problem), { field: '/secret' });
     return new ClusterWebhookDelivery({ url: config.url, secret: config.secret, types: config.types ?? null, filter: config.filter ?? null }, context);
   },
+  contract: webhookContract,
 });
 
 function safeHost(url: string): string {
