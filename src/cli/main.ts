@@ -6,6 +6,7 @@ import { runTest } from './test-command.js';
 import { runLint } from './lint.js';
 import { runSchema } from './schema.js';
 import { runAsyncApi } from './asyncapi.js';
+import { runDiff } from './diff.js';
 import { resolve } from 'node:path';
 import { DEFAULT_REF_POLICY, type RefPolicy } from '../spec/ref-files.js';
 
@@ -16,15 +17,18 @@ Usage:
   reflex lint  <spec>... [--allow-refs <dir|url>...]
   reflex schema <spec>... [--allow-refs <dir|url>...]
   reflex asyncapi <spec>... [--config reflex.yaml] [--allow-refs <dir|url>...]
+  reflex diff  <old spec> <new spec> [--allow-refs <dir|url>...]
   reflex test  <spec>... --logs <file> [--format kong|exchange|envoy-json|aws-apigw|ecs] [--expect <file>] [--explain <request id>] [--allow-refs <dir|url>...]
 
 Commands:
-  serve   load the specs, open the embedded store and listen for logs and consumers
-  lint    check every x-reflex annotation; exit 1 with file:line:column, pointer and reason per fault
-  schema  print the JSON Schemas (draft 2020-12) inferred from the rules: each event type's data, each CDC resource's state and change records
+  serve    load the specs, open the embedded store and listen for logs and consumers
+  lint     check every x-reflex annotation; exit 1 with file:line:column, pointer and reason per fault
+  schema   print the JSON Schemas (draft 2020-12) inferred from the rules: each event type's data, each CDC resource's state and change records
   asyncapi print the AsyncAPI 3.0 document of the streams, with the channels and bindings of the config's sinks
-  test    dry run: print the records the logs would produce (NDJSON); with --expect, diff and exit 1 on mismatch;
-          with --explain <request id>, show for that entry the paths tried, the operation, each rule's result
+  diff     list the changes to the event contracts that break a consumer of the old spec (a field removed or now
+           optional, a type changed, an event type removed); exit 1 when there is one
+  test     dry run: print the records the logs would produce (NDJSON); with --expect, diff and exit 1 on mismatch;
+           with --explain <request id>, show for that entry the paths tried, the operation, each rule's result
 `;
 
 export interface CliIO {
@@ -66,6 +70,11 @@ export async function main(argv: string[], registry: Registry, io: CliIO): Promi
         const { values, positionals } = parseArgs({ args: rest, options: { config: { type: 'string' }, 'allow-refs': { type: 'string', multiple: true } }, allowPositionals: true });
         if (positionals.length === 0 && !values.config) return usage(io, 'asyncapi needs spec files or --config');
         return await runAsyncApi({ specs: positionals, ...(values.config ? { config: values.config } : {}), refs: refPolicy(values['allow-refs']) }, registry, io);
+      }
+      case 'diff': {
+        const { values, positionals } = parseArgs({ args: rest, options: { 'allow-refs': { type: 'string', multiple: true } }, allowPositionals: true });
+        if (positionals.length !== 2) return usage(io, 'diff needs two spec files: the old one, then the new one');
+        return await runDiff(positionals[0]!, positionals[1]!, io, refPolicy(values['allow-refs']));
       }
       case 'test': {
         const { values, positionals } = parseArgs({

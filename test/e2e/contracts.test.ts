@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Parser } from '@asyncapi/parser';
@@ -146,6 +146,47 @@ describe('reflex asyncapi', () => {
         }
       }
       expect(delivered).toBeGreaterThan(4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('reflex diff', () => {
+  const shop = readFileSync(SHOP, 'utf8');
+  const variant = (dir: string, name: string, edit: (text: string) => string): string => {
+    const file = join(dir, name);
+    const text = edit(shop);
+    expect(text).not.toBe(shop);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it('exits 0 for a compatible change (a new field, a new event type) and 1 naming each breaking one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reflex-diff-'));
+    try {
+      const compatible = variant(dir, 'compatible.yaml', (t) => t
+        .replace('"total": response.body.total}\'', '"total": response.body.total, "note": response.body.note}\'')
+        .replace('        - type: PaymentDeclined', '        - type: PaymentAttempted\n          data: \'{"orderId": request.params.orderId}\'\n        - type: PaymentDeclined'));
+      const ok = await runCli(['diff', SHOP, compatible]);
+      expect(ok.stderr).toBe('');
+      expect(ok.stdout.trim()).toBe(`compatible: ${compatible} breaks no consumer of ${SHOP}`);
+      expect(ok.code).toBe(0);
+
+      const breaking = variant(dir, 'breaking.yaml', (t) => t
+        .replace('"currency": response.body.currency,', '')
+        .replace('quantity: { type: integer }', 'quantity: { type: string }')
+        .replace(/ {8}- type: PaymentDeclined\n(?: {10}.*\n)+/, ''));
+      const broken = await runCli(['diff', SHOP, breaking]);
+      expect(broken.stdout.trim().split('\n')).toEqual([
+        'com.shop.OrderPlaced: /currency was removed (field-removed)',
+        'com.shop.OrderPlaced: /items/*/quantity was integer, now string (type-changed)',
+        'com.shop.OrderUpdated: /items/*/quantity was integer, now string (type-changed)',
+        'com.shop.PaymentDeclined: event type com.shop.PaymentDeclined is no longer produced (event-removed)',
+        'orders.changelog: /after/items/*/quantity was integer, now string (type-changed)',
+        '5 breaking changes in 4 contracts (event types, changelogs)',
+      ]);
+      expect(broken.code).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
