@@ -4,9 +4,10 @@ import type { Logger } from '../logger.js';
 import { checkSpecSet } from '../spec/compile.js';
 import type { RefPolicy } from '../spec/ref-files.js';
 import type { CompiledSpecSet } from '../spec/types.js';
+import { breakingChanges } from '../contracts/compat.js';
 
 export type ReloadResult =
-  | { ok: true; trigger: string; operations: number; streams: string[]; added: string[]; removed: string[]; warnings: Diagnostic[]; ms: number }
+  | { ok: true; trigger: string; operations: number; streams: string[]; added: string[]; removed: string[]; warnings: Diagnostic[]; breaking: string[]; ms: number }
   | { ok: false; trigger: string; reason: 'invalid' | 'failed' | 'unavailable'; message: string; diagnostics: Diagnostic[] };
 
 export interface ReloadTarget {
@@ -54,7 +55,10 @@ export class SpecReloader {
       for (const d of errors) logger.error(`spec reload refused: ${formatDiagnostic(d)}`, { trigger });
       return { ok: false, trigger, reason: 'invalid', message: `the new specs have ${errors.length} error(s); the old ones stay active`, diagnostics };
     }
-    const before = new Set(this.target.current().streams.map((s) => s.name));
+    const current = this.target.current();
+    const before = new Set(current.streams.map((s) => s.name));
+    // As `reflex diff` says them: the reload goes ahead (the operator asked for it), consumers are warned.
+    const breaking = breakingChanges(current.contracts, set.contracts).map((c) => `${c.subject}: ${c.message}`);
     try {
       await this.target.apply(set);
     } catch (err) {
@@ -67,7 +71,8 @@ export class SpecReloader {
     const removed = [...before].filter((s) => !streams.includes(s));
     const ms = Math.round(performance.now() - started);
     for (const w of set.warnings) logger.warn(w.message, { file: w.file, line: w.line, pointer: w.pointer });
+    for (const b of breaking) logger.warn(`the reloaded specs break consumers of the old event contracts: ${b}`, { trigger });
     logger.info('specs reloaded', { trigger, operations: set.operations.length, added, removed, ms });
-    return { ok: true, trigger, operations: set.operations.length, streams, added, removed, warnings: set.warnings, ms };
+    return { ok: true, trigger, operations: set.operations.length, streams, added, removed, warnings: set.warnings, breaking, ms };
   }
 }

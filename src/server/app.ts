@@ -152,7 +152,7 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
   if (reloadSpecs) {
     app.post('/specs/reload', async (_request, reply) => {
       const result = await reloadSpecs('POST /specs/reload');
-      if (result.ok) return { reloaded: true, operations: result.operations, streams: result.streams, added: result.added, removed: result.removed, warnings: result.warnings, ms: result.ms };
+      if (result.ok) return { reloaded: true, operations: result.operations, streams: result.streams, added: result.added, removed: result.removed, warnings: result.warnings, breaking: result.breaking, ms: result.ms };
       const status = result.reason === 'invalid' ? 422 : result.reason === 'unavailable' ? 409 : 500;
       return reply.code(status).send({ error: result.message, diagnostics: result.diagnostics });
     });

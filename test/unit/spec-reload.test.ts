@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -73,5 +73,16 @@ describe('SpecReloader', () => {
     expect((await first).ok).toBe(true);
     expect(await second).toMatchObject({ ok: false, reason: 'invalid' });
     expect(overlapped).toBe(false);
+  });
+
+  it('says which changes break consumers of the old event contracts, and reloads all the same', async () => {
+    const { file, reloader, active, logs } = await setup(async () => undefined);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('        - type: PetAdded\n', '        - type: PetRegistered\n'));
+    const result = await reloader.reload('test');
+    expect(result).toMatchObject({ ok: true, breaking: ['PetAdded: event type PetAdded is no longer produced'] });
+    expect(active().contracts.events.map((e) => e.type)).toEqual(['PetRegistered']);
+    expect(logs.join('\n')).toMatch(/break consumers of the old event contracts: PetAdded/);
+    // Reading the same files again breaks nothing.
+    expect(await reloader.reload('again')).toMatchObject({ ok: true, breaking: [] });
   });
 });
