@@ -71,9 +71,10 @@ class Builder {
     for (const stream of streams) {
       if (stream.kind === 'changelog') {
         const resource = this.contracts.resources.find((r) => r.stream === stream.name);
-        if (resource) for (const [key, message] of this.changeMessages(resource, contract)) messages[key] = message;
+        const unwanted = contract.changeRecords === 'event' && contract.takes && !CHANGE_TYPES.some((t) => contract.takes!(`${stream.name}.${t}`));
+        if (resource && !unwanted) for (const [key, message] of this.changeMessages(resource, contract)) messages[key] = message;
       } else {
-        for (const event of this.contracts.events.filter((e) => e.stream === stream.name)) {
+        for (const event of this.contracts.events.filter((e) => e.stream === stream.name && (contract.takes?.(e.type) ?? true))) {
           const [key, message] = this.eventMessage(event, contract);
           messages[key] = message;
         }

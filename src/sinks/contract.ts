@@ -20,6 +20,8 @@ export interface SinkContract {
   mode: 'binary' | 'structured';
   headerPrefix?: string;
   changeRecords?: 'record' | 'event';
+  /** Which event types (CloudEvents `type`; a changelog's `<stream>.created` ...) it sends; default all. */
+  takes?(type: string): boolean;
   /** Headers the sink adds to every message (signatures): JSON Schemas by header name. */
   headers?: Record<string, Record<string, unknown>>;
   /** AsyncAPI bindings objects, keyed by protocol. */

@@ -8,6 +8,7 @@ import { EndpointClient } from './http-client.js';
 import { attemptColumns } from './outcome.js';
 import { nextAttempt } from './retry-policy.js';
 import { signedHeaders } from './signing.js';
+import { takesType } from './event-types.js';
 
 export interface ClusterEndpoint {
   url: string;
@@ -104,8 +105,7 @@ export class ClusterWebhookDelivery implements ClusterSinkRunner {
   }
 
   private wanted(event: CloudEvent): boolean {
-    const types = this.endpoint.types;
-    if (types && !types.some((t) => t === event.type || (t.endsWith('*') && event.type.startsWith(t.slice(0, -1))))) return false;
+    if (!takesType(this.endpoint.types, event.type)) return false;
     if (!this.filter) return true;
     try {
       return this.filter.evaluate({ event }) === true;

@@ -1,7 +1,8 @@
 import type { SinkContract } from '../../../src/sdk/index.js';
+import { takesType } from './event-types.js';
 
 /** A webhook endpoint in the AsyncAPI document: one POST per record, a structured CloudEvent signed as Standard Webhooks says. */
-export function webhookContract(config: { url: string }): SinkContract {
+export function webhookContract(config: { url: string; types?: string[] | undefined }): SinkContract {
   const url = new URL(config.url);
   return {
     server: { host: url.host, protocol: url.protocol.replace(/:$/, ''), description: 'a webhook endpoint declared in reflex.yaml' },
@@ -9,6 +10,7 @@ export function webhookContract(config: { url: string }): SinkContract {
     address: () => `${url.pathname}${url.search}`,
     mode: 'structured',
     changeRecords: 'event',
+    takes: (type) => takesType(config.types, type),
     headers: {
       'content-type': { type: 'string', const: 'application/cloudevents+json; charset=utf-8' },
       'webhook-id': { type: 'string', description: 'the event id: the same on every attempt, so a receiver can drop duplicates' },

@@ -3,6 +3,7 @@ import type { Clock } from './clock.js';
 import { webhookEvent } from './event-body.js';
 import type { NewMessage, StoredEndpoint, WebhookStore } from './store.js';
 import type { WebhookEndpoint } from './types.js';
+import { takesType } from './event-types.js';
 
 const FAN_OUT_BATCH = 500;
 export const FAN_OUT_SLICE = 5000;
@@ -114,7 +115,7 @@ export class FanOut {
     const out: NewMessage[] = [];
     for (const c of candidates) {
       const { record, event } = c;
-      if (endpoint.types && !endpoint.types.some((t) => t === event.type || (t.endsWith('*') && event.type.startsWith(t.slice(0, -1))))) continue;
+      if (!takesType(endpoint.types, event.type)) continue;
       if (target.filter) {
         let pass = false;
         try {
