@@ -1,4 +1,3 @@
-import jsonata from 'jsonata';
 import type { CompiledExpression } from '../rules/expression.js';
 
 export type BodyPart = 'request' | 'response';
@@ -6,12 +5,13 @@ export type BodyPart = 'request' | 'response';
 /**
  * Which bodies an expression reads (`request.body`, `response.body`), from its syntax tree: a
  * string literal that spells `response.body` is not a read. An expression that does not parse
- * reads nothing here (it was reported when the spec loaded).
+ * reads nothing here (it was reported when the spec loaded). The syntax trees are the ones the
+ * expressions were compiled from.
  */
 export function bodiesRead(expression: CompiledExpression): BodyPart[] {
   const found = new Set<BodyPart>();
   if (expression.language === 'cel') walkCel((expression as { ast?: unknown }).ast, found);
-  else walkJsonata(jsonataAst(expression.source), found);
+  else walkJsonata(expression.ast ?? null, found);
   return [...found].sort();
 }
 
@@ -40,14 +40,6 @@ function walkCel(v: unknown, found: Set<BodyPart>): void {
     if (object?.op === 'id' && isPart(object.args) && name === 'body') found.add(object.args);
   }
   walkCel(node.args, found);
-}
-
-function jsonataAst(source: string): unknown {
-  try {
-    return jsonata(source).ast();
-  } catch {
-    return null;
-  }
 }
 
 /** jsonata: `response.body` is a path whose steps start (after an optional `$`) with the names response, body. */

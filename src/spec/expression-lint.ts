@@ -1,4 +1,3 @@
-import jsonata from 'jsonata';
 import { CODES } from '../codes.js';
 import type { Reporter } from './report.js';
 
@@ -74,13 +73,7 @@ function isJsonataNode(v: unknown): v is JsonataNode {
 }
 
 /** `$f := function($x) { $f($x) }`: every call recurses, so it ends only at a budget. */
-export function lintJsonataRecursion(source: string, pointer: string, label: string, report: Reporter): void {
-  let ast: unknown;
-  try {
-    ast = jsonata(source).ast();
-  } catch {
-    return; // reported as a syntax error already
-  }
+export function lintJsonataRecursion(ast: unknown, pointer: string, label: string, report: Reporter): void {
   forEachNode(ast, (node) => {
     if (node.type !== 'bind') return;
     const lhs = node.lhs as JsonataNode | undefined;

@@ -24,7 +24,7 @@ export function compileCelAt(source: string, pointer: string, label: string, rep
 export function compileJsonataAt(source: string, pointer: string, label: string, report: Reporter): CompiledExpression | null {
   try {
     const compiled = compileJsonata(source);
-    lintJsonataRecursion(source, pointer, label, report);
+    lintJsonataRecursion(compiled.ast, pointer, label, report);
     return compiled;
   } catch (err) {
     if (!(err instanceof ExpressionError)) throw err;
