@@ -29,7 +29,7 @@ export function asyncApiDocument(contracts: Contracts, streams: readonly StreamI
     if (names.length === 0) continue;
     const server = doc.server(sink);
     if (sink.contract.layout === 'endpoint') {
-      doc.channel(`${sink.name}`, sink.contract.address(), names, sink.contract, server, `the records of ${names.map((s) => s.name).join(', ')}, POSTed to sink ${sink.name}`);
+      doc.channel(sink.name, sink.contract.address(), names, sink.contract, server, `the records of ${names.map((s) => s.name).join(', ')}, POSTed to sink ${sink.name}`);
       continue;
     }
     for (const stream of names) {
@@ -66,7 +66,9 @@ class Builder {
   }
 
   channel(name: string, address: string, streams: readonly StreamInfo[], contract: SinkContract, server: string | null, description: string): void {
-    const id = safeId(name);
+    // A webhook sink may be named like a stream: the later channel gets a number.
+    let id = safeId(name);
+    for (let n = 2; id in this.channels; n++) id = `${safeId(name)}_${n}`;
     const messages: Obj = {};
     for (const stream of streams) {
       if (stream.kind === 'changelog') {

@@ -32,4 +32,10 @@ describe('AsyncAPI channels from the configured sinks', () => {
     expect(Object.keys(doc.channels.orders_mirror!.messages)[0]).toBe('com_shop_OrderPlaced_structured');
     expect(doc.channels.payments!.address).toBe('mirror-payments');
   });
+
+  it('a webhook named like a stream does not hide the stream\'s channel', async () => {
+    const doc = await documentFor([{ type: 'webhook', name: 'orders', url: 'https://hooks.example/o', streams: ['orders'], secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }]);
+    expect(doc.channels.orders!.address).toBe('/o');
+    expect(doc.channels.orders_2!.address).toBe('orders');
+  });
 });
