@@ -25,6 +25,7 @@ import { BackpressureError } from './sources/types.js';
 import type { EventStore } from './store/types.js';
 import { Followers } from './subscriptions/followers.js';
 import { asyncApiOf } from './contracts/sinks.js';
+import { ReflexMetrics } from './metrics/reflex-metrics.js';
 
 export interface RunningReflex {
   url: string;
@@ -49,18 +50,21 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     synchronous: config.store.sync,
   });
   store.ensureStreams(specs.streams);
+  // One registry per process, handed to each part that counts (never prom-client's global one).
+  const metrics = new ReflexMetrics();
+  metrics.watchStore(config.store.path);
   // Every follower of the log (dispatchers, webhook endpoints) holds back retention and, past its maxBacklog, ingest.
   const followers = new Followers(store.subscriptions);
   // Cluster mode writes its outputs to Kafka in its own transactions: no service follows the local log.
   const serviceOf = config.cluster
     ? new Map<string, never>()
-    : createSinkServices(registry, { logger, config, log: store, subscriptions: store.subscriptions, followers, database: store.db, durable: () => store.durable() });
+    : createSinkServices(registry, { logger, config, log: store, subscriptions: store.subscriptions, followers, database: store.db, durable: () => store.durable(), metrics: metrics.webhooks });
   const services = [...serviceOf.values()];
-  const cdc = new CdcApplier(store, { reorderWindowMs: config.cdc.reorderWindowMs, maxPending: config.cdc.maxPending, logger: logger.child({ part: 'cdc' }) });
+  const cdc = new CdcApplier(store, { reorderWindowMs: config.cdc.reorderWindowMs, maxPending: config.cdc.maxPending, logger: logger.child({ part: 'cdc' }), metrics: metrics.cdc });
   let engine: ClusterEngine | null = null;
   const ingestor = config.cluster
     ? new ClusterIngestor({ publish: (messages) => (engine ? engine.publish(messages) : Promise.reject(new BackpressureError('reflex is joining the cluster; send it again', 1))) }, store, specs, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules })
-    : new Ingestor(store, specs, cdc, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules, logger: logger.child({ part: 'ingest' }) });
+    : new Ingestor(store, specs, cdc, { jsonDepth: config.limits.jsonDepth, rules: config.limits.rules, logger: logger.child({ part: 'ingest' }), metrics: metrics.ingest });
   // Decode and rules on worker threads; they load the specs from their files, so only specs that have files.
   // Cluster mode routes on the main thread (the rules run where the partition is owned).
   const workerSetup = (set: CompiledSpecSet) => ({
@@ -90,6 +94,8 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       void retired?.retire().catch((err: Error) => logger.error('the replaced ingest workers did not stop cleanly', { error: err.message }));
     },
   });
+  // Cluster mode applies changes where partitions are owned (Kafka), not here. `resourceNames` follows reloads.
+  if (!config.cluster) metrics.watchCdc(resourceNames, () => store.cdc.pendingPerResource());
   let ready = false;
   const asyncApi = asyncApiOf(config, registry);
   const dispatchers: Array<{ name: string; dispatcher: Dispatcher; maxBacklog: number }> = [];
@@ -107,6 +113,8 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     resources: resourceNames,
     ingestAuth: config.server.ingestAuth,
     apiAuth: config.server.apiAuth,
+    metricsAuth: config.server.metricsAuth,
+    metrics,
     timeouts: { requestMs: config.server.requestTimeoutMs, headersMs: config.server.headersTimeoutMs, idleMs: config.server.idleTimeoutMs },
     cluster: config.cluster ? { engine: () => engine, topics: clusterTopics(config) } : null,
     routes: services.flatMap((s) => (s.routes ? [(app: FastifyInstance) => s.routes!(app)] : [])),
@@ -130,6 +138,7 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       names.add(name);
       const checkpointKey = `source:${name}`;
       const tracked = monitor.track(block.type, name);
+      const counted = metrics.source(name, typeof settings.format === 'string' ? settings.format : block.type);
       const { context, stopping } = sourceContext({
         name,
         logger: logger.child({ source: name }),
@@ -140,7 +149,12 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
           followers.checkBacklog();
           return ingestor
             .ingest(entries, { source: name, ...(checkpoint !== undefined ? { checkpoint: { source: checkpointKey, value: checkpoint } } : {}) })
-            .then(async (result) => (tracked.ingested(Array.isArray(entries) ? entries.length : (await entries).received), result));
+            .then(async (result) => {
+              const received = Array.isArray(entries) ? entries.length : (await entries).received;
+              tracked.ingested(received);
+              counted.committed(received, result);
+              return result;
+            });
         },
         // `workers` at each call: a spec reload replaces the pool.
         prepare: workers?.has(settings.format as string) ? (payload) => workers!.process(settings.format as string, payload, name) : null,
@@ -176,7 +190,10 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
         serviceSinks.push(sink);
         continue;
       }
-      const dispatcher = new Dispatcher(store, sink, sinkLogger, { name, streams: connector!.streams(settings), ...(connector!.batchSize ? { batchSize: connector!.batchSize(settings) } : {}) });
+      const sinkMetrics = metrics.sink(name, { backlog: () => dispatcher.backlog(), lagSeconds: (now) => dispatcher.lagSeconds(now) });
+      const dispatcher: Dispatcher = new Dispatcher(store, sink, sinkLogger, {
+        name, streams: connector!.streams(settings), metrics: sinkMetrics, ...(connector!.batchSize ? { batchSize: connector!.batchSize(settings) } : {}),
+      });
       const maxBacklog = connector!.maxBacklog(settings);
       dispatchers.push({ name, maxBacklog, dispatcher });
       followers.register({ owner: dispatcher.owner, label: `sink '${name}'`, streams: () => dispatcher.streams(), maxBacklog, backlog: () => dispatcher.backlog() });

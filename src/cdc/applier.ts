@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import { BackpressureError } from '../sources/types.js';
-import type { BatchResult, BatchWrite, CdcApplyResult, EventStore } from '../store/types.js';
+import type { BatchResult, BatchWrite, CdcApplyResult, ChangeTally, EventStore } from '../store/types.js';
+import type { CdcMetrics } from '../metrics/types.js';
 import { applyPending, applyPendingInOrder, commitApplying } from './apply.js';
 import { DEFAULT_MAX_PENDING } from './types.js';
 
@@ -22,6 +23,8 @@ export interface CdcApplierOptions {
   maxPending?: number;
   logger: Logger;
   now?: () => number;
+  /** Counts change records by op, late and skipped changes per resource. */
+  metrics?: CdcMetrics;
 }
 
 /**
@@ -87,7 +90,7 @@ export class CdcApplier {
     const total: CdcApplyResult = { applied: 0, records: 0, late: 0, skipped: [], appended: new Map(), ...(collect ? { committed: [] } : {}) };
     for (;;) {
       const r = everything ? applyPending(this.store, Number.MAX_SAFE_INTEGER, { collect, limit: SLICE }) : this.applySlice(collect);
-      this.report(r.skipped);
+      this.report(r);
       total.applied += r.applied;
       total.records += r.records;
       total.late += r.late;
@@ -112,7 +115,8 @@ export class CdcApplier {
     if (held.applied === 0) return r;
     for (const [k, v] of held.appended) r.appended.set(k, v);
     if (held.committed) r.committed?.push(...held.committed);
-    return { ...r, applied: r.applied + held.applied, records: r.records + held.records, late: r.late + held.late, skipped: [...r.skipped, ...held.skipped] };
+    const changes = mergeChanges(r.changes, held.changes);
+    return { ...r, applied: r.applied + held.applied, records: r.records + held.records, late: r.late + held.late, skipped: [...r.skipped, ...held.skipped], ...(changes ? { changes } : {}) };
   }
 
   /**
@@ -126,7 +130,7 @@ export class CdcApplier {
         const started = performance.now();
         const r = this.deferSync(() => this.applySlice(false, limit));
         this.fitSlice(r.applied, performance.now() - started);
-        this.report(r.skipped);
+        this.report(r);
         if (r.applied < limit) return;
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -157,8 +161,10 @@ export class CdcApplier {
     this.timerSlice = Math.round(Math.min(SLICE, Math.max(MIN_SLICE, (this.timerSlice + fit) / 2)));
   }
 
-  report(skipped: CdcApplyResult['skipped']): void {
-    for (const s of skipped) {
+  /** Logs the changes that were not applied and counts what was (once the transaction committed). */
+  report(result: Pick<CdcApplyResult, 'skipped' | 'changes'>): void {
+    if (result.changes) this.options.metrics?.applied(result.changes);
+    for (const s of result.skipped) {
       this.options.logger.warn('change not applied', { resource: s.intent.resource, key: s.intent.key, requestId: s.intent.requestId, reason: s.reason });
     }
   }
@@ -181,4 +187,14 @@ export class CdcApplier {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }
+}
+
+function mergeChanges(a: ChangeTally | undefined, b: ChangeTally | undefined): ChangeTally | undefined {
+  if (!a || !b) return a ?? b;
+  for (const [resource, counts] of b) {
+    const into = a.get(resource);
+    if (!into) a.set(resource, counts);
+    else for (const k of Object.keys(counts) as Array<keyof typeof counts>) into[k] += counts[k];
+  }
+  return a;
 }

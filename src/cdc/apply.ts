@@ -1,4 +1,4 @@
-import type { BatchResult, BatchWrite, CdcApplyResult, EventStore } from '../store/types.js';
+import { tallyChange, type BatchResult, type BatchWrite, type CdcApplyResult, type EventStore } from '../store/types.js';
 import { decide as decideByDefault } from './decide.js';
 import { storedChangeText } from './stored-change.js';
 import type { CdcDecision, CdcIntent, ResourceState } from './types.js';
@@ -17,11 +17,13 @@ export function applyIntents(store: CdcStore, intents: CdcIntent[], result: CdcA
     result.applied++;
     if (decision.kind === 'late') {
       result.late++;
+      tallyChange(result, intent.resource, 'late');
       store.cdc.count(intent.resource, 'late');
       continue;
     }
     if (decision.kind === 'skipped') {
       result.skipped.push({ intent, reason: decision.reason });
+      tallyChange(result, intent.resource, 'skipped');
       store.cdc.count(intent.resource, 'skipped');
       continue;
     }
@@ -36,6 +38,7 @@ export function applyIntents(store: CdcStore, intents: CdcIntent[], result: CdcA
       result.appended.set(stream, offset);
       result.committed?.push({ stream, offset, key: intent.key, value: decision.record });
       result.records++;
+      tallyChange(result, intent.resource, decision.record.op);
     }
   }
   store.cdc.writeBehind();
@@ -76,7 +79,7 @@ export function commitApplying(store: CdcStore, batch: BatchWrite, decide: Decid
     const cdc: CdcApplyResult = { applied: 0, records: 0, late: 0, skipped: [], appended: result.appended, ...(result.committed ? { committed: result.committed } : {}) };
     applyIntents(store, intents, cdc, decide);
     result.records += cdc.records;
-    result.cdc = { records: cdc.records, late: cdc.late, skipped: cdc.skipped };
+    result.cdc = { records: cdc.records, late: cdc.late, skipped: cdc.skipped, ...(cdc.changes ? { changes: cdc.changes } : {}) };
     return result;
   });
 }

@@ -51,6 +51,8 @@ export function parseConfig(raw: RawConfig, where: ConfigOrigin, problem: Proble
       ingestAuth: server.ingestAuth ?? null,
       apiAuth: server.apiAuth ?? null,
       publishAuth: server.publishAuth ?? null,
+      /** Its own credential for GET /metrics (a scraper's), else apiAuth's rule. */
+      metricsAuth: server.metricsAuth ?? null,
       /** Milliseconds (0: none) to receive a whole request; to receive its headers; of silence on a connection. */
       requestTimeoutMs: serverTimeout('requestTimeout'),
       headersTimeoutMs: serverTimeout('headersTimeout'),

@@ -46,6 +46,7 @@ export const CONFIG_SCHEMA = Type.Object({
     ingestAuth: credential('`/ingest/*`', 'without one reflex listens on loopback only'),
     apiAuth: credential('every other route but `/healthz` and `/readyz`', 'without one they answer loopback clients only'),
     publishAuth: credential('`POST /streams/{name}/events` and `DELETE /streams/{name}/producer` (applications publishing their own events)', 'without one they answer loopback clients only'),
+    metricsAuth: credential('`/metrics`', 'without one `/metrics` takes `server.apiAuth` like the other routes'),
     requestTimeout: Duration('60s', 'a request whose headers and body have not all arrived by then gets `408` and its connection is closed (`0`: none)'),
     headersTimeout: Duration('20s', 'the same for the headers alone; at most `server.requestTimeout` (`0`: none)'),
     idleTimeout: Duration('2m', 'a connection with nothing sent or received this long is closed (`0`: none); SSE tails send a keep-alive every half of it (at most 15s)'),

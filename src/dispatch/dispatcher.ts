@@ -3,6 +3,7 @@ import { isPermanentFailure, type Sink } from '../sinks/connector.js';
 import { sinkOwner } from '../store/subscriptions.js';
 import type { EventLog, StoredJsonReader } from '../store/event-log.js';
 import type { EventStore } from '../store/types.js';
+import type { SinkMetrics } from '../metrics/types.js';
 
 /** The store as a dispatcher reads it: its log also hands out records as stored JSON text. */
 export type DispatchStore = EventStore & { readonly log: EventLog & StoredJsonReader };
@@ -25,6 +26,8 @@ export interface DispatcherOptions {
   /** First retry delay after a failed delivery; doubles up to maxBackoffMs. */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** Records delivered, failed deliveries and their times. */
+  metrics?: SinkMetrics;
 }
 
 /**
@@ -125,6 +128,21 @@ export class Dispatcher {
     return total;
   }
 
+  /**
+   * Seconds since the oldest record this sink has not delivered was appended (0: caught up), by
+   * the append time of its block; read at scrape time.
+   */
+  lagSeconds(nowMs: number): number {
+    let oldest = nowMs;
+    for (const stream of this.selectedStreams()) {
+      const cursor = this.cursor(stream);
+      if (this.store.lastOffset(stream) <= cursor) continue;
+      const at = this.store.log.appendedAfter(stream, cursor);
+      if (at !== null && at < oldest) oldest = at;
+    }
+    return (nowMs - oldest) / 1000;
+  }
+
   /** Lag per stream: records appended but not yet delivered. */
   lag(): Record<string, number> {
     const out: Record<string, number> = {};
@@ -143,13 +161,16 @@ export class Dispatcher {
         lagReported = Date.now();
         this.reportLag();
       }
+      const started = performance.now();
       try {
         const streams = this.selectedStreams();
         if (this.sink.positions && (this.positions === null || streams.some((s) => !this.positions!.has(s)))) await this.resync(streams);
         delivered = this.sink.deliverStored ? await this.deliverStored(streams) : await this.deliverEach(streams);
+        if (delivered > 0) this.options.metrics?.delivered(delivered, (performance.now() - started) / 1000);
         backoff = this.options.backoffMs ?? 200;
         this.recovered();
       } catch (err) {
+        this.options.metrics?.failed((performance.now() - started) / 1000);
         this.failed(err as Error, backoff);
         // Whether the failed delivery reached the remote end is unknown: ask it again.
         this.positions = null;

@@ -40,6 +40,27 @@ export function outcomeOf(
   return toEntry(outcome, exchange, requestKey, dedupeKey, source);
 }
 
+/** Where the time of an exchange's rules is observed (reflex_rule_evaluation_seconds). */
+export interface RuleTimer {
+  observe(seconds: number): void;
+}
+
+/** outcomeOf, timed into `timer` when the exchange matched an operation (unmatched and unreadable entries run no rules). */
+export function timedOutcomeOf(
+  entry: DecodedEntry, requestKey: string, dedupeKey: string, source: string, specs: CompiledSpecSet, limits: EntryLimits, timer: RuleTimer | null,
+): EntryOutcome | Promise<EntryOutcome> {
+  if (!timer || !entry.ok) return outcomeOf(entry, requestKey, dedupeKey, source, specs, limits);
+  const started = performance.now();
+  const outcome = outcomeOf(entry, requestKey, dedupeKey, source, specs, limits);
+  if (outcome instanceof Promise) return outcome.then((o) => observed(o, started, timer));
+  return observed(outcome, started, timer);
+}
+
+function observed(outcome: EntryOutcome, started: number, timer: RuleTimer): EntryOutcome {
+  if (outcome.operation !== undefined) timer.observe((performance.now() - started) / 1000);
+  return outcome;
+}
+
 /**
  * Anything a rule or the pipeline throws that is not a rule's own failure (RX401-RX408): this entry
  * becomes a dead letter with RX400, never the batch's 500. `where` is the entry's place in its payload.
@@ -69,11 +90,14 @@ export function errorText(err: unknown): string {
 export function toEntry(outcome: Outcome, exchange: Exchange, requestKey: string, dedupeKey: string, source: string): EntryOutcome {
   switch (outcome.kind) {
     case 'records':
-      return { requestKey: dedupeKey, records: outcome.records, ...(outcome.cdc ? { cdc: outcome.cdc } : {}) };
+      return { requestKey: dedupeKey, records: outcome.records, operation: outcome.operation.id, ...(outcome.cdc ? { cdc: outcome.cdc } : {}) };
     case 'unmatched':
       return { requestKey: dedupeKey, records: [], unmatched: { label: outcome.label, method: exchange.request.method, path: exchange.request.path, hint: outcome.hint } };
     case 'failed':
       // The redacted Exchange is kept, so the entry can be processed again once the rule is fixed.
-      return { requestKey: dedupeKey, records: [], deadLetter: { source, requestKey, diagnostic: outcome.diagnostic, record: exchange } };
+      return {
+        requestKey: dedupeKey, records: [], deadLetter: { source, requestKey, diagnostic: outcome.diagnostic, record: exchange },
+        ...(outcome.operation ? { operation: outcome.operation.id } : {}),
+      };
   }
 }

@@ -8,7 +8,8 @@ import { loadSpecSet } from '../spec/compile.js';
 import type { RefPolicy } from '../spec/ref-files.js';
 import { PayloadError, type LogFormat } from '../sources/types.js';
 import type { EntryOutcome } from '../store/types.js';
-import { outcomeOf, type EntryLimits } from './entry-outcome.js';
+import { timedOutcomeOf, type EntryLimits } from './entry-outcome.js';
+import { BucketCounts, RULE_SECONDS_BUCKETS } from '../metrics/bucket-counts.js';
 import { dedupeKeyOf, requestKeyOf } from './ingest.js';
 import { toWirePrepared } from './prepared.js';
 import { utf8 } from '../sources/utf8.js';
@@ -28,6 +29,8 @@ const specs = await loadSpecSet(setup.specFiles, setup.specRefs);
 const formats = new Map<string, LogFormat>();
 for (const [name, url] of Object.entries(setup.formats)) formats.set(name, await importFormat(name, url));
 
+const ruleTimes = new BucketCounts(RULE_SECONDS_BUCKETS);
+
 let tail: Promise<unknown> = Promise.resolve();
 port.on('message', (job: WorkerJob) => {
   // One job at a time, in the order they came: a rule that went async does not let another start.
@@ -45,10 +48,12 @@ async function run(job: WorkerJob): Promise<WorkerReply> {
     for (const entry of entries) {
       const requestKey = entry.ok ? requestKeyOf(entry.exchange) : entry.requestKey;
       const dedupeKey = entry.ok ? dedupeKeyOf(entry.exchange, requestKey) : requestKey;
-      const outcome = outcomeOf(entry, requestKey, dedupeKey, job.source, specs, setup.limits);
+      const outcome = timedOutcomeOf(entry, requestKey, dedupeKey, job.source, specs, setup.limits, ruleTimes);
       outcomes.push(outcome instanceof Promise ? await outcome : outcome);
     }
-    return { id: job.id, ok: true, ...toWirePrepared({ received: entries.length, outcomes }) };
+    // The rule times go back with the batch: the main thread's registry counts them (none runs here).
+    const times = ruleTimes.take();
+    return { id: job.id, ok: true, ...toWirePrepared({ received: entries.length, outcomes, ...(times ? { ruleTimes: times } : {}) }) };
   } catch (err) {
     if (err instanceof PayloadError) return { id: job.id, ok: false, message: err.message, payload: { line: err.line, column: err.column } };
     return { id: job.id, ok: false, message: (err as Error)?.message ?? String(err) };

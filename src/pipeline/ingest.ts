@@ -8,7 +8,8 @@ import type { Logger } from '../logger.js';
 import { setImmediate as immediate } from 'node:timers/promises';
 import type { RuleLimits } from '../rules/budget.js';
 import { processExchange, type Outcome } from './process.js';
-import { errorText, internalFailure, outcomeOf, toEntry } from './entry-outcome.js';
+import { errorText, internalFailure, timedOutcomeOf, toEntry } from './entry-outcome.js';
+import type { IngestMetrics } from '../metrics/types.js';
 import type { PreparedBatch } from './prepared.js';
 import { CODES } from '../codes.js';
 
@@ -89,7 +90,7 @@ export class Ingestor {
     /** Without a reorder window, changes apply right after the batch, before it is acknowledged. */
     private readonly cdc: CdcApplier | null = null,
     /** `rules`: the budgets of every rule evaluation (limits.ruleTimeout, ruleDepth, eventSize). */
-    private readonly options: { jsonDepth?: number; logger?: Logger; rules?: RuleLimits } = {},
+    private readonly options: { jsonDepth?: number; logger?: Logger; rules?: RuleLimits; metrics?: IngestMetrics } = {},
   ) {}
 
   /** Gateway routes whose unmatched exchanges were logged already: one line each, not one per exchange. */
@@ -146,15 +147,18 @@ export class Ingestor {
     // Those left over get the next run (later arrivals join them, see ingest()).
     if (this.waiting.length > 0) void this.enqueue(() => this.applyGroup());
     let results: Array<BatchResult | Error>;
+    let writeStarted: number;
     try {
-      results = await this.applyBatches(group);
+      ({ results, writeStarted } = await this.applyBatches(group));
     } catch (err) {
       for (const b of group) b.reject(err);
       return;
     }
     // Answered once the commit is on disk; meanwhile the next group is processed (and its commit
     // joins the next fsync).
+    const metrics = this.options.metrics;
     const answer = (durable: Error | null) => group.forEach((b, i) => {
+      if (i === 0 && metrics && !durable) metrics.committed((performance.now() - writeStarted) / 1000);
       const result = results[i]!;
       if (result instanceof Error || durable) b.reject(result instanceof Error ? result : durable);
       else b.resolve(result);
@@ -207,8 +211,10 @@ export class Ingestor {
     }
     if (outcome.kind === 'failed') return { ok: false, diagnostic: outcome.diagnostic };
     const entry = toEntry(outcome, exchange, dl.requestKey, dedupeKeyOf(exchange, dl.requestKey), dl.source);
-    const result = this.commit({ entries: [{ ...entry, retryOf: dl.id }] });
-    if (result.cdc) this.cdc?.report(result.cdc.skipped);
+    const written = [{ ...entry, retryOf: dl.id }];
+    const result = this.commit({ entries: written });
+    this.options.metrics?.written(written);
+    if (result.cdc) this.cdc?.report(result.cdc);
     return { ok: true, result };
   }
 
@@ -228,7 +234,7 @@ export class Ingestor {
    * Processes the batches one after another (duplicates dropped against the store and every entry
    * before them), then writes them in one transaction, each batch in its own savepoint.
    */
-  private async applyBatches(group: WaitingBatch[]): Promise<Array<BatchResult | Error>> {
+  private async applyBatches(group: WaitingBatch[]): Promise<{ results: Array<BatchResult | Error>; writeStarted: number }> {
     this.refuseWhenStopping();
     const inputs = await Promise.allSettled(group.map((b) => b.entries));
     this.refuseWhenStopping();
@@ -244,6 +250,7 @@ export class Ingestor {
     const inGroup = new Set<string>();
     const isNew = (dedupeKey: string) => !seen.has(dedupeKey) && !inGroup.has(dedupeKey) && (inGroup.add(dedupeKey), true);
     const processed: Array<{ resolved: EntryOutcome[]; skipped: number } | Error> = [];
+    const ruleTimer = this.options.metrics?.rules ?? null;
     let sliceStart = performance.now();
     for (let g = 0; g < group.length; g++) {
       const input = inputs[g]!;
@@ -254,6 +261,7 @@ export class Ingestor {
       const resolved: EntryOutcome[] = [];
       let skipped = 0;
       if (!Array.isArray(input.value)) {
+        if (input.value.ruleTimes) this.options.metrics?.addRuleTimes(input.value.ruleTimes);
         for (const outcome of input.value.outcomes) {
           if (isNew(outcome.requestKey)) resolved.push(outcome);
           else skipped++;
@@ -269,7 +277,7 @@ export class Ingestor {
           skipped++;
           continue;
         }
-        const outcome = outcomeOf(entries[i]!, keys[g]![i]!, dedupeKey, source, this.specs, this.options);
+        const outcome = timedOutcomeOf(entries[i]!, keys[g]![i]!, dedupeKey, source, this.specs, this.options, ruleTimer);
         resolved.push(outcome instanceof Promise ? await outcome : outcome);
         // Each rule may run up to limits.ruleTimeout: between exchanges, let /healthz, SIGTERM and
         // other requests in. The batches still commit in one transaction, below.
@@ -282,18 +290,24 @@ export class Ingestor {
       processed.push({ resolved, skipped });
     }
     const writable = processed.flatMap((p, g) => (p instanceof Error ? [] : [{ g, entries: p.resolved, options: group[g]!.options }]));
-    const written = this.writeGroup(writable.map((w) => w.entries), writable.map((w) => w.options));
+    const writeStarted = performance.now();
+    // writeGroup puts in `batches` what it wrote instead when it had to (an entry that cannot be stored became a dead letter).
+    const batches = writable.map((w) => w.entries);
+    const written = this.writeGroup(batches, writable.map((w) => w.options));
     const results: Array<BatchResult | Error> = processed.map((p) => (p instanceof Error ? p : new Error('not written')));
-    writable.forEach((w, i) => (results[w.g] = written[i]!));
-    return results.map((result, g) => {
+    writable.forEach((w, i) => {
+      results[w.g] = written[i]!;
+      if (!(written[i] instanceof Error)) this.options.metrics?.written(batches[i]!);
+    });
+    return { writeStarted, results: results.map((result, g) => {
       const p = processed[g]!;
       if (result instanceof Error || p instanceof Error) return result;
       const { resolved, skipped } = p;
       result.duplicates += skipped;
-      if (result.cdc) this.cdc?.report(result.cdc.skipped);
+      if (result.cdc) this.cdc?.report(result.cdc);
       if (result.unmatched > 0) this.logUnmatched(resolved);
       return result;
-    });
+    }) };
   }
 
   /**
@@ -318,14 +332,15 @@ export class Ingestor {
     }
     return batches.map((entries, g) => {
       try {
-        return this.writeBatch(entries, options[g]!);
+        return this.writeBatch(entries, options[g]!, (storable) => (batches[g] = storable));
       } catch (err) {
         return err instanceof Error ? err : new Error(String(err));
       }
     });
   }
 
-  private writeBatch(resolved: EntryOutcome[], options: IngestOptions): BatchResult {
+  /** `wrote` hears of the entries written instead of `resolved`, when some became dead letters. */
+  private writeBatch(resolved: EntryOutcome[], options: IngestOptions, wrote: (entries: EntryOutcome[]) => void): BatchResult {
     const write = (entries: EntryOutcome[]) => this.commit(batchWrite(entries, options));
     try {
       return write(resolved);
@@ -334,7 +349,9 @@ export class Ingestor {
       // cannot hold), those become dead letters and the rest commits; a store failure (disk, file) stays the batch's.
       const storable = resolved.map((o) => storableOutcome(o, options.source));
       if (!storable.some((o, i) => o !== resolved[i])) throw err;
-      return write(storable);
+      const result = write(storable);
+      wrote(storable);
+      return result;
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { CdcIntent } from '../cdc/types.js';
 import type { EntryOutcome, IntentText, PendingRecord } from '../store/types.js';
+import type { BucketSnapshot } from '../metrics/bucket-counts.js';
 
 /**
  * A payload decoded and processed on an ingest worker: what each entry makes, in payload order,
@@ -10,6 +11,8 @@ export interface PreparedBatch {
   /** Entries the payload held. */
   received: number;
   outcomes: EntryOutcome[];
+  /** How long the rules of its exchanges took, counted where they ran (reflex_rule_evaluation_seconds). */
+  ruleTimes?: BucketSnapshot;
 }
 
 /**
@@ -27,7 +30,7 @@ export interface PreparedBatch {
 export type WirePrepared = { json: string; texts: string } | { prepared: PreparedBatch };
 
 /** A record on the wire: its JSON text is the next `length` characters of `texts`. */
-interface WireRecord { stream: string; key: string | null; length: number }
+interface WireRecord { stream: string; key: string | null; length: number; type?: string }
 /** An intent on the wire: what orders it, its text the next `length` characters of `texts`. */
 interface WireIntent { resource: string; key: string; timeMs: number; requestId: string; length: number }
 type WireOutcome = Omit<EntryOutcome, 'records' | 'cdc'> & { records: Array<WireRecord | PendingRecord>; cdc?: WireIntent };
@@ -40,7 +43,7 @@ export function toWirePrepared(prepared: PreparedBatch): WirePrepared {
       const records = o.records.map((r): WireRecord | PendingRecord => {
         if (r.json === undefined) return r;
         texts += r.json;
-        return { stream: r.stream, key: r.key, length: r.json.length };
+        return r.type === undefined ? { stream: r.stream, key: r.key, length: r.json.length } : { stream: r.stream, key: r.key, length: r.json.length, type: r.type };
       });
       let cdc: WireIntent | undefined;
       if (o.cdc) {
@@ -52,7 +55,7 @@ export function toWirePrepared(prepared: PreparedBatch): WirePrepared {
       const { cdc: _intent, ...rest } = o;
       outcomes.push(cdc ? { ...rest, records, cdc } : { ...rest, records });
     }
-    return { json: JSON.stringify({ received: prepared.received, outcomes }), texts };
+    return { json: JSON.stringify({ received: prepared.received, outcomes, ...(prepared.ruleTimes ? { ruleTimes: prepared.ruleTimes } : {}) }), texts };
   } catch {
     return { prepared };
   }
@@ -60,7 +63,7 @@ export function toWirePrepared(prepared: PreparedBatch): WirePrepared {
 
 export function fromWirePrepared(wire: WirePrepared): PreparedBatch {
   if (!('json' in wire)) return wire.prepared;
-  const batch = JSON.parse(wire.json) as { received: number; outcomes: WireOutcome[] };
+  const batch = JSON.parse(wire.json) as { received: number; outcomes: WireOutcome[]; ruleTimes?: BucketSnapshot };
   const texts = wire.texts;
   let at = 0;
   for (const o of batch.outcomes) {
@@ -70,7 +73,7 @@ export function fromWirePrepared(wire: WirePrepared): PreparedBatch {
       if (!('length' in r)) continue;
       const json = texts.slice(at, (at += r.length));
       // `value` stays undefined: the store writes the text (a getter parsing it would run for every append).
-      records[i] = { stream: r.stream, key: r.key, value: undefined, json };
+      records[i] = r.type === undefined ? { stream: r.stream, key: r.key, value: undefined, json } : { stream: r.stream, key: r.key, value: undefined, json, type: r.type };
     }
     const w = o.cdc;
     if (w) {

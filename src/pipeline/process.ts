@@ -23,7 +23,7 @@ import { ReflexError } from '../errors.js';
 export type Outcome =
   | { kind: 'records'; operation: CompiledOperation; records: PendingRecord[]; cdc: CdcIntent | null }
   | { kind: 'unmatched'; label: string; /** What route matching tried (describeAttempts). */ hint: string }
-  | { kind: 'failed'; diagnostic: Diagnostic };
+  | { kind: 'failed'; diagnostic: Diagnostic; /** The operation whose rule failed, when one matched. */ operation?: CompiledOperation };
 
 /** A rule's own failure, already a diagnostic naming the rule's place in the spec. */
 export class RuleFailure extends ReflexError {
@@ -77,7 +77,7 @@ function finishAsync(cdc: Promise<CdcIntent | null>, op: CompiledOperation, reco
 }
 
 function failed(err: unknown, op: CompiledOperation): Outcome {
-  if (err instanceof RuleFailure) return { kind: 'failed', diagnostic: err.diagnostic };
+  if (err instanceof RuleFailure) return { kind: 'failed', diagnostic: err.diagnostic, operation: op };
   if (err instanceof CdcFailure || err instanceof BudgetExceeded) {
     const loc = op.location;
     const code = err.code;
@@ -88,6 +88,7 @@ function failed(err: unknown, op: CompiledOperation): Outcome {
         code, severity: 'error', message, file: loc.file, pointer: `${loc.pointer}/x-reflex-cdc`,
         ...(loc.line !== undefined ? { line: loc.line, column: loc.column ?? 1 } : {}),
       },
+      operation: op,
     };
   }
   throw err;
@@ -167,7 +168,7 @@ function build(
     reflexoperation: op.id,
     reflexrequestid: ex.request.id,
   };
-  return { stream: rule.stream, key: subject, value: event, json: serialize(event, rule, limits.eventSize) };
+  return { stream: rule.stream, key: subject, value: event, json: serialize(event, rule, limits.eventSize), type: rule.eventType };
 }
 
 /**

@@ -41,6 +41,7 @@ export type { Follower, FollowerRegistry } from '../subscriptions/followers.js';
 export { webhookOwner, type SubscriptionStore } from '../store/subscriptions.js';
 export { migrateOwnTables, type Migration } from '../store/database.js';
 export type { WebhookSettings } from '../config/webhook-settings.js';
+export type { WebhookMetrics } from '../metrics/types.js';
 export { PAGE_QUERY, pageLimit, pagePosition } from '../server/paging.js';
 export { compileEventCel, type CompiledCel } from '../rules/cel.js';
 export { ExpressionError, isPromise, type CompiledExpression } from '../rules/expression.js';

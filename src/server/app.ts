@@ -16,6 +16,7 @@ import type { Ingestor } from '../pipeline/ingest.js';
 import { ownApiDocument } from './own-api.js';
 import type { ReloadResult } from '../pipeline/spec-reload.js';
 import { registerPublishRoutes, type PublishOptions } from './publish-routes.js';
+import { registerMetricsRoute, type MetricsExposition } from './metrics-route.js';
 
 export interface ServerOptions {
   store: EventStore;
@@ -36,6 +37,10 @@ export interface ServerOptions {
   ingestAuth?: Credential | null;
   /** Credential required on the other routes (health aside); null lets only loopback clients in. */
   apiAuth?: Credential | null;
+  /** Credential required on /metrics instead of apiAuth (a scraper's own); null: apiAuth's rule applies. */
+  metricsAuth?: Credential | null;
+  /** Served at GET /metrics; absent: no such route. */
+  metrics?: MetricsExposition | null;
   /** Cluster mode: the engine (null until it joined) and where the records are, for the routes that change. */
   cluster?: { engine: () => ClusterEngine | null; topics: string } | null;
   /** More route groups (webhooks). */
@@ -110,10 +115,12 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
   // ingest credential must not be enough to register a webhook or read every event.
   const apiCredential = options.apiAuth ? requireCredential(options.apiAuth, 'server.apiAuth') : null;
   const loopbackHost = requireLoopbackHost('server.apiAuth');
+  const metricsCredential = options.metricsAuth ? requireCredential(options.metricsAuth, 'server.metricsAuth') : null;
   app.addHook('onRequest', async (request, reply) => {
     // Ingest and publishing have credentials of their own (their scopes check them).
-    const config = request.routeOptions.config as { ingest?: boolean; open?: boolean; publish?: boolean } | undefined;
+    const config = request.routeOptions.config as { ingest?: boolean; open?: boolean; publish?: boolean; metrics?: boolean } | undefined;
     if (config?.ingest || config?.open || config?.publish) return;
+    if (config?.metrics && metricsCredential) return metricsCredential(request, reply);
     if (apiCredential) return apiCredential(request, reply);
     if (!isLoopbackAddress(request.socket.remoteAddress)) {
       return reply.code(403).send({ error: 'this route answers loopback clients only; set server.apiAuth to open it to the network' });
@@ -129,6 +136,7 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
     return problems.length > 0 ? reply.code(503).send({ status: 'degraded', sources: problems }) : { status: 'ready' };
   });
   for (const [name, handler] of Object.entries(options.status ?? {})) app.get(`/${name}`, async () => handler());
+  if (options.metrics) registerMetricsRoute(app, options.metrics);
 
   // An SSE tail is quiet between events: its heartbeat must come before the idle timeout closes it.
   if (options.cluster) {

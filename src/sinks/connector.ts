@@ -8,6 +8,7 @@ import type { SinkContract } from './contract.js';
 import type { EventLog, StoredRecord } from '../store/event-log.js';
 import type { SubscriptionStore } from '../store/subscriptions.js';
 import type { FollowerRegistry } from '../subscriptions/followers.js';
+import type { WebhookMetrics } from '../metrics/types.js';
 
 /** Passed to a sink's factory; `service` is its connector's process-wide service, when it has one. */
 export interface SinkContext<Service = undefined> {
@@ -96,6 +97,8 @@ export interface SinkServiceContext {
    * process, as the dispatcher does for sinks: ingest commits before its fsync.
    */
   durable?(): Promise<void>;
+  /** Where a service that delivers to HTTP endpoints counts its attempts and dead letters (GET /metrics). */
+  metrics?: WebhookMetrics;
 }
 
 /**

@@ -24,6 +24,8 @@ export interface CdcStateStore {
   takeDueInOrder(timeBy: number, receivedBy: number, limit: number): CdcIntent[];
   /** From memory: cheap enough for every batch. */
   pendingCount(): number;
+  /** Committed pending intents per resource, from memory (for the metrics' scrape). */
+  pendingPerResource(): ReadonlyMap<string, number>;
   get(resource: string, key: string): ResourceState | null;
   /**
    * Sets a key's state. `json`: `JSON.stringify(state.state)` if the caller made it. `journaled`:
@@ -166,6 +168,10 @@ export class SqliteCdcState implements CdcStateStore {
 
   pendingCount(): number {
     return this.pending.count;
+  }
+
+  pendingPerResource(): ReadonlyMap<string, number> {
+    return this.pending.perResource;
   }
 
   get(resource: string, key: string): ResourceState | null {

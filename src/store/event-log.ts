@@ -28,6 +28,8 @@ export interface EventLog {
   hasStream(stream: string): boolean;
   /** The first offset of `stream` appended at or after `timeMs`, or null when there is none. */
   firstOffsetSince(stream: string, timeMs: number): number | null;
+  /** When the record after `offset` was appended (ms; its block's time), null when there is none. */
+  appendedAfter(stream: string, offset: number): number | null;
   lastOffset(stream: string): number;
   getConsumerOffset(stream: string, consumer: string): number | null;
   setConsumerOffset(stream: string, consumer: string, offset: number): void;
@@ -101,6 +103,7 @@ export class SqliteEventLog implements EventLog, StoredJsonReader {
       blocksAfter: db.prepare('SELECT seq, first_offset, last_offset FROM record_blocks WHERE stream_id = ? AND last_offset > ? ORDER BY last_offset LIMIT ?'),
       blockBody: db.prepare('SELECT codec, body FROM record_blocks WHERE seq = ?'),
       streamStats: db.prepare('SELECT MIN(first_offset) AS first, COALESCE(SUM(record_count), 0) AS count FROM record_blocks WHERE stream_id = ?'),
+      appendedAfter: db.prepare('SELECT appended_at FROM record_blocks WHERE stream_id = ? AND last_offset > ? ORDER BY last_offset LIMIT 1').pluck(),
       firstSince: db.prepare('SELECT MIN(first_offset) AS o FROM record_blocks WHERE stream_id = ? AND appended_at >= ?'),
       selectConsumer: db.prepare('SELECT offset FROM consumer_offsets WHERE stream_id = ? AND consumer = ?').pluck(),
       upsertConsumer: db.prepare(
@@ -249,6 +252,12 @@ export class SqliteEventLog implements EventLog, StoredJsonReader {
     const row = this.streamsByName.get(stream);
     if (!row) return null;
     return (this.stmt.firstSince.get(row.id, timeMs) as { o: number | null }).o;
+  }
+
+  appendedAfter(stream: string, offset: number): number | null {
+    const row = this.streamsByName.get(stream);
+    if (!row) return null;
+    return (this.stmt.appendedAfter.get(row.id, offset) as number | undefined) ?? null;
   }
 
   hasStream(stream: string): boolean {

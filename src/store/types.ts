@@ -14,6 +14,8 @@ export interface PendingRecord {
   value: unknown;
   /** `value` already serialized (the pipeline does it once to check limits.eventSize). */
   json?: string;
+  /** The CloudEvent `type`, for the metrics (value may be undefined, see prepared.ts). */
+  type?: string;
 }
 
 /**
@@ -31,6 +33,8 @@ export interface EntryOutcome {
   retryOf?: number;
   /** A resource state change, kept pending until the reorder window has passed. */
   cdc?: CdcIntent | IntentText;
+  /** The operationId the exchange matched (records or a rule's dead letter), for the metrics. */
+  operation?: string;
   /** Label of the gateway route when no operation matched. */
   unmatched?: { label: string; method: string; path: string; hint?: string };
 }
@@ -86,7 +90,20 @@ export interface BatchResult {
   /** Only when the batch asked to `returnCdc`: its intents, in entry order. */
   intents?: CdcIntent[];
   /** Only when the batch's CDC intents were applied with it. */
-  cdc?: { records: number; late: number; skipped: Array<{ intent: CdcIntent; reason: string }> };
+  cdc?: { records: number; late: number; skipped: Array<{ intent: CdcIntent; reason: string }>; changes?: ChangeTally };
+}
+
+/** What applying changes did to one resource: change records by op, late and skipped intents. */
+export interface ResourceChanges { c: number; u: number; d: number; r: number; late: number; skipped: number }
+
+/** Per resource; only resources something happened to. */
+export type ChangeTally = Map<string, ResourceChanges>;
+
+export function tallyChange(result: { changes?: ChangeTally }, resource: string, what: keyof ResourceChanges): void {
+  const tally = (result.changes ??= new Map());
+  let counts = tally.get(resource);
+  if (!counts) tally.set(resource, (counts = { c: 0, u: 0, d: 0, r: 0, late: 0, skipped: 0 }));
+  counts[what]++;
 }
 
 export interface CdcApplyResult {
@@ -96,6 +113,7 @@ export interface CdcApplyResult {
   skipped: Array<{ intent: CdcIntent; reason: string }>;
   appended: Map<string, number>;
   committed?: StreamRecord[];
+  changes?: ChangeTally;
 }
 
 export interface ResourceSummary {
@@ -145,7 +163,7 @@ export interface ConsumerOffset {
  * batch commit that writes several of them in one transaction, and the reads the HTTP API needs.
  */
 export interface EventStore
-  extends Omit<EventLog, 'append' | 'pruneBefore'>, Pick<IngestLedger, 'seen' | 'deadLetters' | 'deadLetter' | 'unmatched' | 'getCheckpoint'> {
+  extends Omit<EventLog, 'append' | 'pruneBefore' | 'appendedAfter'>, Pick<IngestLedger, 'seen' | 'deadLetters' | 'deadLetter' | 'unmatched' | 'getCheckpoint'> {
   readonly log: EventLog;
   readonly ledger: IngestLedger;
   readonly cdc: CdcStateStore;

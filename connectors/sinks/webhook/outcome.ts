@@ -11,6 +11,20 @@ export type PostResult =
 /** A post result stamped with the time it was seen (ms), which the retry policy counts from. */
 export type DeliveryOutcome = PostResult & { time: number };
 
+/** The attempt's class in reflex_webhook_attempts_total: `2xx`…`5xx`, `timeout`, or `error` (no answer). */
+export function attemptClass(o: PostResult): string {
+  switch (o.kind) {
+    case 'delivered':
+    case 'failed-status':
+      return `${Math.floor(o.status / 100)}xx`;
+    case 'timeout':
+      return 'timeout';
+    case 'network-error':
+    case 'address-refused':
+      return 'error';
+  }
+}
+
 /** The columns of the delivery log (`GET /webhooks/{id}/deliveries`) for an outcome. */
 export function attemptColumns(o: PostResult): { statusCode: number | null; error: string | null; latencyMs: number; responseBody: string | null } {
   switch (o.kind) {

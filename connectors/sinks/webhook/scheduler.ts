@@ -1,9 +1,9 @@
-import { type Logger, compileEventCel } from '../../../src/sdk/index.js';
+import { type Logger, type WebhookMetrics, compileEventCel } from '../../../src/sdk/index.js';
 import type { Clock } from './clock.js';
 import { healthAfter } from './endpoint-health.js';
 import { FAN_OUT_SLICE, type FanOut, type FanOutTarget } from './fan-out.js';
 import type { Poster } from './http-client.js';
-import { attemptColumns, type DeliveryOutcome } from './outcome.js';
+import { attemptClass, attemptColumns, type DeliveryOutcome } from './outcome.js';
 import { nextAttempt } from './retry-policy.js';
 import { signingSecrets } from './secret-rotation.js';
 import { SettleBatch } from './settle-batch.js';
@@ -37,6 +37,8 @@ export interface SchedulerDeps {
   logger: Logger;
   /** Resolves once what the log held when called is on disk; fan-out waits for it (see scheduleFanOut). */
   durable?: () => Promise<void>;
+  /** Attempts by status class, their latency and dead letters, per endpoint. */
+  metrics?: WebhookMetrics;
 }
 
 interface LiveEndpoint extends FanOutTarget {
@@ -251,7 +253,10 @@ export class DeliveryScheduler {
 
   private settlement(endpointId: string, message: DueMessage, outcome: DeliveryOutcome): Outcome {
     const step = nextAttempt(outcome, message.attempts + 1, this.settings, this.deps.random);
-    return { endpointId, message, time: outcome.time, ...attemptColumns(outcome), result: step.result, nextAt: step.result === 'retry' ? step.at : null };
+    return {
+      endpointId, message, time: outcome.time, ...attemptColumns(outcome), result: step.result, nextAt: step.result === 'retry' ? step.at : null,
+      statusClass: attemptClass(outcome),
+    };
   }
 
   /** Records a batch of outcomes in one transaction, then lets them count towards endpoint health. */
@@ -270,7 +275,14 @@ export class DeliveryScheduler {
       this.deps.logger.error('could not record webhook deliveries; they will be sent again', { error: (err as Error).message, count: batch.length });
       return;
     }
-    for (const o of batch) this.afterOutcome(o);
+    const metrics = this.deps.metrics;
+    for (const o of batch) {
+      if (metrics) {
+        metrics.attempt(o.endpointId, o.statusClass ?? 'error', o.latencyMs / 1000);
+        if (o.result === 'dead') metrics.deadLettered(o.endpointId);
+      }
+      this.afterOutcome(o);
+    }
   }
 
   private afterOutcome(o: Outcome): void {

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
-import type { FollowerRegistry, Logger, LogReader, SinkService, SubscriptionStore, WebhookSettings } from '../../../src/sdk/index.js';
+import type { FollowerRegistry, Logger, LogReader, SinkService, SubscriptionStore, WebhookMetrics, WebhookSettings } from '../../../src/sdk/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { WebhookEndpoints } from './endpoints.js';
 import { WebhookInputError } from './errors.js';
@@ -22,6 +22,8 @@ export interface WebhookHost {
   followers?: FollowerRegistry;
   /** Resolves once what the log held when called is on disk (SinkServiceContext.durable). */
   durable?(): Promise<void>;
+  /** Counts attempts and dead letters per endpoint (SinkServiceContext.metrics). */
+  metrics?: WebhookMetrics;
 }
 
 /** Time, chance and the network, replaced by fakes in unit tests. */
@@ -70,6 +72,7 @@ export class WebhookService implements SinkService {
       disable: (id, reason) => this.endpoints.setEnabled(id, false, reason),
       logger,
       ...(host.durable ? { durable: () => host.durable!() } : {}),
+      ...(host.metrics ? { metrics: host.metrics } : {}),
     });
     this.endpoints = new WebhookEndpoints(this.store, log, settings, this.clock, logger, {
       changed: (endpoint) => {

@@ -44,6 +44,8 @@ export interface Outcome {
   /** 'delivered', 'retry' (at nextAt), 'dead', or 'held' (endpoint disabled: stays pending). */
   result: 'delivered' | 'retry' | 'dead' | 'held';
   nextAt: number | null;
+  /** For the metrics only (attemptClass); not stored. */
+  statusClass?: string;
 }
 
 interface EndpointRow {
