@@ -6,6 +6,7 @@ import type { SqliteStore } from '../store/sqlite-store.js';
 import { CHANGELOG_SUFFIX } from '../spec/streams.js';
 import { requireCredential } from './credentials.js';
 import { requireLoopbackHost } from './loopback-host.js';
+import type { IngestMetrics } from '../metrics/types.js';
 
 export interface PublishOptions {
   store: Pick<SqliteStore, 'commit' | 'seen' | 'ensureStreams' | 'durable' | 'producers'>;
@@ -14,6 +15,8 @@ export interface PublishOptions {
   /** Credential required to publish; null: loopback clients only. */
   publishAuth: Credential | null;
   bodyLimit: number;
+  /** Published events count in reflex_events_written_total like synthesized ones. */
+  metrics?: Pick<IngestMetrics, 'written'>;
 }
 
 /** A stream name an application may create: letters, digits, `.`, `_`, `-`, as topic names allow. */
@@ -56,8 +59,9 @@ export function registerPublishRoutes(app: FastifyInstance, options: PublishOpti
       keys.forEach((k, i) => {
         if (!known.has(k) && !taken.has(k)) (taken.add(k), fresh.add(i));
       });
-      const entries = [...fresh].map((i) => ({ requestKey: keys[i]!, records: [{ stream: name, key: keyOf(events[i]!), value: events[i] }] }));
+      const entries = [...fresh].map((i) => ({ requestKey: keys[i]!, records: [{ stream: name, key: keyOf(events[i]!), value: events[i], type: events[i]!.type }] }));
       const result = entries.length > 0 ? store.commit({ entries, collect: true }) : null;
+      if (result) options.metrics?.written(entries);
       // Answered once on disk, as ingest is: nothing acknowledged is lost to a power cut.
       await store.durable?.();
       const offsets = result?.committed?.map((r) => r.offset) ?? [];

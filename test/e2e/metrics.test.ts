@@ -84,14 +84,20 @@ describe('GET /metrics', () => {
     expect(await post(reflex, [placed, updated, unmatched, malformed])).toMatchObject({ accepted: 4, duplicates: 0, deadLetters: 1, unmatched: 1 });
     // Kong sends a batch again when it got no answer: the entry is a duplicate.
     expect(await post(reflex, [placed])).toMatchObject({ accepted: 0, duplicates: 1 });
+    // An application publishes an event of its own.
+    const published = await fetch(`${reflex.url}/streams/jobs/events`, {
+      method: 'POST', headers: { 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify({ specversion: '1.0', id: 'run-1', source: '/jobs/nightly', type: 'com.shop.JobFinished', data: { rows: 42 } }),
+    });
+    expect(published.status).toBe(200);
 
     let samples: Sample[] = [];
     const value = (name: string, labels: Record<string, string> = {}) => sampleValue(samples, name, labels);
-    // Deliveries run behind ingest: 3 events and 2 change records to stdout, 2 events to billing
+    // Deliveries run behind ingest: 4 events and 2 change records to stdout, 2 events to billing
     // (after one 500), 1 to alerting that ends dead after its two attempts.
     await eventually(async () => {
       samples = parseExposition((await scrape(reflex)).text);
-      return value('reflex_sink_records_delivered_total', { sink: 'stdout' }) === 5
+      return value('reflex_sink_records_delivered_total', { sink: 'stdout' }) === 6
         && value('reflex_webhook_attempts_total', { endpoint: 'billing', class: '2xx' }) === 2
         && value('reflex_webhook_dead_letters_total', { endpoint: 'alerting' }) === 1;
     }, 15_000, 'the sinks and webhooks to deliver');
@@ -120,7 +126,8 @@ describe('GET /metrics', () => {
     expect(value('reflex_events_written_total', { stream: 'orders', type: 'com.shop.OrderPlaced' })).toBe(1);
     expect(value('reflex_events_written_total', { stream: 'orders', type: 'com.shop.OrderUpdated' })).toBe(1);
     expect(value('reflex_events_written_total', { stream: 'alerts', type: 'com.shop.LargeOrderPlaced' })).toBe(1);
-    expect(samples.filter((s) => s.name === 'reflex_events_written_total')).toHaveLength(3);
+    expect(value('reflex_events_written_total', { stream: 'jobs', type: 'com.shop.JobFinished' })).toBe(1);
+    expect(samples.filter((s) => s.name === 'reflex_events_written_total')).toHaveLength(4);
 
     expect(value('reflex_cdc_change_records_total', { resource: 'orders', op: 'c' })).toBe(1);
     expect(value('reflex_cdc_change_records_total', { resource: 'orders', op: 'u' })).toBe(1);

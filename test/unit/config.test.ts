@@ -38,7 +38,7 @@ describe('reflex.yaml', () => {
     const cfg = loadConfig(file, { OUT_FORMAT: 'pretty' });
     expect(cfg.specs).toEqual([join(dir, 'specs/shop.yaml')]);
     expect(cfg.server).toEqual({
-      host: '127.0.0.1', port: 9000, bodyLimit: 2 * 1024 * 1024, ingestAuth: null, apiAuth: null, publishAuth: null,
+      host: '127.0.0.1', port: 9000, bodyLimit: 2 * 1024 * 1024, ingestAuth: null, apiAuth: null, publishAuth: null, metricsAuth: null,
       requestTimeoutMs: 60_000, headersTimeoutMs: 20_000, idleTimeoutMs: 120_000,
     });
     expect(cfg.store).toMatchObject({ path: join(dir, 'data/r.db'), retentionMs: 2 * 86_400_000, dedupeWindowMs: 90 * 60_000, sync: 'full' });
@@ -52,7 +52,7 @@ describe('reflex.yaml', () => {
       file: join(dir, 'empty.yaml'),
       specs: [],
       server: {
-        host: '127.0.0.1', port: 8088, bodyLimit: 10 * 1024 * 1024, ingestAuth: null, apiAuth: null, publishAuth: null,
+        host: '127.0.0.1', port: 8088, bodyLimit: 10 * 1024 * 1024, ingestAuth: null, apiAuth: null, publishAuth: null, metricsAuth: null,
         requestTimeoutMs: 60_000, headersTimeoutMs: 20_000, idleTimeoutMs: 120_000,
       },
       webhooks: {
