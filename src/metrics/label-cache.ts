@@ -1,4 +1,5 @@
 import type { Counter } from 'prom-client';
+import { OTHER_LABEL } from './bounded-labels.js';
 
 interface Slot {
   inc(n: number): void;
@@ -13,8 +14,13 @@ interface Slot {
 export class LabelCache {
   private readonly slots = new Map<string, Slot | Map<string, Slot>>();
   private readonly dirty: Slot[] = [];
+  private series = 0;
 
-  constructor(private readonly counter: Counter<string>) {}
+  /**
+   * `limit`: for label values that come from outside (a published event's type), at most this many
+   * label sets get a series of their own; later ones count under their last label `other`.
+   */
+  constructor(private readonly counter: Counter<string>, private readonly limit = Number.POSITIVE_INFINITY) {}
 
   add(a: string, n?: number): void;
   add(a: string, b: string, n?: number): void;
@@ -42,9 +48,29 @@ export class LabelCache {
   }
 
   private resolve(into: Map<string, Slot>, key: string, values: string[]): Slot {
-    const child = this.counter.labels(...values);
-    const slot: Slot = { inc: (n) => child.inc(n), pending: 0 };
+    let slot: Slot;
+    if (this.series >= this.limit) {
+      // Past the bound: this set shares the series of its overflow set (remembered, so looked up once).
+      const overflow = [...values.slice(0, -1), OTHER_LABEL];
+      slot = this.overflowSlot(overflow);
+    } else {
+      this.series++;
+      const child = this.counter.labels(...values);
+      slot = { inc: (n) => child.inc(n), pending: 0 };
+    }
     into.set(key, slot);
+    return slot;
+  }
+
+  private readonly overflows = new Map<string, Slot>();
+
+  private overflowSlot(values: string[]): Slot {
+    const key = values.join('\u0000');
+    let slot = this.overflows.get(key);
+    if (!slot) {
+      const child = this.counter.labels(...values);
+      this.overflows.set(key, (slot = { inc: (n) => child.inc(n), pending: 0 }));
+    }
     return slot;
   }
 }

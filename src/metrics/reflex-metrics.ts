@@ -9,6 +9,8 @@ import type { CdcMetrics, IngestMetrics, SinkMetrics, SourceCounters, WebhookMet
 
 /** Gateway routes that get a series of their own in reflex_exchanges_unmatched_total; the rest count as `other`. */
 export const UNMATCHED_ROUTE_LIMIT = 100;
+/** Stream and type pairs of reflex_events_written_total: published events bring types of their own. */
+export const EVENT_SERIES_LIMIT = 1000;
 
 const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const DELIVERY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -39,7 +41,7 @@ export class ReflexMetrics {
   private readonly matched = new LabelCache(this.counter('reflex_exchanges_matched_total', 'Exchanges that matched an operation, per operationId', ['operation']));
   private readonly unmatched = new LabelCache(this.counter('reflex_exchanges_unmatched_total', `Exchanges that matched no operation, per gateway route (the first ${UNMATCHED_ROUTE_LIMIT} routes seen; later ones count as "other")`, ['route']));
   private readonly unmatchedRoutes = new BoundedLabels(UNMATCHED_ROUTE_LIMIT);
-  private readonly events = new LabelCache(this.counter('reflex_events_written_total', 'Events written to the event log, per stream and CloudEvents type', ['stream', 'type']));
+  private readonly events = new LabelCache(this.counter('reflex_events_written_total', `Events written to the event log, per stream and CloudEvents type (the first ${EVENT_SERIES_LIMIT} pairs seen; later types count as "other")`, ['stream', 'type']), EVENT_SERIES_LIMIT);
   private readonly changeRecords = new LabelCache(this.counter('reflex_cdc_change_records_total', 'Change records written, per resource and op (c, u, d, r)', ['resource', 'op']));
   private readonly late = new LabelCache(this.counter('reflex_cdc_changes_late_total', 'Changes older than the stored state of their key (no change record), per resource', ['resource']));
   private readonly skipped = new LabelCache(this.counter('reflex_cdc_changes_skipped_total', 'Changes that could not be applied (logged with the reason), per resource', ['resource']));

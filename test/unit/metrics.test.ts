@@ -1,10 +1,11 @@
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { attemptClass } from '../../connectors/sinks/webhook/outcome.js';
 import { Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { silentLogger } from '../../src/logger.js';
 import { BoundedLabels, OTHER_LABEL } from '../../src/metrics/bounded-labels.js';
 import { BucketCounts } from '../../src/metrics/bucket-counts.js';
+import { LabelCache } from '../../src/metrics/label-cache.js';
 import { MergedHistogram } from '../../src/metrics/merged-histogram.js';
 import { ReflexMetrics, UNMATCHED_ROUTE_LIMIT } from '../../src/metrics/reflex-metrics.js';
 import type { StreamRecord } from '../../src/model/records.js';
@@ -26,6 +27,30 @@ describe('BoundedLabels', () => {
 
   it('refuses a bound that is not a positive integer', () => {
     expect(() => new BoundedLabels(0)).toThrow(/positive integer, got 0/);
+  });
+});
+
+describe('LabelCache', () => {
+  it('adds a batch to each label set once, and past its bound counts new sets under their last label other', async () => {
+    const registry = new Registry();
+    const counter = new Counter({ name: 'e_total', help: 'test', labelNames: ['stream', 'type'], registers: [registry] });
+    const cache = new LabelCache(counter, 2);
+    cache.add('jobs', 'a');
+    cache.add('jobs', 'a', 2);
+    cache.add('jobs', 'b');
+    cache.add('jobs', 'c');
+    cache.add('jobs', 'd');
+    cache.add('audit', 'e');
+    expect(parseExposition(await registry.metrics())).toEqual([]);
+    cache.flush();
+    cache.add('jobs', 'c');
+    cache.flush();
+    const samples = parseExposition(await registry.metrics());
+    expect(samples).toHaveLength(4);
+    expect(sampleValue(samples, 'e_total', { stream: 'jobs', type: 'a' })).toBe(3);
+    expect(sampleValue(samples, 'e_total', { stream: 'jobs', type: 'b' })).toBe(1);
+    expect(sampleValue(samples, 'e_total', { stream: 'jobs', type: OTHER_LABEL })).toBe(3);
+    expect(sampleValue(samples, 'e_total', { stream: 'audit', type: OTHER_LABEL })).toBe(1);
   });
 });
 
