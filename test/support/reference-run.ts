@@ -11,6 +11,7 @@ import { pidsUsing, SHOP_SPEC } from './cluster.js';
 import { startReflexProcess } from './reflex-process.js';
 import { readTopics, topicsWithPrefix } from './topic-reader.js';
 import { eventually } from './webhook-receiver.js';
+import { CLUSTER_REORDER_WINDOW } from './cluster.js';
 
 export interface Reference {
   outputs: Outputs;
@@ -18,7 +19,7 @@ export interface Reference {
   streams: string[];
 }
 
-export async function referenceRun(brokers: string[], prefix: string, batches: unknown[][], reorderWindow = '1s'): Promise<Reference> {
+export async function referenceRun(brokers: string[], prefix: string, batches: unknown[][], reorderWindow = CLUSTER_REORDER_WINDOW): Promise<Reference> {
   const dir = mkdtempSync(join(tmpdir(), 'reflex-reference-'));
   const config = join(dir, 'reflex.yaml');
   writeFileSync(config, `sinks:\n  - { type: kafka, brokers: ${JSON.stringify(brokers)}, topic: "${prefix}.{stream}" }\ncdc: { reorderWindow: ${reorderWindow} }\n`);
