@@ -15,6 +15,8 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync('package-lo
 // Fixes to dependencies (patches/, see README Development), also where node_modules was installed before they existed.
 run('npx', ['patch-package']);
 run('npx', ['tsc', '-p', '.']);
+// The web console (dist/console/, served at /console/), which its browser test loads.
+run('node', ['scripts/build-console.mjs']);
 // The connector boundary (connectors/ imports only src/sdk), see eslint.config.js.
 run('npx', ['eslint', '.']);
 // Coverage of the in-process code (unit tests and what they reach), as a summary in the output.

@@ -26,6 +26,9 @@ import type { EventStore } from './store/types.js';
 import { Followers } from './subscriptions/followers.js';
 import { asyncApiOf } from './contracts/sinks.js';
 import { ReflexMetrics } from './metrics/reflex-metrics.js';
+import { RecentExchanges } from './pipeline/recent-exchanges.js';
+import { registerPlaygroundRoutes } from './server/playground-routes.js';
+import { registerConsoleAssets } from './server/console-assets.js';
 
 export interface RunningReflex {
   url: string;
@@ -101,6 +104,9 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
   const dispatchers: Array<{ name: string; dispatcher: Dispatcher; maxBacklog: number }> = [];
   const serviceSinks: ServiceSink[] = [];
   const monitor = new SourceMonitor(logger);
+  // The last ingested batches, for the console (the store keeps no exchanges).
+  const recent = new RecentExchanges();
+  const decodeOptions = { maxDepth: config.limits.jsonDepth };
   const { app, ingress, routes } = createServer({
     store,
     logger,
@@ -117,7 +123,11 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     metrics,
     timeouts: { requestMs: config.server.requestTimeoutMs, headersMs: config.server.headersTimeoutMs, idleMs: config.server.idleTimeoutMs },
     cluster: config.cluster ? { engine: () => engine, topics: clusterTopics(config) } : null,
-    routes: services.flatMap((s) => (s.routes ? [(app: FastifyInstance) => s.routes!(app)] : [])),
+    routes: [
+      ...services.flatMap((s) => (s.routes ? [(app: FastifyInstance) => s.routes!(app)] : [])),
+      (app) => registerPlaygroundRoutes(app, { specs: () => active, formats: registry.formats, recent, limits: config.limits.rules, decode: decodeOptions }),
+      (app) => registerConsoleAssets(app),
+    ],
     status: {
       sinks: () => dispatchers.map((d) => ({ name: d.name, lag: d.dispatcher.lag(), backlog: d.dispatcher.backlog(), maxBacklog: d.maxBacklog, ...d.dispatcher.health() })),
       sources: () => monitor.statuses(),
@@ -139,14 +149,16 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
       const checkpointKey = `source:${name}`;
       const tracked = monitor.track(block.type, name);
       const counted = metrics.source(name, typeof settings.format === 'string' ? settings.format : block.type);
+      const format = connector!.takesFormat ? registry.formats.get(settings.format as string)! : null;
       const { context, stopping } = sourceContext({
         name,
         logger: logger.child({ source: name }),
-        format: connector!.takesFormat ? registry.formats.get(settings.format as string)! : null,
-        decodeOptions: { maxDepth: config.limits.jsonDepth },
+        format,
+        decodeOptions,
         http: ingress,
         commit: (entries, checkpoint) => {
           followers.checkBacklog();
+          if (Array.isArray(entries)) recent.addEntries(name, entries);
           return ingestor
             .ingest(entries, { source: name, ...(checkpoint !== undefined ? { checkpoint: { source: checkpointKey, value: checkpoint } } : {}) })
             .then(async (result) => {
@@ -157,7 +169,9 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
             });
         },
         // `workers` at each call: a spec reload replaces the pool.
-        prepare: workers?.has(settings.format as string) ? (payload) => workers!.process(settings.format as string, payload, name) : null,
+        prepare: workers?.has(settings.format as string)
+          ? (payload) => (recent.addPayload(name, format!, payload, decodeOptions), workers!.process(settings.format as string, payload, name))
+          : null,
         getCheckpoint: () => store.getCheckpoint(checkpointKey),
       });
       let source: Source;

@@ -4,7 +4,7 @@ import type { CloudEvent } from '../model/records.js';
 import { hashHex } from '../model/hash.js';
 import { BudgetExceeded, DEFAULT_RULE_LIMITS, type RuleLimits } from '../rules/budget.js';
 import { isPromise, type CompiledExpression } from '../rules/expression.js';
-import type { CompiledOperation, CompiledRule, CompiledSpecSet, RequestPaths } from '../spec/types.js';
+import type { CompiledOperation, CompiledRule, CompiledSpecSet, RequestPaths, RouteMatch } from '../spec/types.js';
 import { CdcFailure, cdcIntentOf } from '../cdc/intent.js';
 import type { CdcIntent } from '../cdc/types.js';
 import type { PendingRecord } from '../store/types.js';
@@ -38,18 +38,35 @@ export function processExchange(
   requestKey: string,
   limits: RuleLimits = DEFAULT_RULE_LIMITS,
 ): Outcome | Promise<Outcome> {
-  redact(exchange, specs.redact);
-  const paths = requestPaths(exchange);
-  const match = specs.router.route(paths);
+  const match = matchExchange(exchange, specs);
   if (!match) {
+    const paths = requestPaths(exchange);
     const g = exchange.gateway;
     const hint = describeAttempts(paths.method, specs.router.explain(paths));
     return { kind: 'unmatched', label: `${g.kind}/${g.route ?? g.service ?? '-'}`, hint };
   }
+  return applyOperation(exchange, match.operation, requestKey, limits);
+}
+
+/** Redacts the exchange and matches it to an operation, which it then names (route, params, operation). */
+export function matchExchange(exchange: Exchange, specs: CompiledSpecSet): RouteMatch | null {
+  redact(exchange, specs.redact);
+  const match = specs.router.route(requestPaths(exchange));
+  if (!match) return null;
   const op = match.operation;
   exchange.request.route = op.path;
   exchange.request.params = match.params;
   exchange.operation = { id: op.id, method: op.method, path: op.path };
+  return match;
+}
+
+/** The rules and the CDC intent of the operation an exchange matched (the playground's draft rule runs here too). */
+export function applyOperation(
+  exchange: Exchange,
+  op: CompiledOperation,
+  requestKey: string,
+  limits: RuleLimits = DEFAULT_RULE_LIMITS,
+): Outcome | Promise<Outcome> {
   const records: PendingRecord[] = [];
   try {
     const pending = runRules(exchange, op, requestKey, records, 0, limits);
