@@ -45,7 +45,12 @@ export class RecentExchanges {
     this.push({ source, entries, payload: null, bytes: 0 });
   }
 
-  addPayload(source: string, format: LogFormat, text: string | Uint8Array, options: DecodeOptions): void {
+  /**
+   * Before the payload goes to an ingest worker: bytes are transferred to the worker (their buffer
+   * is emptied here), so a copy is kept (a memcpy per batch, ~0.1 µs per KB).
+   */
+  addPayload(source: string, format: LogFormat, payload: string | Uint8Array, options: DecodeOptions): void {
+    const text = typeof payload === 'string' ? payload : Uint8Array.prototype.slice.call(payload);
     this.push({ source, entries: null, payload: { format, text, options }, bytes: text.length });
   }
 

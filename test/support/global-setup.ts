@@ -6,4 +6,6 @@ import { spawnSync } from 'node:child_process';
  */
 export default function setup(): void {
   spawnSync('npx', ['tsc', '-p', '.'], { stdio: 'ignore' });
+  // The web console (dist/console/), which test/e2e/console.test.ts opens in a browser.
+  spawnSync(process.execPath, ['scripts/build-console.mjs'], { stdio: 'ignore' });
 }

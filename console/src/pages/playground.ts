@@ -5,7 +5,7 @@ interface RuleSource { index: number; type: string; stream: string; when: string
 interface OperationRules { operationId: string; method: string; path: string; resource: string | null; rules: RuleSource[] }
 interface Held { source: string; exchange: { request: { id: string; method: string; path: string }; response: { status: number }; operation: { id: string } | null } }
 type Evaluated =
-  | { ok: true; operation: { id: string }; when: boolean; event: unknown }
+  | { ok: true; operation: { id: string }; when: boolean; event: { type: string; reflexstream: string } | null }
   | { ok: false; error: string; diagnostics: Array<Diagnostic & { field?: string }> };
 
 const FIELDS = ['when', 'data', 'key'] as const;
@@ -101,7 +101,7 @@ export async function renderPlayground(main: HTMLElement, _params: string[], sig
     }
     if (answer.ok) {
       fill(result, answer.event
-        ? [h('p', { class: 'ok', id: 'pg-verdict' }, `when is true: the event ${answer.operation.id} would write`), jsonBlock(answer.event, 'the event')]
+        ? [h('p', { class: 'ok', id: 'pg-verdict' }, `when is true: ${answer.operation.id} would write this ${answer.event.type} to stream ${answer.event.reflexstream}`), jsonBlock(answer.event, 'the event')]
         : h('p', { class: 'warn', id: 'pg-verdict' }, 'when is false: no event for this exchange'));
       return;
     }

@@ -46,7 +46,7 @@ async function showKey(result: HTMLElement, status: HTMLElement, name: string, k
       const c = r.value as unknown as ChangeRecord;
       return h('article', {}, h('h3', {}, `offset ${r.offset}: ${opName(c.op)} at ${time(new Date(c.ts_ms).toISOString())}`, c.source?.operationId ? ` by ${c.source.operationId}` : ''),
         table(`What changed at offset ${r.offset}`, ['pointer', 'before', 'after'], diffRows(c.before, c.after, c.changed).map((d) => [
-          h('code', {}, d.pointer), h('code', { class: 'diff-before' }, show(d.before)), h('code', { class: 'diff-after' }, show(d.after)),
+          h('code', {}, d.pointer || '(the whole state)'), h('code', { class: 'diff-before' }, show(d.before)), h('code', { class: 'diff-after' }, show(d.after)),
         ])));
     }));
 }
