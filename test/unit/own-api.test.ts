@@ -24,8 +24,8 @@ describe('GET /openapi.json', () => {
       const documented = Object.entries(doc.paths)
         .filter(([, item]) => item['x-reflex-mode'] !== 'cluster')
         .flatMap(([path, item]) => Object.keys(item).filter((k) => k !== 'parameters' && !k.startsWith('x-')).map((m) => `${m.toUpperCase()} ${path}`)).sort();
-      // Fastify's syntax in OpenAPI's: `:name` -> `{name}`, the resource key wildcard -> `{key}`.
-      const routes = new Set(running.routes.map((r) => r.replace(/:(\w+)/g, '{$1}').replace(/\/\*$/, '/{key}')));
+      // Fastify's syntax in OpenAPI's: `:name` -> `{name}`, the resource key wildcard -> `{key}`, the console's files -> `{path}`.
+      const routes = new Set(running.routes.map((r) => r.replace(/:(\w+)/g, '{$1}').replace(/^(GET \/console)\/\*$/, '$1/{path}').replace(/\/\*$/, '/{key}')));
       expect([...routes].sort()).toEqual(documented);
     } finally {
       await running.stop();
