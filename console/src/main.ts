@@ -48,6 +48,11 @@ async function route(): Promise<void> {
   }
 }
 
+// The skip link moves focus to the page without changing the route (its #main would be one).
+document.querySelector('a.skip')?.addEventListener('click', (e) => {
+  e.preventDefault();
+  document.getElementById('main')?.focus();
+});
 window.addEventListener('hashchange', () => {
   void route().then(() => document.getElementById('main')?.focus());
 });

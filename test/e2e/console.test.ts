@@ -1,4 +1,4 @@
-import { get } from 'node:http';
+import { createServer, get, type Server } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +42,10 @@ const post = (url: string, body: unknown) => fetch(url, { method: 'POST', body: 
 describe('the web console at /console, in a real browser', () => {
   let dir: string;
   let spec: string;
+  let config: string;
+  /** A webhook receiver that answers 500 to everything, counting the requests. */
+  let receiver: Server;
+  let hooked = 0;
   let reflex: ReflexProcess;
   let browser: Browser;
   let page: Page;
@@ -58,7 +62,12 @@ describe('the web console at /console, in a real browser', () => {
     spec = join(dir, 'openapi.yaml');
     expect(BROKEN_SPEC).not.toBe(SHOP_SPEC);
     writeFileSync(spec, BROKEN_SPEC);
-    reflex = await startReflexProcess(['--spec', spec, '--data', dir]);
+    // The webhook endpoint is on loopback; one attempt only, so that a failed event is dead at once (the page's retry sends it again).
+    config = join(dir, 'reflex.yaml');
+    writeFileSync(config, 'webhooks: { allowPrivateAddresses: true, retrySchedule: [0s] }\n');
+    receiver = createServer((req, res) => (req.resume(), hooked++, res.writeHead(500).end('down for the test')));
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    reflex = await startReflexProcess(['--spec', spec, '--data', dir, '--config', config]);
     // As root (CI) chromium's sandbox cannot start; the page is our own.
     browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -66,6 +75,7 @@ describe('the web console at /console, in a real browser', () => {
   afterAll(async () => {
     await browser?.close();
     await reflex?.stop();
+    receiver?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -101,7 +111,7 @@ describe('the web console at /console, in a real browser', () => {
 
     await reflex.stop();
     writeFileSync(spec, SHOP_SPEC);
-    reflex = await startReflexProcess(['--spec', spec, '--data', dir]);
+    reflex = await startReflexProcess(['--spec', spec, '--data', dir, '--config', config]);
     await open('dead-letters');
     const rows = page.locator('#dead-letter-list tbody tr');
     await expect.poll(() => rows.count()).toBe(2);
@@ -121,6 +131,9 @@ describe('the web console at /console, in a real browser', () => {
   });
 
   it('the live tail shows a new event within a second of ingest; the event opens with its exchange, redacted', async () => {
+    const { port } = receiver.address() as { port: number };
+    const created = await post(`${reflex.url}/webhooks`, { url: `http://127.0.0.1:${port}/orders`, streams: ['orders'], description: 'the test receiver' });
+    expect(created.status).toBe(201);
     await open('streams/orders');
     await expect.poll(() => page.locator('#tail-state').innerText()).toBe('live');
     const started = Date.now();
@@ -175,16 +188,26 @@ describe('the web console at /console, in a real browser', () => {
     await expect.poll(() => page.locator('code.suggested').allInnerTexts()).toContain('get /shop/v1/healthcheck');
     await shot('unmatched');
 
+    // The endpoint got ord_7001's event and answered 500: the page shows the attempt, and its retry sends it again now.
     await open('webhooks');
-    await page.locator('main table caption', { hasText: 'Endpoints' }).waitFor();
+    await page.locator('main a', { hasText: '/orders' }).click();
+    await expect.poll(() => page.locator('main table').last().innerText()).toMatch(/500\s+\d+ ms/);
+    expect(hooked).toBe(1);
+    await page.getByRole('button', { name: /^Send event .* again$/ }).first().click();
+    await expect.poll(() => page.locator('main .status[role=status]').innerText()).toMatch(/queued again/);
+    await expect.poll(() => hooked, { timeout: 5000 }).toBe(2);
     await shot('webhooks');
 
-    // Keyboard: from the top of the page, Tab reaches the skip link, then the navigation, which follows Enter.
-    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-    await page.keyboard.press('Tab');
+    // Keyboard: the skip link moves focus to the page and stays on it; after it come the pages, which follow Enter.
+    await page.locator('a.skip').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('main');
+    expect(await page.locator('main h1').innerText()).toBe('Webhooks');
+    await page.locator('a.skip').focus();
     await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('main h1').innerText()).toBe('Streams');
+    expect(await page.locator('nav a[aria-current=page]').innerText()).toBe('Streams');
   });
 });

@@ -35,7 +35,7 @@ async function renderEndpoint(main: HTMLElement, id: string, signal: AbortSignal
     const [e, attempts] = await Promise.all([getJson<Endpoint>(path, signal), getJson<Attempt[]>(`${path}/deliveries?limit=100`, signal)]);
     fill(header, h('h2', {}, e.url), h('p', {}, Object.entries(e.counts ?? {}).map(([k, v]) => `${k}: ${v}`).join(' · ')));
     fill(deliveries, table('Deliveries, newest first', ['time', 'event', 'attempt', 'status', 'latency', 'error', 'next retry', ''], attempts.map((a) => [
-      time(a.time), h('code', {}, a.eventId), a.attempt, a.statusCode === null ? '—' : h('span', { class: a.statusCode < 300 ? 'ok' : 'bad' }, a.statusCode), `${a.latencyMs} ms`, a.error ?? '', time(a.nextRetryAt),
+      time(a.time), h('code', {}, a.eventId), a.attempt, a.statusCode === null ? '—' : h('span', { class: a.statusCode < 300 ? 'ok' : 'bad' }, a.statusCode), `${Math.round(a.latencyMs)} ms`, a.error ?? '', time(a.nextRetryAt),
       h('button', { type: 'button', class: 'secondary', 'aria-label': `Send event ${a.eventId} again`, onclick: () => void act(postJson(`${path}/deliveries/${encodeURIComponent(a.eventId)}/retry`, undefined, signal), `event ${a.eventId} queued again`) }, 'Retry'),
     ])));
   };
