@@ -12,10 +12,14 @@ export interface RecentExchange {
 
 interface Held {
   source: string;
+  /** The array ingest was handed (to know it again when a refused batch is committed again). */
+  batch: DecodedEntry[] | null;
   /** Entries decoded on the main thread, or a payload an ingest worker decoded (decoded again here on demand). */
   entries: DecodedEntry[] | null;
   payload: { format: LogFormat; text: string | Uint8Array; options: DecodeOptions } | null;
   bytes: number;
+  /** Decoded entries held (a payload's are not counted: its bytes bound it). */
+  count: number;
 }
 
 export interface RecentLimits {
@@ -23,9 +27,11 @@ export interface RecentLimits {
   batches: number;
   /** Payload bytes held, all batches together. */
   bytes: number;
+  /** Decoded entries held (a pulled source's batch can be thousands of parsed exchanges). */
+  entries: number;
 }
 
-export const DEFAULT_RECENT_LIMITS: RecentLimits = { batches: 64, bytes: 8 * 1024 * 1024 };
+export const DEFAULT_RECENT_LIMITS: RecentLimits = { batches: 64, bytes: 8 * 1024 * 1024, entries: 1000 };
 
 /**
  * The last few ingested batches, kept in memory for the console (an event's exchange, the
@@ -36,13 +42,15 @@ export const DEFAULT_RECENT_LIMITS: RecentLimits = { batches: 64, bytes: 8 * 102
 export class RecentExchanges {
   private held: Held[] = [];
   private bytes = 0;
+  private count = 0;
 
   constructor(private readonly limits: RecentLimits = DEFAULT_RECENT_LIMITS) {}
 
   addEntries(source: string, entries: DecodedEntry[]): void {
     // A batch refused for backpressure is committed again, the same array.
-    if (this.held[this.held.length - 1]?.entries === entries) return;
-    this.push({ source, entries, payload: null, bytes: 0 });
+    if (this.held.length > 0 && this.held[this.held.length - 1]!.batch === entries) return;
+    const kept = entries.length > this.limits.entries ? entries.slice(-this.limits.entries) : entries;
+    this.push({ source, batch: entries, entries: kept, payload: null, bytes: 0, count: kept.length });
   }
 
   /**
@@ -51,7 +59,7 @@ export class RecentExchanges {
    */
   addPayload(source: string, format: LogFormat, payload: string | Uint8Array, options: DecodeOptions): void {
     const text = typeof payload === 'string' ? payload : Uint8Array.prototype.slice.call(payload);
-    this.push({ source, entries: null, payload: { format, text, options }, bytes: text.length });
+    this.push({ source, batch: null, entries: null, payload: { format, text, options }, bytes: text.length, count: 0 });
   }
 
   /** Newest first, at most `limit`, redacted and matched with `specs`. */
@@ -75,8 +83,12 @@ export class RecentExchanges {
   private push(item: Held): void {
     this.held.push(item);
     this.bytes += item.bytes;
-    while (this.held.length > this.limits.batches || (this.bytes > this.limits.bytes && this.held.length > 1)) {
-      this.bytes -= this.held.shift()!.bytes;
+    this.count += item.count;
+    const { batches, bytes, entries } = this.limits;
+    while (this.held.length > batches || (this.held.length > 1 && (this.bytes > bytes || this.count > entries))) {
+      const dropped = this.held.shift()!;
+      this.bytes -= dropped.bytes;
+      this.count -= dropped.count;
     }
   }
 

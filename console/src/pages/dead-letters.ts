@@ -7,7 +7,7 @@ export async function renderDeadLetters(main: HTMLElement, _params: string[], si
   const list = h('div', { id: 'dead-letter-list' });
   const retryAll = h('button', { type: 'button', id: 'retry-all' }, 'Retry all');
   main.append(h('h1', {}, 'Dead letters'),
-    h('p', {}, 'A retry processes the entry again with the rules loaded now: fix the spec and restart (or reload) reflex first.'),
+    h('p', {}, 'A retry processes the entry again with the rules loaded now: fix the spec and restart reflex first.'),
     h('div', { class: 'row' }, retryAll), status, list);
 
   const load = async () => {
