@@ -108,6 +108,10 @@ describe('the web console at /console, in a real browser', () => {
     await page.getByRole('button', { name: /^Retry dead letter/ }).first().click();
     await expect.poll(() => page.locator('main .status[role=status]').innerText()).toMatch(/failed again: RX403/);
     expect(await page.locator('#dead-letter-list tbody tr').count()).toBe(2);
+    // A spec with an error is refused by the page's reload, with its diagnostic; the old rules stay.
+    writeFileSync(spec, BROKEN_SPEC.replace('when: response.status == 201 && size(', 'when: response.status == 201 && sise('));
+    await page.getByRole('button', { name: 'Reload specs' }).click();
+    await expect.poll(() => page.locator('main .status[role=status]').innerText()).toMatch(/RX121 .*unknown CEL function 'sise'.* at .*openapi\.yaml:\d+:\d+/);
 
     await reflex.stop();
     writeFileSync(spec, SHOP_SPEC);

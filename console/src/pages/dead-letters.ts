@@ -6,9 +6,10 @@ export async function renderDeadLetters(main: HTMLElement, _params: string[], si
   const status = statusLine();
   const list = h('div', { id: 'dead-letter-list' });
   const retryAll = h('button', { type: 'button', id: 'retry-all' }, 'Retry all');
+  const reload = h('button', { type: 'button', class: 'secondary', id: 'reload-specs' }, 'Reload specs');
   main.append(h('h1', {}, 'Dead letters'),
-    h('p', {}, 'A retry processes the entry again with the rules loaded now: fix the spec and restart reflex first.'),
-    h('div', { class: 'row' }, retryAll), status, list);
+    h('p', {}, 'A retry processes the entry again with the rules loaded now: fix the spec, then reload the specs (or restart reflex).'),
+    h('div', { class: 'row' }, retryAll, reload), status, list);
 
   const load = async () => {
     const letters = await getJson<DeadLetter[]>('/dead-letters?limit=1000', signal);
@@ -38,6 +39,12 @@ export async function renderDeadLetters(main: HTMLElement, _params: string[], si
     status.textContent = outcomes.join('; ');
     await load();
   };
+  reload.addEventListener('click', () => void postJson<{ operations: number; warnings: unknown[] }>('/specs/reload', undefined, signal).then(
+    (r) => (status.textContent = `specs reloaded: ${r.operations} operations`),
+    (err: unknown) => {
+      const diagnostics = err instanceof ApiError ? (err.body as { diagnostics?: Diagnostic[] }).diagnostics ?? [] : [];
+      status.textContent = `${errorText(err)}${diagnostics.map((d) => `; ${d.code} ${d.message} at ${where(d)}`).join('')}`;
+    }));
   retryAll.addEventListener('click', () => void load().then((letters) => retry(letters.map((l) => l.id))));
   await load();
 }
