@@ -24,7 +24,7 @@ describe('the exchanges held for the console', () => {
     for (const i of [4, 5, 6]) small.addPayload('s', kongFormat, lines[i]!, {});
     expect(ids(small, specs)).toEqual(['07', '06']);
 
-    // Decoded batches are bounded by entries: a large one keeps its last entries only.
+    // Decoded batches are bounded by exchanges: a large one keeps its last ones only.
     const few = new RecentExchanges({ batches: 10, bytes: 1_000_000, entries: 3 });
     few.addEntries('a', kongFormat.decode(`[${lines[0]},${lines[1]}]`));
     few.addEntries('b', kongFormat.decode(`[${lines[2]},${lines[3]}]`));
