@@ -27,6 +27,7 @@ import { Followers } from './subscriptions/followers.js';
 import { asyncApiOf } from './contracts/sinks.js';
 import { ReflexMetrics } from './metrics/reflex-metrics.js';
 import { RecentExchanges } from './pipeline/recent-exchanges.js';
+import { registerExchangeRoutes } from './server/exchange-routes.js';
 import { registerPlaygroundRoutes } from './server/playground-routes.js';
 import { registerConsoleAssets } from './server/console-assets.js';
 
@@ -125,7 +126,8 @@ export async function startReflex(config: ReflexConfig, specs: CompiledSpecSet, 
     cluster: config.cluster ? { engine: () => engine, topics: clusterTopics(config) } : null,
     routes: [
       ...services.flatMap((s) => (s.routes ? [(app: FastifyInstance) => s.routes!(app)] : [])),
-      (app) => registerPlaygroundRoutes(app, { specs: () => active, formats: registry.formats, recent, limits: config.limits.rules, decode: decodeOptions }),
+      (app) => registerExchangeRoutes(app, recent, () => active),
+      (app) => registerPlaygroundRoutes(app, { specs: () => active, formats: registry.formats, limits: config.limits.rules, decode: decodeOptions }),
       (app) => registerConsoleAssets(app),
     ],
     status: {

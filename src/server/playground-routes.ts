@@ -2,18 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { Exchange } from '../model/exchange.js';
 import { evaluateDraft } from '../pipeline/playground.js';
-import type { RecentExchanges } from '../pipeline/recent-exchanges.js';
 import type { RuleLimits } from '../rules/budget.js';
 import type { DecodeOptions, LogFormat } from '../sources/types.js';
 import type { CompiledSpecSet } from '../spec/types.js';
-import { pageLimit } from './paging.js';
 
 export interface PlaygroundOptions {
   /** The specs ingest runs now. */
   specs: () => CompiledSpecSet;
   /** Log formats by name, to read a pasted log entry. */
   formats: ReadonlyMap<string, LogFormat>;
-  recent: RecentExchanges;
   limits: RuleLimits;
   decode: DecodeOptions;
 }
@@ -30,21 +27,8 @@ interface EvaluateBody {
   rule: { index?: number; when?: string; data?: string; key?: string };
 }
 
-/**
- * What the console's stream and playground pages read: the exchanges ingest holds in memory, the
- * loaded rules as written, and `POST /playground/evaluate`, a draft rule run against one exchange.
- */
+/** The console's playground: the loaded rules as written, and `POST /playground/evaluate`, a draft rule run against one exchange. */
 export function registerPlaygroundRoutes(app: FastifyInstance, options: PlaygroundOptions): void {
-  const notHeld = (id: string) => ({ error: `exchange ${id} is not held: reflex keeps only the exchanges of the last ingested batches in memory (none from before a restart)` });
-
-  app.get<{ Querystring: { limit?: string } }>('/exchanges/recent', async (request) => {
-    return options.recent.list(options.specs(), pageLimit(request.query.limit));
-  });
-
-  app.get<{ Params: { requestId: string } }>('/exchanges/:requestId', async (request, reply) => {
-    return options.recent.find(options.specs(), request.params.requestId) ?? reply.code(404).send(notHeld(request.params.requestId));
-  });
-
   app.get('/playground/rules', async () => ({
     formats: [...options.formats.keys()],
     operations: options.specs().operations.map((op) => ({
