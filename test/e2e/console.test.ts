@@ -63,8 +63,9 @@ describe('the web console at /console, in a real browser', () => {
     expect(BROKEN_SPEC).not.toBe(SHOP_SPEC);
     writeFileSync(spec, BROKEN_SPEC);
     // The webhook endpoint is on loopback; one attempt only, so that a failed event is dead at once (the page's retry sends it again).
+    // A generous rule budget: on a loaded machine a rule's first run can pass the default 50 ms (RX411 instead of the fault's RX403).
     config = join(dir, 'reflex.yaml');
-    writeFileSync(config, 'webhooks: { allowPrivateAddresses: true, retrySchedule: [0s] }\n');
+    writeFileSync(config, 'webhooks: { allowPrivateAddresses: true, retrySchedule: [0s] }\nlimits: { ruleTimeout: 5s }\n');
     receiver = createServer((req, res) => (req.resume(), hooked++, res.writeHead(500).end('down for the test')));
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     reflex = await startReflexProcess(['--spec', spec, '--data', dir, '--config', config]);
