@@ -84,6 +84,23 @@ describe('webhook delivery (fake clock)', () => {
     await service.stop();
   });
 
+  it('a retry by hand of an event waiting for its next attempt sends it now, its attempts still counted', async () => {
+    const { service, log, sent } = deliveryHarness({ settings: { retryScheduleMs: [0, 3_600_000, 3_600_000], jitter: 0 }, answer: failingTimes(1) });
+    const { id } = service.create({ url: 'https://hooks.example/a', streams: ['orders'] });
+    service.start();
+    log.append('ord_1', 1);
+    await tick(10);
+    expect(sent).toHaveLength(1);
+    const [waiting] = service.messages(id, 'pending', 0, 10);
+    expect(waiting).toMatchObject({ attempts: 1 });
+    service.retry(id, waiting!.eventId);
+    await tick(10);
+    expect(sent).toHaveLength(2); // not an hour later
+    expect(service.get(id)!.counts).toMatchObject({ delivered: 1, pending: 0 });
+    expect(service.deliveries(id, { limit: 10 }).map((a) => a.statusCode)).toEqual([204, 500]);
+    await service.stop();
+  });
+
   it('holds the events of a key behind an earlier one that is retrying; other keys go on', async () => {
     const { service, log, sent } = deliveryHarness({
       settings: { retryScheduleMs: [0, 5_000, 5_000], jitter: 0 },

@@ -149,7 +149,9 @@ export class WebhookService implements SinkService {
     this.endpoints.mustGet(id);
     const message = this.store.message(id, eventId);
     if (!message) throw new WebhookInputError(`event '${eventId}' was never queued for webhook '${id}'`, '/eventId', 404);
+    // Dead or delivered: queued again from its first attempt. Pending and waiting for a retry: due now.
     if (message.status !== 'pending') this.store.retryMessage(id, eventId, this.clock.now());
+    else this.store.sendNow(id, eventId, this.clock.now());
     this.scheduler.schedulePump();
     const { payload: _payload, ...view } = this.store.message(id, eventId)!;
     return view;

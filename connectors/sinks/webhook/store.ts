@@ -126,6 +126,7 @@ export class WebhookStore {
       message: db.prepare(`SELECT m.*, b.payload FROM webhook_messages m LEFT JOIN webhook_bodies b ON b.event_id = m.event_id
         WHERE m.endpoint_id = ? AND m.event_id = ?`),
       retryMessage: db.prepare('UPDATE webhook_messages SET status = 0, attempts = 0, next_at = ?, updated_at = ? WHERE endpoint_id = ? AND event_id = ? AND status <> 0'),
+      sendNow: db.prepare('UPDATE webhook_messages SET next_at = ?, updated_at = ? WHERE endpoint_id = ? AND event_id = ? AND status = 0 AND next_at > ?'),
       counts: db.prepare('SELECT status, COUNT(*) AS n FROM webhook_messages WHERE endpoint_id = ? GROUP BY status'),
       // Ids grow with time, so old rows are a prefix of the table: no time index to keep up per delivery.
       pruneFloor: db.prepare('SELECT id FROM webhook_messages WHERE created_at >= ? ORDER BY id LIMIT 1').pluck(),
@@ -273,6 +274,11 @@ export class WebhookStore {
   }
 
   /** Makes a delivered or dead message pending again, due now. False when there is none, or it is pending already. */
+  /** A pending message waiting for its next attempt is due now (its attempts so far still count). */
+  sendNow(endpointId: string, eventId: string, now: number): boolean {
+    return this.s.sendNow.run(now, now, endpointId, eventId, now).changes > 0;
+  }
+
   retryMessage(endpointId: string, eventId: string, now: number): boolean {
     return this.s.retryMessage.run(now, now, endpointId, eventId).changes > 0;
   }
