@@ -1,12 +1,9 @@
 import type { Exchange } from '../model/exchange.js';
 import { isPromise } from '../rules/expression.js';
 import type { RuleLimits } from '../rules/budget.js';
-import { describeAttempts } from '../spec/route-attempts.js';
 import type { CompiledSpecSet } from '../spec/types.js';
 import { formatKey } from '../pipeline/keys.js';
-import { requestPaths } from '../pipeline/process.js';
-import { redact } from '../pipeline/redact.js';
-import type { Outcome } from '../pipeline/process.js';
+import { matchExchange, unmatched, type Outcome } from '../pipeline/process.js';
 
 export type Routed = { kind: 'routed'; key: string | null } | Extract<Outcome, { kind: 'unmatched' }>;
 
@@ -17,17 +14,9 @@ export type Routed = { kind: 'routed'; key: string | null } | Extract<Outcome, {
  * here; the entry is then keyed by its request key, and the owner reports any rule failure itself.
  */
 export function routeExchange(exchange: Exchange, specs: CompiledSpecSet, limits: RuleLimits): Routed | Promise<Routed> {
-  redact(exchange, specs.redact);
-  const paths = requestPaths(exchange);
-  const match = specs.router.route(paths);
-  if (!match) {
-    const g = exchange.gateway;
-    return { kind: 'unmatched', label: `${g.kind}/${g.route ?? g.service ?? '-'}`, hint: describeAttempts(paths.method, specs.router.explain(paths)) };
-  }
+  const match = matchExchange(exchange, specs);
+  if (!match) return unmatched(exchange, specs);
   const op = match.operation;
-  exchange.request.route = op.path;
-  exchange.request.params = match.params;
-  exchange.operation = { id: op.id, method: op.method, path: op.path };
   const expr = op.resource?.key;
   if (!expr) return { kind: 'routed', key: null };
   try {

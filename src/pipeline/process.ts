@@ -39,13 +39,16 @@ export function processExchange(
   limits: RuleLimits = DEFAULT_RULE_LIMITS,
 ): Outcome | Promise<Outcome> {
   const match = matchExchange(exchange, specs);
-  if (!match) {
-    const paths = requestPaths(exchange);
-    const g = exchange.gateway;
-    const hint = describeAttempts(paths.method, specs.router.explain(paths));
-    return { kind: 'unmatched', label: `${g.kind}/${g.route ?? g.service ?? '-'}`, hint };
-  }
+  if (!match) return unmatched(exchange, specs);
   return applyOperation(exchange, match.operation, requestKey, limits);
+}
+
+/** An exchange no operation matched: counted under its gateway route, with the paths tried. */
+export function unmatched(exchange: Exchange, specs: CompiledSpecSet): Extract<Outcome, { kind: 'unmatched' }> {
+  const paths = requestPaths(exchange);
+  const g = exchange.gateway;
+  const hint = describeAttempts(paths.method, specs.router.explain(paths));
+  return { kind: 'unmatched', label: `${g.kind}/${g.route ?? g.service ?? '-'}`, hint };
 }
 
 /** Redacts the exchange and matches it to an operation, which it then names (route, params, operation). */
