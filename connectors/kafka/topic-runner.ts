@@ -1,6 +1,7 @@
-import { Kafka, type Consumer } from 'kafkajs';
+import { Kafka, type Consumer, type ConsumerRunConfig } from 'kafkajs';
 import type { ClusterSinkContext, ClusterSinkRunner, StreamRecord } from '../../src/sdk/index.js';
 import { kafkaClientConfig, type KafkaConnection } from './connection.js';
+import { LastingConsumer } from './lasting-consumer.js';
 import { streamRecords } from './records.js';
 
 /** Delivers one batch of one topic partition; `position` names that partition for the sink's own offsets. */
@@ -18,7 +19,7 @@ const LONGEST_RETRY_MS = 30_000;
  */
 export class TopicSinkRunner implements ClusterSinkRunner {
   private readonly kafka: Kafka;
-  private consumer: Consumer | null = null;
+  private consumer: LastingConsumer | null = null;
   private stopping = false;
 
   constructor(private readonly ctx: ClusterSinkContext, private readonly deliver: DeliverPartition, private readonly options: { open?(): Promise<void>; close?(): Promise<void> } = {}) {
@@ -27,9 +28,7 @@ export class TopicSinkRunner implements ClusterSinkRunner {
 
   async start(): Promise<void> {
     await this.options.open?.();
-    const consumer = await joinSinkGroup(this.kafka, this.ctx);
-    this.consumer = consumer;
-    await consumer.run({
+    this.consumer = sinkGroup(this.kafka, this.ctx, 'postgres', (consumer) => ({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 4,
@@ -54,7 +53,8 @@ export class TopicSinkRunner implements ClusterSinkRunner {
         resolveOffset(batch.lastOffset());
         await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(batch.lastOffset()) + 1) }]);
       },
-    });
+    }));
+    await this.consumer.start();
   }
 
   /** Sinks deliver one batch at a time (a postgres sink has one connection); partitions still fetch in parallel. */
@@ -67,18 +67,22 @@ export class TopicSinkRunner implements ClusterSinkRunner {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.consumer?.disconnect().catch(() => undefined);
+    await this.consumer?.stop().catch(() => undefined);
     await this.options.close?.();
   }
 }
 
-/** A sink's consumer of the output topics in cluster mode: its own group, read_committed, from the beginning of what is kept. */
-export async function joinSinkGroup(kafka: Kafka, ctx: ClusterSinkContext): Promise<Consumer> {
-  const consumer = kafka.consumer({
-    groupId: ctx.group, readUncommitted: false, allowAutoTopicCreation: false,
-    sessionTimeout: ctx.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(ctx.sessionTimeoutMs / 10)),
+/**
+ * A sink's consumer of the output topics in cluster mode: its own group, read_committed, from the
+ * beginning of what is kept; started again after a crash kafkajs gives up on.
+ */
+export function sinkGroup(kafka: Kafka, ctx: ClusterSinkContext, name: string, run: (consumer: Consumer) => ConsumerRunConfig): LastingConsumer {
+  return new LastingConsumer({
+    kafka, logger: ctx.logger, name: `${name} sink consumer`, run,
+    config: {
+      groupId: ctx.group, readUncommitted: false, allowAutoTopicCreation: false,
+      sessionTimeout: ctx.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(ctx.sessionTimeoutMs / 10)),
+    },
+    subscribe: { topics: [...ctx.topics.keys()], fromBeginning: true },
   });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [...ctx.topics.keys()], fromBeginning: true });
-  return consumer;
 }

@@ -1,4 +1,4 @@
-import { AssignerProtocol, Kafka, Partitioners, type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
+import { AssignerProtocol, Kafka, Partitioners, type Admin, type EachBatchPayload, type KafkaMessage, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { BackpressureError, CODES, type ResourceLookup, type ClusterContext, type ClusterEngine, type ClusterMember, type ClusterRead, type ClusterRecord, type ClusterStatus, type ClusterStreamInfo, type ExchangeMessage, type PartitionInput } from '../../../src/sdk/index.js';
 import { recordValue } from '../../kafka/records.js';
@@ -6,6 +6,7 @@ import { kafkaClientConfig, type KafkaConnection } from '../../kafka/connection.
 import { COMPRESSION } from '../../sinks/kafka/producer.js';
 import { useSynchronousGzip } from '../../sinks/kafka/gzip-codec.js';
 import { OutputTopics } from './outputs.js';
+import { LastingConsumer } from '../../kafka/lasting-consumer.js';
 import { PartitionReader } from './restore.js';
 import { PartitionTask, type TaskContext } from './task.js';
 import { ensureTopics } from './topics.js';
@@ -43,7 +44,7 @@ export class KafkaClusterEngine implements ClusterEngine {
   private readonly kafka: Kafka;
   private admin!: Admin;
   private producer!: Producer;
-  private consumer!: Consumer;
+  private group!: LastingConsumer;
   private reader!: PartitionReader;
   private readonly tasks = new Map<number, PartitionTask>();
   private readonly stateTopic: string;
@@ -85,7 +86,7 @@ export class KafkaClusterEngine implements ClusterEngine {
       keepLocally: this.ctx.keepLocally,
       seek: (partition, offset) => {
         try {
-          this.consumer.seek({ topic: settings.exchangesTopic, partition, offset: String(offset) });
+          this.group.current?.seek({ topic: settings.exchangesTopic, partition, offset: String(offset) });
         } catch (err) {
           // Not running (stopping, or restarting after a crash): it fetches from the committed offset, and the task skips what it did.
           logger.debug('could not seek', { partition, error: (err as Error).message });
@@ -93,46 +94,49 @@ export class KafkaClusterEngine implements ClusterEngine {
       },
       logger,
     };
-    const consumer = this.kafka.consumer({ groupId: settings.group, readUncommitted: false, sessionTimeout: settings.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(settings.sessionTimeoutMs / 10)), allowAutoTopicCreation: false });
-    this.consumer = consumer;
     let joined!: () => void;
     const firstJoin = new Promise<void>((resolve) => (joined = resolve));
-    // kafkajs rebalances eagerly and says nothing of revocation: each join carries the whole assignment.
-    consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      joined();
-      const assigned = e.payload.memberAssignment[settings.exchangesTopic] ?? [];
-      void this.assign(new Set(assigned), taskContext);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic: settings.exchangesTopic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: Math.max(1, settings.partitions),
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        const task = this.tasks.get(batch.partition);
-        if (!task || batch.messages.length === 0) {
-          // Not this instance's (yet: its join is being handled): fetched again, not at full speed.
-          if (!task) await new Promise((r) => setTimeout(r, 50));
-          return;
-        }
-        task.highWatermark = Number(batch.highWatermark);
-        // Restoring (or reopening after a failed step): keep the membership alive while waiting,
-        // as a large state takes longer to read than a session lasts.
-        const beat = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
-        try {
-          if (!(await task.ready()) || !isRunning() || isStale()) return;
-          const inputs = this.readExchanges(batch.topic, batch.partition, batch.messages);
-          if (await task.process(inputs, Number(batch.lastOffset()))) resolveOffset(batch.lastOffset());
-        } finally {
-          clearInterval(beat);
-        }
-        await heartbeat().catch(() => undefined);
+    this.group = new LastingConsumer({
+      kafka: this.kafka, logger, name: 'cluster consumer',
+      config: { groupId: settings.group, readUncommitted: false, sessionTimeout: settings.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(settings.sessionTimeoutMs / 10)), allowAutoTopicCreation: false },
+      subscribe: { topics: [settings.exchangesTopic], fromBeginning: true },
+      // kafkajs rebalances eagerly and says nothing of revocation: each join carries the whole assignment.
+      onJoin: (_consumer, assignment) => {
+        joined();
+        void this.assign(new Set(assignment[settings.exchangesTopic] ?? []), taskContext);
       },
+      run: () => ({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: Math.max(1, settings.partitions),
+        eachBatch: (payload) => this.eachBatch(payload),
+      }),
     });
+    await this.group.start();
     // Ready (for /readyz) once in the group; a join that takes longer than a session is logged, not fatal.
     const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), settings.sessionTimeoutMs).unref());
     if (!(await Promise.race([firstJoin.then(() => true), timeout]))) logger.warn('not in the consumer group yet; going on', { group: settings.group });
+  }
+
+  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const task = this.tasks.get(batch.partition);
+    if (!task || batch.messages.length === 0) {
+      // Not this instance's (yet: its join is being handled): fetched again, not at full speed.
+      if (!task) await new Promise((r) => setTimeout(r, 50));
+      return;
+    }
+    task.highWatermark = Number(batch.highWatermark);
+    // Restoring (or reopening after a failed step): keep the membership alive while waiting,
+    // as a large state takes longer to read than a session lasts.
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), 1_000);
+    try {
+      if (!(await task.ready()) || !isRunning() || isStale()) return;
+      const inputs = this.readExchanges(batch.topic, batch.partition, batch.messages);
+      if (await task.process(inputs, Number(batch.lastOffset()))) resolveOffset(batch.lastOffset());
+    } finally {
+      clearInterval(beat);
+    }
+    await heartbeat().catch(() => undefined);
   }
 
   /**
@@ -266,7 +270,7 @@ export class KafkaClusterEngine implements ClusterEngine {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.consumer?.disconnect().catch(() => undefined);
+    await this.group?.stop().catch(() => undefined);
     await Promise.all([...this.tasks.values()].map((t) => t.close()));
     this.tasks.clear();
     await this.reader?.stop();

@@ -252,7 +252,7 @@ export class PartitionTask {
     await new Promise((r) => setTimeout(r, 1_000));
     if (this.closed) return;
     this.opened = this.openUntilOpen();
-    await this.opened;
+    await this.opened.catch(() => undefined);
     if (this.nextOffset !== null) this.ctx.seek(this.partition, this.nextOffset);
   }
 

@@ -1,6 +1,7 @@
-import { Kafka, type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
+import { Kafka, type Admin, type KafkaMessage, type Producer } from 'kafkajs';
 import { recordValue } from '../../kafka/records.js';
-import { joinSinkGroup } from '../../kafka/topic-runner.js';
+import { sinkGroup } from '../../kafka/topic-runner.js';
+import type { LastingConsumer } from '../../kafka/lasting-consumer.js';
 import { compileEventCel, type CloudEvent, type ClusterSinkContext, type ClusterSinkRunner, type CompiledCel } from '../../../src/sdk/index.js';
 import { kafkaClientConfig, type KafkaConnection } from '../../kafka/connection.js';
 import { webhookEvent } from './event-body.js';
@@ -34,7 +35,7 @@ export class ClusterWebhookDelivery implements ClusterSinkRunner {
   private readonly filter: CompiledCel | null;
   private readonly url: URL;
   private readonly deadTopic: string;
-  private consumer: Consumer | null = null;
+  private consumer: LastingConsumer | null = null;
   private producer: Producer | null = null;
   private admin: Admin | null = null;
   private stopping = false;
@@ -57,9 +58,7 @@ export class ClusterWebhookDelivery implements ClusterSinkRunner {
     }
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await this.producer.connect();
-    const consumer = await joinSinkGroup(this.kafka, this.ctx);
-    this.consumer = consumer;
-    await consumer.run({
+    this.consumer = sinkGroup(this.kafka, this.ctx, 'webhook', (consumer) => ({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.ctx.config.webhooks.concurrency,
@@ -83,12 +82,13 @@ export class ClusterWebhookDelivery implements ClusterSinkRunner {
         }
         await commit();
       },
-    });
+    }));
+    await this.consumer.start();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.consumer?.disconnect().catch(() => undefined);
+    await this.consumer?.stop().catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
     await this.client.close().catch(() => undefined);
