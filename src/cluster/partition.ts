@@ -196,6 +196,37 @@ export class PartitionState {
     return text === undefined ? null : (JSON.parse(text) as ResourceState);
   }
 
+  /** Live keys of `resource` after `after` in key order, at most `limit` (parsed only for the page). */
+  list(resource: string, after: string, limit: number): Array<{ key: string } & ResourceState> {
+    const prefix = stateKey(resource, '');
+    const keys: string[] = [];
+    for (const k of this.states.keys()) if (k.startsWith(prefix) && k.slice(prefix.length) > after) keys.push(k);
+    keys.sort();
+    const page: Array<{ key: string } & ResourceState> = [];
+    for (const k of keys) {
+      if (page.length >= limit) break;
+      const state = JSON.parse(this.states.get(k)!) as ResourceState;
+      if (!state.deleted) page.push({ key: k.slice(prefix.length), ...state });
+    }
+    return page;
+  }
+
+  /** Live and deleted keys, and changes waiting for their window, of each resource. */
+  summary(names: readonly string[]): Array<{ name: string; keys: number; deleted: number; pending: number }> {
+    const counts = new Map(names.map((name) => [name, { name, keys: 0, deleted: 0, pending: 0 }]));
+    for (const [k, text] of this.states) {
+      const c = counts.get(k.slice(0, k.indexOf('|')));
+      if (!c) continue;
+      if ((JSON.parse(text) as ResourceState).deleted) c.deleted++;
+      else c.keys++;
+    }
+    for (const intent of this.pendingIntents.values()) {
+      const c = counts.get(intent.resource);
+      if (c) c.pending++;
+    }
+    return [...counts.values()];
+  }
+
   private queue(offset: number, intent: CdcIntent, receivedAt: number): void {
     const batch = { seq: offset, receivedAt, entries: [] as PendingEntry[], live: 1 };
     const entry: PendingEntry = {

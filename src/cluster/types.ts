@@ -117,6 +117,20 @@ export type ClusterRead =
   /** No such partition, or none given for a topic of several. */
   | { kind: 'no-partition'; topic: string; partitions: number };
 
+/** What one instance answers for the partitions it runs now (`partitions`); the others answer for theirs. */
+export interface OwnedPart<T> {
+  partitions: number[];
+  resources: T[];
+}
+
+export interface ResourceCounts {
+  name: string;
+  keys: number;
+  deleted: number;
+  /** Changes waiting for their reorder window. */
+  pending: number;
+}
+
 /** The running engine: the stateless half hands exchanges to it, the stateful half runs inside. */
 export interface ClusterEngine {
   /** Resolves once the brokers acknowledged every message (acks=all); rejects with BackpressureError otherwise. */
@@ -131,6 +145,10 @@ export interface ClusterEngine {
    * the first); `partition` may be left out (null) for a topic of one partition.
    */
   read(stream: string, partition: number | null, after: number | null, limit: number): Promise<ClusterRead>;
+  /** The first `limit` live keys of `resource` after `after`, in key order, over the partitions this instance runs now. */
+  ownedResources(resource: string, after: string, limit: number): OwnedPart<{ key: string } & ResourceState>;
+  /** Key counts of each resource over the partitions this instance runs now. */
+  ownedSummary(names: readonly string[]): OwnedPart<ResourceCounts>;
   stop(): Promise<void>;
 }
 

@@ -46,6 +46,24 @@ describe('cluster partition state', () => {
     expect(p.get('customers', 'cus_1001')?.deleted).toBe(true);
   });
 
+  it('lists the live keys of a resource in key order, paged, and counts live and deleted keys (what GET /resources gathers)', async () => {
+    const p = partition(0);
+    await p.process(session(), 1_000);
+    const customers = p.list('customers', '', 100);
+    expect(customers.map((r) => r.key)).toEqual([...customers.map((r) => r.key)].sort());
+    expect(customers.some((r) => r.key === 'cus_1001')).toBe(false); // deleted in the session
+    expect(customers.every((r) => !r.deleted && r.state !== null)).toBe(true);
+    const orders = p.list('orders', '', 100);
+    expect(orders.find((r) => r.key === 'ord_5001')).toMatchObject({ key: 'ord_5001', ...p.get('orders', 'ord_5001') });
+    const [first, ...rest] = orders;
+    expect(p.list('orders', first!.key, 100)).toEqual(rest);
+    expect(p.list('orders', '', 1)).toEqual([first]);
+    expect(p.summary(['customers', 'orders'])).toEqual([
+      { name: 'customers', keys: customers.length, deleted: 1, pending: 0 },
+      { name: 'orders', keys: orders.length, deleted: 0, pending: 0 },
+    ]);
+  });
+
   it('a new owner restored from the state writes drops what was processed and keeps every state', async () => {
     const first = partition(0);
     const out = await first.process(session(), 1_000);

@@ -1,6 +1,6 @@
 import { AssignerProtocol, Kafka, Partitioners, type Admin, type EachBatchPayload, type KafkaMessage, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { BackpressureError, CODES, type ResourceLookup, type ClusterContext, type ClusterEngine, type ClusterMember, type ClusterRead, type ClusterRecord, type ClusterStatus, type ClusterStreamInfo, type ExchangeMessage, type PartitionInput } from '../../../src/sdk/index.js';
+import { BackpressureError, CODES, type ResourceLookup, type ClusterContext, type ClusterEngine, type ClusterMember, type ClusterRead, type ClusterRecord, type ClusterStatus, type ClusterStreamInfo, type ExchangeMessage, type OwnedPart, type PartitionInput, type PartitionState, type ResourceCounts, type ResourceState, mergePages, sumCounts } from '../../../src/sdk/index.js';
 import { recordValue } from '../../kafka/records.js';
 import { kafkaClientConfig, type KafkaConnection } from '../../kafka/connection.js';
 import { COMPRESSION } from '../../sinks/kafka/producer.js';
@@ -266,6 +266,19 @@ export class KafkaClusterEngine implements ClusterEngine {
       return records.length < limit;
     });
     return { kind: 'records', topic, records };
+  }
+
+  ownedResources(resource: string, after: string, limit: number): OwnedPart<{ key: string } & ResourceState> {
+    return mergePages(this.running().map(([p, state]) => ({ partitions: [p], resources: state.list(resource, after, limit) })), limit);
+  }
+
+  ownedSummary(names: readonly string[]): OwnedPart<ResourceCounts> {
+    return sumCounts(this.running().map(([p, state]) => ({ partitions: [p], resources: state.summary(names) })), names);
+  }
+
+  /** The partitions this instance runs now, with their state. */
+  private running(): Array<[number, PartitionState]> {
+    return [...this.tasks.values()].flatMap((t) => (t.running ? [[t.partition, t.running] as [number, PartitionState]] : []));
   }
 
   async stop(): Promise<void> {

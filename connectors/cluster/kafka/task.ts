@@ -76,6 +76,11 @@ export class PartitionTask {
     return this.state?.get(resource, key) ?? null;
   }
 
+  /** The partition's state while it runs (null while it restores, or once it is lost). */
+  get running(): PartitionState | null {
+    return this.status === 'running' && !this.lost ? this.state : null;
+  }
+
   /**
    * Processes a batch of exchanges (offsets below nextOffset were processed already and are skipped);
    * true once the batch is done with, false when it must be fetched again (the step failed, or the
