@@ -88,6 +88,8 @@ export interface ClusterStatus {
   partitions: number;
   members: ClusterMember[];
   owned: OwnedPartition[];
+  /** Live tails (GET /streams/{name}/tail) this instance reads for: opened and their reading not ended. */
+  tails: number;
 }
 
 export type ResourceLookup =
@@ -131,6 +133,30 @@ export interface ResourceCounts {
   pending: number;
 }
 
+/**
+ * A live tail of a stream's topic over all its partitions, read_committed: each call of `next()`
+ * reads on from where the last one stopped. Nothing is read between calls, so a slow client holds
+ * nothing back but itself.
+ */
+export interface ClusterTail {
+  topic: string;
+  /** Per partition, the offset before the first one the tail reads (-1: from the partition's first record). */
+  start: Map<number, number>;
+  /**
+   * The next committed records: each partition's in offset order, at most a few hundred per
+   * partition. Waits while there are none; resolves with none once closed.
+   */
+  next(): Promise<ClusterRecord[]>;
+  /** Ends the tail: a `next()` waiting resolves with nothing, and no read starts again. */
+  close(): void;
+}
+
+export type ClusterTailOpen =
+  | { kind: 'tail'; tail: ClusterTail }
+  | { kind: 'no-topic' }
+  /** A position was given for a partition the topic does not have. */
+  | { kind: 'no-partition'; topic: string; partitions: number };
+
 /** The running engine: the stateless half hands exchanges to it, the stateful half runs inside. */
 export interface ClusterEngine {
   /** Resolves once the brokers acknowledged every message (acks=all); rejects with BackpressureError otherwise. */
@@ -149,6 +175,12 @@ export interface ClusterEngine {
   ownedResources(resource: string, after: string, limit: number): OwnedPart<{ key: string } & ResourceState>;
   /** Key counts of each resource over the partitions this instance runs now. */
   ownedSummary(names: readonly string[]): OwnedPart<ResourceCounts>;
+
+  /**
+   * A live tail of a stream's topic: every partition from its stable end (like `tail -f`), or
+   * after the offset `after` gives for it.
+   */
+  tail(stream: string, after: ReadonlyMap<number, number>): Promise<ClusterTailOpen>;
   stop(): Promise<void>;
 }
 

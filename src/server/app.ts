@@ -139,10 +139,11 @@ export function createServer(options: ServerOptions): { app: FastifyInstance; in
   if (options.metrics) registerMetricsRoute(app, options.metrics);
 
   // An SSE tail is quiet between events: its heartbeat must come before the idle timeout closes it.
+  const heartbeatMs = timeouts.idleMs > 0 ? Math.min(15_000, Math.floor(timeouts.idleMs / 2)) : 15_000;
   if (options.cluster) {
-    registerClusterRoutes(app, options.cluster.engine, options.resources, options.cluster.topics);
+    registerClusterRoutes(app, options.cluster.engine, options.resources, options.cluster.topics, { heartbeatMs, logger: options.logger });
   } else {
-    registerConsumerRoutes(app, options.store, { heartbeatMs: timeouts.idleMs > 0 ? Math.min(15_000, Math.floor(timeouts.idleMs / 2)) : 15_000 });
+    registerConsumerRoutes(app, options.store, { heartbeatMs });
     registerResourceRoutes(app, options.store, options.resources);
     if (options.publish) registerPublishRoutes(app, { ...options.publish, bodyLimit: options.bodyLimit });
   }

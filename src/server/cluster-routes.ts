@@ -1,20 +1,61 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { ClusterEngine } from '../cluster/types.js';
+import type { ClusterEngine, ClusterRecord } from '../cluster/types.js';
 import { mergePages, sumCounts } from '../cluster/owned.js';
+import type { Logger } from '../logger.js';
 import { gatherOwned } from './cluster-gather.js';
-import { PAGE_QUERY, pageKey, pageLimit, pagePosition } from './paging.js';
+import { PAGE_QUERY, QueryParameterError, pageKey, pageLimit, pagePosition } from './paging.js';
+
+/** Partitions a position list may name (the kafka connectors' composite offsets leave room for 4096). */
+const MAX_PARTITION = 4095;
+
+/**
+ * A tail's position per partition, `<partition>-<offset>` joined by commas (`0-41,1-17`): the
+ * offset of the last record had of each named partition, `-1` for none yet (`2--1`: from its first
+ * record). Null when it is not one.
+ */
+export function parsePositions(raw: string): Map<number, number> | null {
+  if (!/^\d+-(?:\d+|-1)(?:,\d+-(?:\d+|-1))*$/.test(raw)) return null;
+  const positions = new Map<number, number>();
+  for (const item of raw.split(',')) {
+    const dash = item.indexOf('-');
+    const partition = Number(item.slice(0, dash));
+    const offset = Number(item.slice(dash + 1));
+    if (partition > MAX_PARTITION || !Number.isSafeInteger(offset) || positions.has(partition)) return null;
+    positions.set(partition, offset);
+  }
+  return positions;
+}
+
+/**
+ * The SSE id of a record: its own `<partition>-<offset>` first, then where the tail is on every
+ * other partition. EventSource sends back only the last id it saw (Last-Event-ID), so the id must
+ * carry every partition's position for a reconnect to miss nothing on the others.
+ */
+function eventId(record: ClusterRecord, positions: Map<number, number>): string {
+  let id = `${record.partition}-${record.offset}`;
+  for (const [partition, offset] of positions) if (partition !== record.partition) id += `,${partition}-${offset}`;
+  return id;
+}
 
 /**
  * The HTTP surface that changes in cluster mode. `GET /cluster` shows the group; a resource key is
  * answered by the instance that owns its partition (this one, or a 307 to the owner's advertised
  * URL; 503 while the partition moves); a list of keys is gathered from every owner (503 while a
  * partition moves). Streams are Kafka topics in cluster mode: their records are
- * read from the topics (per partition, read_committed); the routes that keep consumer positions or
- * tail the local log answer 501 naming the topics, rather than an empty log.
+ * read from the topics (a page of one partition, or a live tail of all of them, read_committed);
+ * the routes that keep consumer positions answer 501 naming the topics, rather than an empty log.
  */
-export function registerClusterRoutes(app: FastifyInstance, engine: () => ClusterEngine | null, names: string[], topics: string): void {
+export function registerClusterRoutes(app: FastifyInstance, engine: () => ClusterEngine | null, names: string[], topics: string, options: { heartbeatMs?: number; logger?: Logger } = {}): void {
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
   const known = new Set(names);
   const unknownResource = (name: string) => ({ error: `no resource with cdc named '${name}'`, resources: names });
+  // Open tails end when the server stops; otherwise they would keep it from closing.
+  const tails = new Set<ServerResponse>();
+  app.addHook('preClose', (done) => {
+    for (const res of tails) res.end();
+    done();
+  });
   const starting = (reply: FastifyReply) => reply.code(503).header('retry-after', '1').send({ error: 'reflex is joining the cluster' });
 
   app.get('/cluster', async (_request, reply) => {
@@ -102,7 +143,81 @@ export function registerClusterRoutes(app: FastifyInstance, engine: () => Cluste
       return read.records;
     },
   );
-  const positions = elsewhere('consumer positions and tails are Kafka\'s: read the topics with a consumer group');
+  app.get<{ Params: { name: string }; Querystring: { after?: string } }>(
+    '/streams/:name/tail',
+    { schema: { querystring: { type: 'object', properties: { after: { type: 'string' } }, additionalProperties: false } } },
+    async (request, reply) => {
+      const e = engine();
+      if (!e) return starting(reply);
+      const { name } = request.params;
+      // A browser's EventSource resends Last-Event-ID on reconnect; a bad one is ignored, a bad `after` is not.
+      const lastEventId = request.headers['last-event-id'];
+      const resumed = typeof lastEventId === 'string' ? parsePositions(lastEventId) : null;
+      const after = request.query.after === undefined ? null : parsePositions(request.query.after);
+      if (request.query.after !== undefined && !after) {
+        throw new QueryParameterError('after', `the offset of the last record had per partition, <partition>-<offset> joined by commas (0-41,1-17; -1 for none yet), each partition once`, request.query.after);
+      }
+      const parameter = resumed ? 'Last-Event-ID' : 'after';
+      const opened = await e.tail(name, resumed ?? after ?? new Map());
+      if (opened.kind === 'no-topic') return reply.code(404).send({ error: `no stream named '${name}' is written to a kafka sink's topic`, streams: (await e.streams()).map((s) => s.name) });
+      if (opened.kind === 'no-partition') {
+        return reply.code(400).send({ error: `stream '${name}' is topic ${opened.topic} with ${opened.partitions} partitions (0-${opened.partitions - 1}): ${parameter} names another`, parameter });
+      }
+      const { tail } = opened;
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.write(': reflex tail of ' + name + '\nretry: 2000\n\n');
+      let closed = false;
+      // The client may have gone while the tail was opened: 'close' came before anyone listened.
+      if (res.destroyed || !res.socket || res.socket.destroyed) {
+        tail.close();
+        return;
+      }
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs);
+      tails.add(res);
+      res.on('close', () => {
+        tails.delete(res);
+        closed = true;
+        clearInterval(heartbeat);
+        tail.close();
+      });
+      // Partitions in order, for ids that read the same from one record to the next.
+      const positions = new Map([...tail.start].sort(([a], [b]) => a - b));
+      void (async () => {
+        while (!closed) {
+          // Reads only when the client took the last batch: a full socket holds the tail where it is.
+          const records = await tail.next();
+          if (closed) return;
+          // Nothing: the engine ended the tail (it is stopping).
+          if (records.length === 0) return void res.end();
+          let chunk = '';
+          for (const r of records) {
+            positions.set(r.partition, r.offset);
+            chunk += `id: ${eventId(r, positions)}\ndata: ${JSON.stringify(r)}\n\n`;
+          }
+          if (!res.write(chunk)) await new Promise<void>((resolve) => {
+            const go = () => {
+              res.off('drain', go);
+              res.off('close', go);
+              resolve();
+            };
+            res.on('drain', go);
+            res.on('close', go);
+          });
+        }
+      })().catch((err: Error) => {
+        options.logger?.warn('a stream tail failed; its connection is closed', { stream: name, error: err.message });
+        res.destroy();
+      });
+    },
+  );
+  const positions = elsewhere('consumer positions are Kafka\'s: read the topics with a consumer group (GET /streams/{name}/events and /streams/{name}/tail read them)');
   app.get('/streams/*', positions);
   app.post('/streams/*', positions);
 }

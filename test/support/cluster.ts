@@ -44,6 +44,8 @@ export interface ClusterView {
   partitions: number;
   members: Array<{ memberId: string; clientId: string; host: string; partitions: number[] }>;
   owned: OwnedPartition[];
+  /** Live tails (GET /streams/{name}/tail) the instance reads for. */
+  tails: number;
 }
 
 export interface ClusterInstance {

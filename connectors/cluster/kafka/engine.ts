@@ -1,13 +1,13 @@
 import { AssignerProtocol, Kafka, Partitioners, type Admin, type EachBatchPayload, type KafkaMessage, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { BackpressureError, CODES, type ResourceLookup, type ClusterContext, type ClusterEngine, type ClusterMember, type ClusterRead, type ClusterRecord, type ClusterStatus, type ClusterStreamInfo, type ExchangeMessage, type OwnedPart, type PartitionInput, type PartitionState, type ResourceCounts, type ResourceState, mergePages, sumCounts } from '../../../src/sdk/index.js';
-import { recordValue } from '../../kafka/records.js';
+import { BackpressureError, CODES, type ResourceLookup, type ClusterContext, type ClusterEngine, type ClusterMember, type ClusterRead, type ClusterRecord, type ClusterStatus, type ClusterStreamInfo, type ClusterTailOpen, type ExchangeMessage, type OwnedPart, type PartitionInput, type PartitionState, type ResourceCounts, type ResourceState, mergePages, sumCounts } from '../../../src/sdk/index.js';
 import { kafkaClientConfig, type KafkaConnection } from '../../kafka/connection.js';
 import { COMPRESSION } from '../../sinks/kafka/producer.js';
 import { useSynchronousGzip } from '../../sinks/kafka/gzip-codec.js';
 import { OutputTopics } from './outputs.js';
 import { LastingConsumer } from '../../kafka/lasting-consumer.js';
 import { PartitionReader } from './restore.js';
+import { StreamTail, TAIL_POLL_MS, clusterRecord, type PartitionRange } from './tail.js';
 import { PartitionTask, type TaskContext } from './task.js';
 import { ensureTopics } from './topics.js';
 
@@ -50,6 +50,10 @@ export class KafkaClusterEngine implements ClusterEngine {
   private readonly stateTopic: string;
   private readonly outputs: OutputTopics;
   private stopped = false;
+  /** Tails whose reading has not ended. */
+  private readonly openTails = new Set<StreamTail>();
+  /** The last listing of each tailed topic's offsets: the tails of one topic share one per poll. */
+  private readonly listings = new Map<string, { at: number; ranges: Promise<PartitionRange[]> }>();
 
   constructor(private readonly connection: KafkaConnection, private readonly ctx: ClusterContext) {
     const { settings } = ctx;
@@ -227,6 +231,7 @@ export class KafkaClusterEngine implements ClusterEngine {
     return {
       instance, group: settings.group, exchangesTopic: settings.exchangesTopic, partitions: settings.partitions, members,
       owned: [...this.tasks.values()].map((t) => t.describe()).sort((a, b) => a.partition - b.partition),
+      tails: this.openTails.size,
     };
   }
 
@@ -262,7 +267,7 @@ export class KafkaClusterEngine implements ClusterEngine {
     const from = Math.max(Number(range.low), after === null ? 0 : after + 1);
     const records: ClusterRecord[] = [];
     await this.reader.read(topic, partition, from, Number(range.high), (m) => {
-      records.push({ partition, offset: Number(m.offset), key: m.key?.toString() ?? null, value: recordValue(m) });
+      records.push(clusterRecord(partition, m));
       return records.length < limit;
     });
     return { kind: 'records', topic, records };
@@ -281,8 +286,40 @@ export class KafkaClusterEngine implements ClusterEngine {
     return [...this.tasks.values()].flatMap((t) => (t.running ? [[t.partition, t.running] as [number, PartitionState]] : []));
   }
 
+  async tail(stream: string, after: ReadonlyMap<number, number>): Promise<ClusterTailOpen> {
+    const topic = this.ctx.specs.streams.some((s) => s.name === stream) ? this.outputs.topicOf(stream) : null;
+    if (!topic) return { kind: 'no-topic' };
+    const ranges = await this.offsetsOf(topic, true);
+    const missing = [...after.keys()].some((p) => !ranges.some((r) => r.partition === p));
+    if (missing) return { kind: 'no-partition', topic, partitions: ranges.length };
+    const tail: StreamTail = new StreamTail(topic, ranges, after, {
+      reader: this.reader,
+      offsets: () => this.offsetsOf(topic, false),
+      logger: this.ctx.logger,
+      ended: () => this.openTails.delete(tail),
+    });
+    this.openTails.add(tail);
+    if (this.stopped) tail.close();
+    return { kind: 'tail', tail };
+  }
+
+  /**
+   * A topic's partitions with their first offset and stable end (kafkajs' admin lists them
+   * read_committed); for tails, a listing of the last poll interval is shared.
+   */
+  private offsetsOf(topic: string, fresh: boolean): Promise<PartitionRange[]> {
+    const last = this.listings.get(topic);
+    if (!fresh && last && Date.now() - last.at < TAIL_POLL_MS - 50) return last.ranges;
+    const ranges = this.admin.fetchTopicOffsets(topic).then((offsets) => offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })));
+    this.listings.set(topic, { at: Date.now(), ranges });
+    // A failed listing is not shared: the next poll asks again.
+    void ranges.catch(() => this.listings.get(topic)?.ranges === ranges && this.listings.delete(topic));
+    return ranges;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const t of [...this.openTails]) t.close();
     await this.group?.stop().catch(() => undefined);
     await Promise.all([...this.tasks.values()].map((t) => t.close()));
     this.tasks.clear();
