@@ -119,6 +119,40 @@ export type ClusterRead =
   /** No such partition, or none given for a topic of several. */
   | { kind: 'no-partition'; topic: string; partitions: number };
 
+/**
+ * Where a read of a stream's topic partition starts: after this Kafka offset (null: from the
+ * first record), or after the committed position of a named consumer of the HTTP API.
+ */
+export type ClusterReadFrom = number | null | { consumer: string };
+
+/**
+ * A named consumer of the HTTP API (the Kafka consumer group `<cluster.group>.api.<consumer>`, which
+ * has no members, only committed offsets) and its position on each partition of a stream's topic.
+ */
+export interface ClusterConsumerPositions {
+  consumer: string;
+  /**
+   * Per partition: `offset` is the offset of the last record the consumer is done with (Kafka's
+   * committed offset minus 1; -1 for none, it reads from the partition's first record), `lag` the
+   * offsets after it up to the stable end (transaction markers count, as in Kafka's lag).
+   */
+  partitions: Array<{ partition: number; offset: number; lag: number }>;
+}
+
+export type ClusterPositions =
+  | { kind: 'positions'; topic: string; consumers: ClusterConsumerPositions[] }
+  | { kind: 'no-topic' };
+
+export type ClusterCommit =
+  | { kind: 'committed'; topic: string; partition: number; offset: number; lag: number }
+  | { kind: 'no-topic' }
+  /** No such partition, or none given for a topic of several. */
+  | { kind: 'no-partition'; topic: string; partitions: number }
+  /** The offset is past the partition's stable end (`last`: the offset of its last record, -1 for none). */
+  | { kind: 'past-end'; topic: string; partition: number; last: number }
+  /** The consumer's group has members (a Kafka consumer uses it): its offsets are theirs to commit. */
+  | { kind: 'busy'; group: string };
+
 /** What one instance answers for the partitions it runs now (`partitions`); the others answer for theirs. */
 export interface OwnedPart<T> {
   partitions: number[];
@@ -168,9 +202,14 @@ export interface ClusterEngine {
   streams(): Promise<ClusterStreamInfo[]>;
   /**
    * Up to `limit` committed records of a stream's topic partition after offset `after` (null: from
-   * the first); `partition` may be left out (null) for a topic of one partition.
+   * the first; a consumer: after its committed position, which reading does not move);
+   * `partition` may be left out (null) for a topic of one partition.
    */
-  read(stream: string, partition: number | null, after: number | null, limit: number): Promise<ClusterRead>;
+  read(stream: string, partition: number | null, after: ClusterReadFrom, limit: number): Promise<ClusterRead>;
+  /** Every named consumer of the HTTP API with offsets on the stream's topic, in name order. */
+  positions(stream: string): Promise<ClusterPositions>;
+  /** Commits a named consumer's position on one partition (`offset`: the last record it is done with, -1 for none). */
+  commit(stream: string, consumer: string, partition: number | null, offset: number): Promise<ClusterCommit>;
   /** The first `limit` live keys of `resource` after `after`, in key order, over the partitions this instance runs now. */
   ownedResources(resource: string, after: string, limit: number): OwnedPart<{ key: string } & ResourceState>;
   /** Key counts of each resource over the partitions this instance runs now. */

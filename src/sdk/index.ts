@@ -49,7 +49,7 @@ export { compileJsonata } from '../rules/jsonata/index.js';
 
 // Cluster mode: the stateful half of a partition, and what a cluster engine (connectors/cluster/) implements.
 export { PartitionState, type PartitionInput, type PartitionOptions, type PartitionOutput, type StateWrite } from '../cluster/partition.js';
-export type { ClusterConnector, ClusterContext, ClusterEngine, ClusterMember, ClusterOutput, ClusterRead, ClusterRecord, ClusterStatus, ClusterStreamInfo, ClusterTail, ClusterTailOpen, ExchangeMessage, OwnedPart, OwnedPartition, ResourceCounts, ResourceLookup } from '../cluster/types.js';
+export type { ClusterCommit, ClusterConnector, ClusterConsumerPositions, ClusterContext, ClusterEngine, ClusterMember, ClusterOutput, ClusterPositions, ClusterRead, ClusterReadFrom, ClusterRecord, ClusterStatus, ClusterStreamInfo, ClusterTail, ClusterTailOpen, ExchangeMessage, OwnedPart, OwnedPartition, ResourceCounts, ResourceLookup } from '../cluster/types.js';
 export { mergePages, missingPartitions, sumCounts } from '../cluster/owned.js';
 export type { EntryOutcome } from '../store/types.js';
 export type { ResourceState } from '../cdc/types.js';

@@ -44,7 +44,8 @@ function eventId(record: ClusterRecord, positions: Map<number, number>): string 
  * URL; 503 while the partition moves); a list of keys is gathered from every owner (503 while a
  * partition moves). Streams are Kafka topics in cluster mode: their records are
  * read from the topics (a page of one partition, or a live tail of all of them, read_committed);
- * the routes that keep consumer positions answer 501 naming the topics, rather than an empty log.
+ * a named consumer's positions are the committed offsets of a consumer group of its own, per
+ * partition, so any instance answers the same. Per-event acknowledgements answer 501.
  */
 export function registerClusterRoutes(app: FastifyInstance, engine: () => ClusterEngine | null, names: string[], topics: string, options: { heartbeatMs?: number; logger?: Logger } = {}): void {
   const heartbeatMs = options.heartbeatMs ?? 15_000;
@@ -126,23 +127,79 @@ export function registerClusterRoutes(app: FastifyInstance, engine: () => Cluste
     const e = engine();
     return e ? e.streams() : starting(reply);
   });
-  app.get<{ Params: { name: string }; Querystring: { partition?: string; after?: string; limit?: string } }>(
+  const noStream = async (reply: FastifyReply, e: ClusterEngine, name: string) =>
+    reply.code(404).send({ error: `no stream named '${name}' is written to a kafka sink's topic`, streams: (await e.streams()).map((s) => s.name) });
+  const noPartition = (reply: FastifyReply, name: string, found: { topic: string; partitions: number }, partition: number | null, field: { parameter: string } | { field: string }) => {
+    const which = partition === null ? 'say which one' : `it has no partition ${partition}`;
+    return reply.code(400).send({ error: `stream '${name}' is topic ${found.topic} with ${found.partitions} partitions: ${which} with partition=<0-${found.partitions - 1}>`, ...field });
+  };
+  // Per-event acknowledgements need a store that keeps each event's state; Kafka keeps one offset per partition.
+  const noAcks = (what: string) => async (_request: unknown, reply: FastifyReply) =>
+    reply.code(501).send({ error: `cluster mode: ${what} needs a store that keeps each event's acknowledgement, which cluster mode does not have (the stream is a Kafka topic); commit offsets per partition instead: POST /streams/{name}/offsets {consumer, partition, offset}, and read on with GET /streams/{name}/events?consumer=<c>&partition=<p>` });
+  app.get<{ Params: { name: string }; Querystring: { partition?: string; after?: string; limit?: string; consumer?: string; visibility?: string } }>(
     '/streams/:name/events',
-    { schema: { querystring: { type: 'object', properties: { partition: { type: 'string' }, after: PAGE_QUERY.after, limit: PAGE_QUERY.limit }, additionalProperties: false } } },
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: { partition: { type: 'string' }, after: PAGE_QUERY.after, limit: PAGE_QUERY.limit, consumer: { type: 'string', minLength: 1 }, visibility: { type: 'string' } },
+          additionalProperties: false,
+        },
+      },
+    },
     async (request, reply) => {
       const e = engine();
       if (!e) return starting(reply);
       const { name } = request.params;
+      if (request.query.visibility !== undefined) return noAcks('visibility (events held in flight per consumer)')(request, reply);
       const partition = pagePosition('partition', request.query.partition) ?? null;
-      const read = await e.read(name, partition, pagePosition('after', request.query.after) ?? null, pageLimit(request.query.limit));
-      if (read.kind === 'no-topic') return reply.code(404).send({ error: `no stream named '${name}' is written to a kafka sink's topic`, streams: (await e.streams()).map((s) => s.name) });
-      if (read.kind === 'no-partition') {
-        const which = partition === null ? 'say which one' : `it has no partition ${partition}`;
-        return reply.code(400).send({ error: `stream '${name}' is topic ${read.topic} with ${read.partitions} partitions: ${which} with partition=<0-${read.partitions - 1}>`, parameter: 'partition' });
-      }
+      const after = pagePosition('after', request.query.after) ?? null;
+      const { consumer } = request.query;
+      // A named consumer without `after` reads after its committed position on the partition; reading does not move it.
+      const from = consumer !== undefined && after === null ? { consumer } : after;
+      const read = await e.read(name, partition, from, pageLimit(request.query.limit));
+      if (read.kind === 'no-topic') return noStream(reply, e, name);
+      if (read.kind === 'no-partition') return noPartition(reply, name, read, partition, { parameter: 'partition' });
       return read.records;
     },
   );
+  app.get<{ Params: { name: string } }>('/streams/:name/offsets', async (request, reply) => {
+    const e = engine();
+    if (!e) return starting(reply);
+    const found = await e.positions(request.params.name);
+    if (found.kind === 'no-topic') return noStream(reply, e, request.params.name);
+    return found.consumers;
+  });
+  app.post<{ Params: { name: string }; Body: { consumer: string; partition?: number; offset: number } }>(
+    '/streams/:name/offsets',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['consumer', 'offset'],
+          additionalProperties: false,
+          properties: { consumer: { type: 'string', minLength: 1, maxLength: 200 }, partition: { type: 'integer', minimum: 0 }, offset: { type: 'integer', minimum: -1 } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const e = engine();
+      if (!e) return starting(reply);
+      const { name } = request.params;
+      const { consumer, offset } = request.body;
+      const partition = request.body.partition ?? null;
+      const done = await e.commit(name, consumer, partition, offset);
+      if (done.kind === 'no-topic') return noStream(reply, e, name);
+      if (done.kind === 'no-partition') return noPartition(reply, name, done, partition, { field: 'partition' });
+      if (done.kind === 'past-end') {
+        return reply.code(400).send({ error: `offset ${offset} is past the end of partition ${done.partition} of stream '${name}' (topic ${done.topic}, last offset ${done.last})`, field: 'offset' });
+      }
+      if (done.kind === 'busy') return reply.code(409).send({ error: `consumer '${consumer}' is the Kafka consumer group ${done.group}, which has members: a Kafka consumer uses that group, and its offsets are its own to commit` });
+      return { consumer, partition: done.partition, offset: done.offset, lag: done.lag };
+    },
+  );
+  app.post('/streams/:name/events/:offset/ack', noAcks('ack'));
+  app.post('/streams/:name/events/:offset/nack', noAcks('nack'));
   app.get<{ Params: { name: string }; Querystring: { after?: string } }>(
     '/streams/:name/tail',
     { schema: { querystring: { type: 'object', properties: { after: { type: 'string' } }, additionalProperties: false } } },
@@ -159,7 +216,7 @@ export function registerClusterRoutes(app: FastifyInstance, engine: () => Cluste
       }
       const parameter = resumed ? 'Last-Event-ID' : 'after';
       const opened = await e.tail(name, resumed ?? after ?? new Map());
-      if (opened.kind === 'no-topic') return reply.code(404).send({ error: `no stream named '${name}' is written to a kafka sink's topic`, streams: (await e.streams()).map((s) => s.name) });
+      if (opened.kind === 'no-topic') return noStream(reply, e, name);
       if (opened.kind === 'no-partition') {
         return reply.code(400).send({ error: `stream '${name}' is topic ${opened.topic} with ${opened.partitions} partitions (0-${opened.partitions - 1}): ${parameter} names another`, parameter });
       }
@@ -217,7 +274,7 @@ export function registerClusterRoutes(app: FastifyInstance, engine: () => Cluste
       });
     },
   );
-  const positions = elsewhere('consumer positions are Kafka\'s: read the topics with a consumer group (GET /streams/{name}/events and /streams/{name}/tail read them)');
-  app.get('/streams/*', positions);
-  app.post('/streams/*', positions);
+  const singleNode = elsewhere('this route of /streams is single-node only (cluster mode serves /streams, /streams/{name}/events, /streams/{name}/offsets and /streams/{name}/tail)');
+  app.get('/streams/*', singleNode);
+  app.post('/streams/*', singleNode);
 }

@@ -122,11 +122,6 @@ describe('GET /streams/{name}/tail in cluster mode (real broker, real processes)
     expect(beyond.status).toBe(400);
     expect(await beyond.json()).toMatchObject({ parameter: 'after', error: expect.stringContaining(`${PARTITIONS} partitions`) });
 
-    // Consumer positions stay Kafka's.
-    const offsets501 = await fetch(`${a!.url}/streams/orders/offsets`);
-    expect(offsets501.status).toBe(501);
-    expect(await offsets501.json()).toMatchObject({ error: expect.stringContaining(run.names.prefix) });
-
     const live = await Tail.open(tailUrl(a!.url, 'orders'));
     expect(live.response.status).toBe(200);
     expect(live.response.headers.get('content-type')).toBe('text/event-stream');

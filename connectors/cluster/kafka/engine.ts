@@ -1,11 +1,12 @@
 import { AssignerProtocol, Kafka, Partitioners, type Admin, type EachBatchPayload, type KafkaMessage, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { BackpressureError, CODES, type ResourceLookup, type ClusterContext, type ClusterEngine, type ClusterMember, type ClusterRead, type ClusterRecord, type ClusterStatus, type ClusterStreamInfo, type ClusterTailOpen, type ExchangeMessage, type OwnedPart, type PartitionInput, type PartitionState, type ResourceCounts, type ResourceState, mergePages, sumCounts } from '../../../src/sdk/index.js';
+import { BackpressureError, CODES, type ResourceLookup, type ClusterCommit, type ClusterContext, type ClusterEngine, type ClusterMember, type ClusterPositions, type ClusterRead, type ClusterReadFrom, type ClusterRecord, type ClusterStatus, type ClusterStreamInfo, type ClusterTailOpen, type ExchangeMessage, type OwnedPart, type PartitionInput, type PartitionState, type ResourceCounts, type ResourceState, mergePages, sumCounts } from '../../../src/sdk/index.js';
 import { kafkaClientConfig, type KafkaConnection } from '../../kafka/connection.js';
 import { COMPRESSION } from '../../sinks/kafka/producer.js';
 import { useSynchronousGzip } from '../../sinks/kafka/gzip-codec.js';
 import { OutputTopics } from './outputs.js';
 import { LastingConsumer } from '../../kafka/lasting-consumer.js';
+import { ApiConsumers, type OffsetRange } from './positions.js';
 import { PartitionReader } from './restore.js';
 import { StreamTail, TAIL_POLL_MS, clusterRecord, type PartitionRange } from './tail.js';
 import { PartitionTask, type TaskContext } from './task.js';
@@ -46,6 +47,8 @@ export class KafkaClusterEngine implements ClusterEngine {
   private producer!: Producer;
   private group!: LastingConsumer;
   private reader!: PartitionReader;
+  /** The HTTP consumer API's named consumers: consumer groups with committed offsets only. */
+  private apiConsumers!: ApiConsumers;
   private readonly tasks = new Map<number, PartitionTask>();
   private readonly stateTopic: string;
   private readonly outputs: OutputTopics;
@@ -67,6 +70,7 @@ export class KafkaClusterEngine implements ClusterEngine {
     const { settings, specs, logger } = this.ctx;
     this.admin = this.kafka.admin();
     await this.admin.connect();
+    this.apiConsumers = new ApiConsumers(this.kafka, this.admin, settings.group, logger);
     const outputPlans = this.outputs.plans(specs.streams, settings.partitions);
     await ensureTopics(this.admin, [
       { topic: settings.exchangesTopic, partitions: settings.partitions, compacted: false, exact: true },
@@ -257,20 +261,48 @@ export class KafkaClusterEngine implements ClusterEngine {
     return streams;
   }
 
-  async read(stream: string, given: number | null, after: number | null, limit: number): Promise<ClusterRead> {
-    const topic = this.ctx.specs.streams.some((s) => s.name === stream) ? this.outputs.topicOf(stream) : null;
-    if (!topic) return { kind: 'no-topic' };
-    const offsets = await this.admin.fetchTopicOffsets(topic);
-    const partition = given ?? (offsets.length === 1 ? offsets[0]!.partition : -1);
-    const range = offsets.find((o) => o.partition === partition);
-    if (!range) return { kind: 'no-partition', topic, partitions: offsets.length };
-    const from = Math.max(Number(range.low), after === null ? 0 : after + 1);
+  async read(stream: string, given: number | null, after: ClusterReadFrom, limit: number): Promise<ClusterRead> {
+    const found = await this.partitionOf(stream, given);
+    if (found.kind !== 'range') return found;
+    const { topic, range } = found;
+    const last = after !== null && typeof after === 'object' ? await this.apiConsumers.position(topic, after.consumer, range.partition) : after;
+    const from = Math.max(range.low, last === null ? 0 : last + 1);
     const records: ClusterRecord[] = [];
-    await this.reader.read(topic, partition, from, Number(range.high), (m) => {
-      records.push(clusterRecord(partition, m));
+    await this.reader.read(topic, range.partition, from, range.high, (m) => {
+      records.push(clusterRecord(range.partition, m));
       return records.length < limit;
     });
     return { kind: 'records', topic, records };
+  }
+
+  async positions(stream: string): Promise<ClusterPositions> {
+    const topic = this.topicOf(stream);
+    if (!topic) return { kind: 'no-topic' };
+    return { kind: 'positions', topic, consumers: await this.apiConsumers.list(topic, await this.offsetsOf(topic, true)) };
+  }
+
+  async commit(stream: string, consumer: string, given: number | null, offset: number): Promise<ClusterCommit> {
+    const found = await this.partitionOf(stream, given);
+    if (found.kind !== 'range') return found;
+    const { topic, range } = found;
+    if (offset + 1 > range.high) return { kind: 'past-end', topic, partition: range.partition, last: range.high - 1 };
+    return this.apiConsumers.commit(topic, consumer, range, offset);
+  }
+
+  /** The stream's topic, or null when no kafka sink writes the stream. */
+  private topicOf(stream: string): string | null {
+    return this.ctx.specs.streams.some((s) => s.name === stream) ? this.outputs.topicOf(stream) : null;
+  }
+
+  /** The partition of a stream's topic named (null: the only one) with its first offset and stable end. */
+  private async partitionOf(stream: string, given: number | null): Promise<{ kind: 'range'; topic: string; range: OffsetRange } | { kind: 'no-topic' } | { kind: 'no-partition'; topic: string; partitions: number }> {
+    const topic = this.topicOf(stream);
+    if (!topic) return { kind: 'no-topic' };
+    const ranges = await this.offsetsOf(topic, true);
+    const partition = given ?? (ranges.length === 1 ? ranges[0]!.partition : -1);
+    const range = ranges.find((r) => r.partition === partition);
+    if (!range) return { kind: 'no-partition', topic, partitions: ranges.length };
+    return { kind: 'range', topic, range };
   }
 
   ownedResources(resource: string, after: string, limit: number): OwnedPart<{ key: string } & ResourceState> {
@@ -287,7 +319,7 @@ export class KafkaClusterEngine implements ClusterEngine {
   }
 
   async tail(stream: string, after: ReadonlyMap<number, number>): Promise<ClusterTailOpen> {
-    const topic = this.ctx.specs.streams.some((s) => s.name === stream) ? this.outputs.topicOf(stream) : null;
+    const topic = this.topicOf(stream);
     if (!topic) return { kind: 'no-topic' };
     const ranges = await this.offsetsOf(topic, true);
     const missing = [...after.keys()].some((p) => !ranges.some((r) => r.partition === p));
@@ -324,6 +356,7 @@ export class KafkaClusterEngine implements ClusterEngine {
     await Promise.all([...this.tasks.values()].map((t) => t.close()));
     this.tasks.clear();
     await this.reader?.stop();
+    await this.apiConsumers?.stop();
     await this.producer?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
   }
