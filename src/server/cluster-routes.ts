@@ -4,6 +4,7 @@ import type { ClusterEngine, ClusterRecord } from '../cluster/types.js';
 import { mergePages, sumCounts } from '../cluster/owned.js';
 import type { Logger } from '../logger.js';
 import { gatherOwned } from './cluster-gather.js';
+import { openEventStream } from './event-stream.js';
 import { PAGE_QUERY, QueryParameterError, pageKey, pageLimit, pagePosition } from './paging.js';
 
 /** Partitions a position list may name (the kafka connectors' composite offsets leave room for 4096). */
@@ -221,15 +222,7 @@ export function registerClusterRoutes(app: FastifyInstance, engine: () => Cluste
         return reply.code(400).send({ error: `stream '${name}' is topic ${opened.topic} with ${opened.partitions} partitions (0-${opened.partitions - 1}): ${parameter} names another`, parameter });
       }
       const { tail } = opened;
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      res.write(': reflex tail of ' + name + '\nretry: 2000\n\n');
+      const res = openEventStream(reply, name);
       let closed = false;
       // The client may have gone while the tail was opened: 'close' came before anyone listened.
       if (res.destroyed || !res.socket || res.socket.destroyed) {

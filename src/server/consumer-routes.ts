@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { EventStore } from '../store/types.js';
+import { openEventStream } from './event-stream.js';
 import { PAGE_QUERY, QueryParameterError, durationParameter, pageLimit, pagePosition } from './paging.js';
 
 /**
@@ -128,15 +129,7 @@ export function registerConsumerRoutes(app: FastifyInstance, store: EventStore, 
     const after = pagePosition('after', request.query.after);
     const resume = typeof lastEventId === 'string' && /^\d+$/.test(lastEventId) ? Number(lastEventId)
       : after ?? store.lastOffset(name); // a fresh tail starts at the end, like `tail -f`
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    res.write(': reflex tail of ' + name + '\nretry: 2000\n\n');
+    const res = openEventStream(reply, name);
     let sent = resume;
     let waitingForDrain = false;
     let closed = false;
