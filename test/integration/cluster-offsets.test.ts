@@ -1,7 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafka, type KafkaTestbed } from '../../testbed/kafka.js';
-import { ClusterRun, clusterNames, waitSettled } from '../support/cluster.js';
+import { settledCluster, waitSettled, type ClusterRun } from '../support/cluster.js';
 import { GatewayPosters } from '../support/gateway-posters.js';
 import { batchesOf, shopWorkload } from '../support/shop-workload.js';
 import { readTopics } from '../support/topic-reader.js';
@@ -16,10 +16,7 @@ let run: ClusterRun;
 
 beforeAll(async () => {
   kafka = await startKafka();
-  run = new ClusterRun(kafka.brokers, clusterNames('offsets'), PARTITIONS, '200ms');
-  await run.start();
-  await run.start();
-  await waitSettled(run, { members: 2 });
+  run = await settledCluster(kafka.brokers, 'offsets', PARTITIONS, 2, '200ms');
 }, 120_000);
 afterAll(async () => {
   await run?.stop();

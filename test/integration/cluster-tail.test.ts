@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafka, type KafkaTestbed } from '../../testbed/kafka.js';
-import { ClusterRun, clusterNames, clusterView, waitSettled } from '../support/cluster.js';
+import { clusterView, settledCluster, waitSettled, type ClusterRun } from '../support/cluster.js';
 import { GatewayPosters } from '../support/gateway-posters.js';
 import { batchesOf, shopWorkload } from '../support/shop-workload.js';
 import { readTopics, type TopicMessage } from '../support/topic-reader.js';
@@ -15,10 +15,7 @@ let run: ClusterRun;
 
 beforeAll(async () => {
   kafka = await startKafka();
-  run = new ClusterRun(kafka.brokers, clusterNames('tail'), PARTITIONS);
-  await run.start();
-  await run.start();
-  await waitSettled(run, { members: 2 });
+  run = await settledCluster(kafka.brokers, 'tail', PARTITIONS, 2);
 }, 120_000);
 afterAll(async () => {
   await run?.stop();

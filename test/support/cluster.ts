@@ -114,6 +114,19 @@ export class ClusterRun {
 }
 
 /** Processes whose command line names `dir` (this run's config and data folders). */
+/** `instances` reflex processes started one after the other on fresh topics and group `label`, once their group settled. */
+export async function settledCluster(brokers: string[], label: string, partitions: number, instances: number, reorderWindow?: string): Promise<ClusterRun> {
+  const run = new ClusterRun(brokers, clusterNames(label), partitions, reorderWindow);
+  try {
+    for (let i = 0; i < instances; i++) await run.start();
+    await waitSettled(run, { members: instances });
+  } catch (err) {
+    await run.stop();
+    throw err;
+  }
+  return run;
+}
+
 export function pidsUsing(dir: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
