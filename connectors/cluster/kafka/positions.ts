@@ -17,7 +17,7 @@ interface CoordinatorCluster {
  * kafkajs' own factory of its Cluster (a private member of its Kafka client; kafkajs is pinned to
  * 2.2.4 and patched, see patches/), or null when a later kafkajs has moved it.
  */
-function clusterFactory(kafka: Kafka): ((options: { allowAutoTopicCreation: boolean }) => CoordinatorCluster) | null {
+export function clusterFactory(kafka: Kafka): ((options: { allowAutoTopicCreation: boolean }) => CoordinatorCluster) | null {
   const key = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
   const create = key === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[key];
   return typeof create === 'function' ? (create as (options: { allowAutoTopicCreation: boolean }) => CoordinatorCluster) : null;
