@@ -6,7 +6,7 @@ import { COMPRESSION } from '../../sinks/kafka/producer.js';
 import { useSynchronousGzip } from '../../sinks/kafka/gzip-codec.js';
 import { OutputTopics } from './outputs.js';
 import { LastingConsumer } from '../../kafka/lasting-consumer.js';
-import { ApiConsumers, type OffsetRange } from './positions.js';
+import { ApiConsumers } from './positions.js';
 import { PartitionReader } from './restore.js';
 import { StreamTail, TAIL_POLL_MS, clusterRecord, type PartitionRange } from './tail.js';
 import { PartitionTask, type TaskContext } from './task.js';
@@ -253,9 +253,8 @@ export class KafkaClusterEngine implements ClusterEngine {
     for (const s of this.ctx.specs.streams) {
       const topic = this.outputs.topicOf(s.name);
       if (!topic) continue;
-      // kafkajs' admin lists offsets read_committed: `high` is the stable end, what a read returns up to.
-      const offsets = await this.admin.fetchTopicOffsets(topic);
-      const partitions = offsets.map((o) => ({ partition: o.partition, firstOffset: Number(o.low), nextOffset: Number(o.high) })).sort((a, b) => a.partition - b.partition);
+      const ranges = await this.offsetsOf(topic, true);
+      const partitions = ranges.map((r) => ({ partition: r.partition, firstOffset: r.low, nextOffset: r.high })).sort((a, b) => a.partition - b.partition);
       streams.push({ name: s.name, topic, partitions });
     }
     return streams;
@@ -295,7 +294,7 @@ export class KafkaClusterEngine implements ClusterEngine {
   }
 
   /** The partition of a stream's topic named (null: the only one) with its first offset and stable end. */
-  private async partitionOf(stream: string, given: number | null): Promise<{ kind: 'range'; topic: string; range: OffsetRange } | { kind: 'no-topic' } | { kind: 'no-partition'; topic: string; partitions: number }> {
+  private async partitionOf(stream: string, given: number | null): Promise<{ kind: 'range'; topic: string; range: PartitionRange } | { kind: 'no-topic' } | { kind: 'no-partition'; topic: string; partitions: number }> {
     const topic = this.topicOf(stream);
     if (!topic) return { kind: 'no-topic' };
     const ranges = await this.offsetsOf(topic, true);

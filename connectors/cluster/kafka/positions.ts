@@ -1,5 +1,6 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { ClusterCommit, ClusterConsumerPositions, Logger } from '../../../src/sdk/index.js';
+import type { PartitionRange } from './tail.js';
 
 /** How long a commit through admin.setOffsets waits, in all, for a commit of the same consumer on another instance to let go of its group. */
 const BUSY_WAIT_MS = 10_000;
@@ -26,15 +27,8 @@ export function clusterFactory(kafka: Kafka): ((options: { allowAutoTopicCreatio
 /** Errors of a commit to a group that has members: their offsets are theirs to commit. */
 const HAS_MEMBERS = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'STALE_MEMBER_EPOCH']);
 
-/** A partition's first offset and stable end (what a read_committed consumer reaches). */
-export interface OffsetRange {
-  partition: number;
-  low: number;
-  high: number;
-}
-
 /** Offsets after `offset` (the last record done with) up to the stable end; a position before the first record counts from it. */
-export function lagOf(range: OffsetRange, offset: number): number {
+export function lagOf(range: PartitionRange, offset: number): number {
   return Math.max(0, range.high - Math.max(range.low, offset + 1));
 }
 
@@ -79,7 +73,7 @@ export class ApiConsumers {
   }
 
   /** Every API consumer with a committed offset on the topic, in name order, with its position and lag on every partition. */
-  async list(topic: string, ranges: OffsetRange[]): Promise<ClusterConsumerPositions[]> {
+  async list(topic: string, ranges: PartitionRange[]): Promise<ClusterConsumerPositions[]> {
     const { groups } = await this.admin.listGroups();
     const names = groups.map((g) => g.groupId).filter((id) => id.startsWith(this.prefix) && id.length > this.prefix.length).map((id) => id.slice(this.prefix.length)).sort();
     const sorted = [...ranges].sort((a, b) => a.partition - b.partition);
@@ -102,7 +96,7 @@ export class ApiConsumers {
    * (alterConsumerGroupOffsets) commits for a group without members. kafkajs' admin.setOffsets
    * joins the group instead and then waits out a fetch of nothing: 5 s per commit.
    */
-  async commit(topic: string, consumer: string, range: OffsetRange, offset: number): Promise<ClusterCommit> {
+  async commit(topic: string, consumer: string, range: PartitionRange, offset: number): Promise<ClusterCommit> {
     const groupId = this.groupOf(consumer);
     const partitions = [{ partition: range.partition, offset: String(offset + 1) }];
     const committed: ClusterCommit = { kind: 'committed', topic, partition: range.partition, offset, lag: lagOf(range, offset) };
